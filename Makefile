@@ -1,0 +1,45 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap .venv on first use and
+# re-install only when pyproject.toml changes (the stamp file tracks that).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck hadolint pytest bench bench-quick check-content clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m bot
+
+test: lint typecheck hadolint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot cogs tests bench
+	$(BIN)/ruff format --check bot cogs tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+hadolint: $(STAMP)
+	$(BIN)/hadolint --failure-threshold warning Dockerfile
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+check-content: $(STAMP)
+	$(BIN)/nexus-bot check-content
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV)

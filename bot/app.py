@@ -1,0 +1,190 @@
+"""NexusBot and create_bot(): wiring of settings, database, scheduler and cogs; the tree-level error handler."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserError
+from bot.scheduler import NexusScheduler
+from bot.settings import Settings
+from bot.storage.admin import AdminStore
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Each feature's Discord surface. A cog's setup() builds its stores from the bot's shared Database.
+EXTENSIONS: tuple[str, ...] = ("cogs.admin",)
+
+COMMANDS_HASH_KEY = "commands_hash"
+GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again in a moment."
+
+
+def package_version() -> str:
+    try:
+        return version("nexus-bot")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class StaffOnly(app_commands.CheckFailure):
+    """Raised by the staff check; the message says what is needed."""
+
+
+class NexusTree(app_commands.CommandTree["NexusBot"]):
+    async def on_error(self, interaction: discord.Interaction[NexusBot], error: app_commands.AppCommandError) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(original, UserError):
+            await send_private(interaction, str(original))
+            return
+        if isinstance(original, StaffOnly):
+            await send_private(interaction, str(original))
+            return
+        if isinstance(original, app_commands.CommandOnCooldown):
+            await send_private(interaction, f"Slow down a little: try again in {original.retry_after:.0f} s.")
+            return
+        if isinstance(original, app_commands.NoPrivateMessage):
+            await send_private(interaction, "You need to use this in a server channel, not in DMs.")
+            return
+        if isinstance(original, app_commands.MissingPermissions):
+            needed = ", ".join(p.replace("_", " ").title() for p in original.missing_permissions)
+            await send_private(interaction, f"You need the {needed} permission to use this.")
+            return
+        if isinstance(original, app_commands.CheckFailure):
+            await send_private(interaction, "You need more permissions to use this.")
+            return
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("command failed guild=%s command=%s", interaction.guild_id, command, exc_info=original)
+        await send_private(interaction, GENERIC_APOLOGY)
+
+
+async def send_private(interaction: discord.Interaction[Any], content: str) -> None:
+    """Answer privately whether or not the interaction was already acknowledged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content[:2000], ephemeral=True)
+        else:
+            await interaction.response.send_message(content[:2000], ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply guild=%s", interaction.guild_id, exc_info=True)
+
+
+def answer_user_errors(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap a callback so a UserError becomes a private reply, not an error: it is an answer, not a failure."""
+    if getattr(callback, "__nexus_answers_user_errors__", False):
+        return callback
+
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except UserError as error:
+            interaction = next(arg for arg in args if isinstance(arg, discord.Interaction))
+            await send_private(interaction, str(error))
+            return None
+
+    guarded.__nexus_answers_user_errors__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+class NexusBot(commands.Bot):
+    """The bot with its dependencies attached; cogs receive these through setup(bot)."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        # Privileged: learner-role membership decides reminder audiences, and leaving removes people from matching.
+        intents.members = True
+        intents.dm_messages = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=NexusTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.clock: Callable[[], datetime] = clock or discord.utils.utcnow
+        self.db = Database(settings.db_path)
+        self.admin_store = AdminStore(self.db)
+        self.scheduler = NexusScheduler()
+        self.started_monotonic = time.monotonic()
+        self.ready_once = False
+        # Staff subcommands from several cogs live under one /nexus group; each cog adds its own in cog_load.
+        self.nexus_group = app_commands.Group(
+            name="nexus",
+            description="Staff: set up and run Nexus in this server",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+            extras={"staff": True},
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def setup_hook(self) -> None:
+        schema = await self.db.connect()
+        self.scheduler.start()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.tree.add_command(self.nexus_group, override=True)
+        for command in self.tree.walk_commands():
+            if isinstance(command, app_commands.Command):
+                # discord.py has already parsed the signature; only the call itself is wrapped.
+                command._callback = answer_user_errors(command._callback)  # type: ignore[assignment]
+        await self.sync_commands()
+        log.info(
+            "Nexus %s starting: database %s at schema v%d; %d commands",
+            package_version(),
+            self.settings.db_path,
+            schema,
+            len(list(self.tree.walk_commands())),
+        )
+
+    async def sync_commands(self) -> None:
+        """Sync only when definitions changed (Discord rate-limits registration); a dev guild syncs instantly."""
+        mode = self.settings.sync_commands
+        if mode == "never":
+            return
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        guild_id = self.settings.dev_guild_id
+        key = f"{COMMANDS_HASH_KEY}:{guild_id or 'global'}"
+        if mode == "auto" and await self.admin_store.get_meta(key) == digest:
+            log.info("application commands unchanged; not syncing")
+            return
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        await self.admin_store.set_meta(key, digest)
+        log.info("application commands synced (%s)", f"guild {guild_id}" if guild_id else "global")
+
+    async def on_ready(self) -> None:
+        # on_ready fires again after every reconnect: it must never start work, only log.
+        if not self.ready_once:
+            self.ready_once = True
+            log.info("ready as %s in %d guilds", self.user, len(self.guilds))
+        else:
+            log.info("reconnected; %d guilds", len(self.guilds))
+
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        await super().close()
+        await self.db.close()
+
+
+def create_bot(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> NexusBot:
+    """Build the bot with its stores and scheduler; nothing touches the network or disk until it starts."""
+    return NexusBot(settings or Settings(), clock=clock)

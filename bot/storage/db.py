@@ -1,0 +1,155 @@
+"""The SQLite connection: opening, pragmas, numbered migrations and the one serialised write path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BUSY_TIMEOUT_MS = 5000
+
+
+def load_migrations() -> list[tuple[int, str, str]]:
+    """Every bundled migration as (version, file name, SQL), in version order."""
+    found: list[tuple[int, str, str]] = []
+    folder = resources.files("bot.storage") / "migrations"
+    for entry in folder.iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration numbers: {versions}")
+    return found
+
+
+LATEST_VERSION = max((version for version, _, _ in load_migrations()), default=0)
+
+
+class Database:
+    """One aiosqlite connection shared by every store. Reads run freely; writes take `write()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("Database.connect() has not run")
+        return self._conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    async def connect(self) -> int:
+        """Open, set pragmas, apply pending migrations; returns the schema version."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers queue on the lock, not on SQLITE_BUSY.
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            "synchronous=NORMAL",
+        ):
+            # Fully consume each pragma's result: an unfinished statement would block the next COMMIT.
+            await self.fetchall(f"PRAGMA {pragma}")
+        return await self.migrate()
+
+    async def close(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            await self.fetchall("PRAGMA optimize")
+        except sqlite3.Error:
+            log.debug("PRAGMA optimize failed on close", exc_info=True)
+        conn, self._conn = self._conn, None
+        await conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> int:
+        current = await self.schema_version()
+        for version, name, sql in load_migrations():
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            # executescript commits implicitly, so the version bump lives inside the same script.
+            await self.conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+            current = version
+        return current
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Serialise writers: an asyncio lock in-process and BEGIN IMMEDIATE across processes."""
+        async with self._write_lock:
+            conn = self.conn
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise _unavailable(error) from error
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            try:
+                await conn.commit()
+            except sqlite3.OperationalError as error:
+                await conn.rollback()
+                raise _unavailable(error) from error
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def integrity_check(self) -> str:
+        row = await self.fetchone("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    async def backup_to(self, target: Path) -> None:
+        """Online backup (safe while the bot runs) using SQLite's backup API."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(target) as destination:
+            await self.conn.backup(destination)
+
+
+def _unavailable(error: sqlite3.OperationalError) -> StorageUnavailable:
+    text = str(error).lower()
+    log.error("database write failed: %s", error)
+    if "readonly" in text or "read-only" in text:
+        return StorageUnavailable("The database is read-only right now, so nothing was saved. Staff have been alerted.")
+    if "full" in text or "disk" in text:
+        return StorageUnavailable("The server's disk is full, so nothing was saved. Staff have been alerted.")
+    return StorageUnavailable("The database is busy or unavailable, so nothing was saved. Please try again shortly.")
+
+
+def placeholders(values: Iterable[Any]) -> str:
+    """`?, ?, ?` for an IN (...) clause."""
+    return ", ".join("?" for _ in values)

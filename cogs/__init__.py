@@ -1,0 +1,1 @@
+"""Discord glue: one cog per feature (knowledge, projects, matching, reminders, admin)."""

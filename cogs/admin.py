@@ -1,0 +1,181 @@
+"""Discord surface for admin: /nexus setup, /nexus config and /help."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin import GuildConfig, parse_cohort_start
+from bot.errors import InvalidInput
+from bot.timezones import normalise_timezone, suggest_timezones
+from cogs.common import Interaction, ensure_staff, guild_of, staff_command
+
+if TYPE_CHECKING:
+    from bot.app import NexusBot
+
+log = logging.getLogger(__name__)
+
+REQUIRED_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+
+
+async def timezone_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in suggest_timezones(current)]
+
+
+def format_config(config: GuildConfig) -> discord.Embed:
+    embed = discord.Embed(title="Nexus configuration", colour=discord.Colour.blurple())
+    embed.add_field(name="Channel", value=f"<#{config.channel_id}>", inline=True)
+    embed.add_field(name="Cohort start", value=config.cohort_start.isoformat(), inline=True)
+    embed.add_field(name="Timezone", value=config.timezone, inline=True)
+    embed.add_field(
+        name="Learner role",
+        value=f"<@&{config.learner_role_id}>" if config.learner_role_id else "everyone who is not staff",
+        inline=True,
+    )
+    embed.add_field(
+        name="Staff role",
+        value=f"<@&{config.staff_role_id}>" if config.staff_role_id else "Manage Server only",
+        inline=True,
+    )
+    embed.add_field(
+        name="Staff channel",
+        value=f"<#{config.staff_channel_id}>" if config.staff_channel_id else "none (staff summaries by DM)",
+        inline=True,
+    )
+    ends = config.week_one_ends_utc()
+    embed.set_footer(text=f"Week one ends {discord.utils.format_dt(ends, 'F')} ({config.timezone})")
+    return embed
+
+
+def check_channel(channel: app_commands.AppCommandChannel | discord.abc.GuildChannel, me: discord.Member) -> None:
+    if not isinstance(channel, discord.TextChannel):
+        raise InvalidInput(f"{channel.mention} is not a text channel. Pick the text channel learners post in.")
+    permissions = channel.permissions_for(me)
+    missing = [name.replace("_", " ") for name in REQUIRED_CHANNEL_PERMISSIONS if not getattr(permissions, name)]
+    if missing:
+        raise InvalidInput(f"I cannot post in {channel.mention}: I am missing {', '.join(missing)} there.")
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: NexusBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        group = self.bot.nexus_group
+        group.add_command(
+            app_commands.Command(
+                name="setup",
+                description="Staff: set the channel, cohort start date and timezone (and roles) for this server",
+                callback=self.setup_command,
+                extras=staff_command(),
+            )
+        )
+        group.add_command(
+            app_commands.Command(
+                name="config",
+                description="Staff: show this server's Nexus configuration",
+                callback=self.config_command,
+                extras=staff_command(),
+            )
+        )
+
+    @app_commands.describe(
+        channel="The text channel learners use (e.g. #prodevprojectnexus)",
+        cohort_start="The cohort's first day, YYYY-MM-DD",
+        timezone="The cohort's timezone (IANA name like Africa/Lagos, or UTC+1)",
+        learner_role="Role that marks learners (default: everyone who is not staff)",
+        staff_role="Role allowed to run staff commands besides Manage Server",
+        staff_channel="Where staff summaries go (default: DM to staff)",
+    )
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    @app_commands.check(ensure_staff)
+    async def setup_command(
+        self,
+        interaction: Interaction,
+        channel: discord.abc.GuildChannel,
+        cohort_start: str,
+        timezone: str,
+        learner_role: discord.Role | None = None,
+        staff_role: discord.Role | None = None,
+        staff_channel: discord.abc.GuildChannel | None = None,
+    ) -> None:
+        guild = guild_of(interaction)
+        me = guild.me
+        check_channel(channel, me)
+        if staff_channel is not None:
+            check_channel(staff_channel, me)
+        for role in (learner_role, staff_role):
+            if role is not None and (role.is_default() or role.managed):
+                raise InvalidInput(f"{role.mention} cannot be used here: pick a normal role.")
+        config = GuildConfig(
+            guild_id=guild.id,
+            channel_id=channel.id,
+            cohort_start=parse_cohort_start(cohort_start),
+            timezone=normalise_timezone(timezone),
+            learner_role_id=learner_role.id if learner_role else None,
+            staff_role_id=staff_role.id if staff_role else None,
+            staff_channel_id=staff_channel.id if staff_channel else None,
+        )
+        await self.bot.admin_store.save_config(config, updated_by=interaction.user.id, now=self.bot.now())
+        self.bot.dispatch("nexus_config_changed", config)
+        log.info("guild configured guild=%s by=%s", config.guild_id, interaction.user.id)
+        await interaction.response.send_message(
+            "Saved. Nexus is set up for this server.", embed=format_config(config), ephemeral=True
+        )
+
+    @app_commands.check(ensure_staff)
+    async def config_command(self, interaction: Interaction) -> None:
+        config = await self.bot.admin_store.get_config(guild_of(interaction).id)
+        if config is None:
+            await interaction.response.send_message(
+                "Nexus is not set up here yet. Run `/nexus setup` with the channel, cohort start and timezone.",
+                ephemeral=True,
+            )
+            return
+        await interaction.response.send_message(embed=format_config(config), ephemeral=True)
+
+    @app_commands.command(name="help", description="What Nexus can do, and the commands to use")
+    async def help_command(self, interaction: Interaction) -> None:
+        await interaction.response.send_message(embed=format_help(self.bot.tree), ephemeral=True)
+
+
+def format_help(tree: app_commands.CommandTree[NexusBot]) -> discord.Embed:
+    learner: list[str] = []
+    staff: list[str] = []
+    for command in tree.walk_commands():
+        if isinstance(command, app_commands.Group):
+            continue
+        is_staff = command.extras.get("staff") or (command.parent is not None and command.parent.extras.get("staff"))
+        line = f"`/{command.qualified_name}` — {command.description.removeprefix('Staff: ')}"
+        (staff if is_staff else learner).append(line)
+    embed = discord.Embed(
+        title="Nexus — find your project partner and answers, fast",
+        description=(
+            "Week one: **announce** your project and track, then **find a partner** on the other track. "
+            "Stuck on something technical? Look it up in the knowledge base."
+        ),
+        colour=discord.Colour.blurple(),
+    )
+    embed.add_field(name="For learners", value=_join_within(sorted(learner)), inline=False)
+    if staff:
+        embed.add_field(name="For staff", value=_join_within(sorted(staff)), inline=False)
+    return embed
+
+
+def _join_within(lines: list[str], limit: int = 1024) -> str:
+    out: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out) or "—"
+
+
+async def setup(bot: NexusBot) -> None:
+    await bot.add_cog(AdminCog(bot))

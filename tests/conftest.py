@@ -1,0 +1,108 @@
+"""Builds the real bot for SimCord, a configured world to act in, and makes APScheduler follow virtual time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import pytest_asyncio
+from apscheduler.schedulers import base as apscheduler_base
+
+from bot import Settings, create_bot
+from bot.app import NexusBot
+
+REPO = Path(__file__).resolve().parent.parent
+CONTENT_DIR = REPO / "content"
+
+
+class _VirtualDatetime(datetime):
+    """APScheduler 3.x reads the wall clock with datetime.now(); under SimCord, time is virtual."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> Any:
+        return discord.utils.utcnow().astimezone(tz)
+
+
+@pytest.fixture(autouse=True)
+def scheduler_follows_virtual_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(apscheduler_base, "datetime", _VirtualDatetime)
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        db_path=tmp_path / "nexus.db",
+        content_dir=CONTENT_DIR,
+        dm_pace_seconds=0.0,
+        command_cooldown_seconds=0.0,
+        heartbeat_path=tmp_path / "heartbeat",
+    )
+
+
+@pytest_asyncio.fixture
+async def simcord_bot(settings: Settings) -> AsyncIterator[NexusBot]:
+    bot = create_bot(settings)
+    yield bot
+    # SimCord never calls bot.close(); an open aiosqlite thread would keep pytest alive.
+    await bot.db.close()
+    bot.scheduler.shutdown()
+
+
+async def restart(env: Any, settings: Settings) -> NexusBot:
+    """Restart on the same database: close the old bot's connection first, as production would."""
+    old: NexusBot = env.bot
+    old.scheduler.shutdown()
+    await old.db.close()
+    new = create_bot(settings)
+    await env.restart_bot(new)
+    return new
+
+
+@dataclass
+class World:
+    env: Any
+    guild: Any
+    channel: Any
+    staff_role: Any
+    learner_role: Any
+    staff: Any
+    learners: list[Any]
+
+    def add_learner(self, name: str) -> Any:
+        member = self.guild.add_member(self.env.create_user(name), roles=[self.learner_role])
+        self.learners.append(member)
+        return member
+
+
+async def build_world(env: Any, *, cohort_start: str | None = None, timezone: str = "UTC", learners: int = 4) -> World:
+    guild = env.create_guild("Nexus Test")
+    channel = guild.create_text_channel("prodevprojectnexus")
+    staff_role = guild.create_role("Staff")
+    learner_role = guild.create_role("Learner")
+    admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+    staff = guild.add_member(env.create_user("coordinator"), roles=[admin_role, staff_role])
+    members = [guild.add_member(env.create_user(f"learner{i}"), roles=[learner_role]) for i in range(learners)]
+    start = cohort_start or env.now().date().isoformat()
+    result = await staff.slash(
+        channel,
+        "nexus setup",
+        channel=channel,
+        cohort_start=start,
+        timezone=timezone,
+        learner_role=learner_role,
+        staff_role=staff_role,
+    )
+    assert result.response is not None and "Saved" in result.response.content, result.response
+    return World(env, guild, channel, staff_role, learner_role, staff, members)
+
+
+@pytest_asyncio.fixture
+async def world(simcord_env: Any) -> World:
+    """A guild with #prodevprojectnexus, a staff member, four learners, and /nexus setup done (UTC, today)."""
+    return await build_world(simcord_env)

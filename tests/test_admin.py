@@ -1,0 +1,125 @@
+"""/nexus setup and /nexus config through SimCord: happy path, each bad value, visibility and restarts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import pytest
+import simcord
+
+from bot import Settings
+from tests.conftest import World, build_world, restart
+
+
+async def test_setup_happy_path_saves_and_shows_config(world: World) -> None:
+    result = await world.staff.slash(world.channel, "nexus config")
+    assert result.ephemeral
+    embed = result.response.embeds[0]
+    fields = {field.name: field.value for field in embed.fields}
+    assert fields["Channel"] == world.channel.mention
+    assert fields["Timezone"] == "UTC"
+    assert fields["Learner role"] == world.learner_role.mention
+    assert fields["Staff role"] == world.staff_role.mention
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"cohort_start": "2026-02-30"}, "not a real date"),
+        ({"cohort_start": "next monday"}, "not a real date"),
+        ({"timezone": "Mars/Olympus"}, "not a timezone I know"),
+        ({"timezone": "UTC+15"}, "not a real UTC offset"),
+    ],
+)
+async def test_setup_rejects_bad_values_and_saves_nothing(
+    simcord_env: Any, options: dict[str, str], expected: str
+) -> None:
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("prodevprojectnexus")
+    admin = guild.add_member(
+        simcord_env.create_user("admin"),
+        roles=[guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))],
+    )
+    values = {"channel": channel, "cohort_start": "2026-01-05", "timezone": "Africa/Lagos", **options}
+    result = await admin.slash(channel, "nexus setup", **values)
+    assert result.ephemeral
+    assert expected in result.response.content
+    config = await admin.slash(channel, "nexus config")
+    assert "not set up" in config.response.content
+
+
+async def test_setup_rejects_voice_channel(simcord_env: Any) -> None:
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("prodevprojectnexus")
+    voice = guild.create_voice_channel("standup")
+    admin = guild.add_member(
+        simcord_env.create_user("admin"),
+        roles=[guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))],
+    )
+    result = await admin.slash(channel, "nexus setup", channel=voice, cohort_start="2026-01-05", timezone="UTC")
+    assert result.ephemeral
+    assert "not a text channel" in result.response.content
+
+
+async def test_setup_rejects_channel_the_bot_cannot_post_in(simcord_env: Any) -> None:
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("prodevprojectnexus")
+    bot_member = guild.me
+    locked = guild.create_text_channel(
+        "locked", overwrites={bot_member: discord.PermissionOverwrite(send_messages=False)}
+    )
+    admin = guild.add_member(
+        simcord_env.create_user("admin"),
+        roles=[guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))],
+    )
+    result = await admin.slash(channel, "nexus setup", channel=locked, cohort_start="2026-01-05", timezone="UTC")
+    assert result.ephemeral
+    assert "cannot post" in result.response.content
+    assert "send messages" in result.response.content
+
+
+async def test_plain_member_cannot_see_nexus(world: World) -> None:
+    assert not any(name.startswith("nexus") for name in world.learners[0].available_commands(world.channel))
+    with pytest.raises(simcord.SetupError):
+        await world.learners[0].slash(world.channel, "nexus config")
+
+
+async def test_staff_role_without_manage_server_is_rechecked_server_side(world: World) -> None:
+    # A guild admin opens /nexus to everyone in Integrations settings; the bot still checks on its side.
+    commands = await world.env.bot.tree.fetch_commands()
+    nexus = next(command for command in commands if command.name == "nexus")
+    world.guild.set_command_permissions(nexus, {world.guild.default_role: True})
+
+    helper = world.guild.add_member(world.env.create_user("mentor"), roles=[world.staff_role])
+    allowed = await helper.slash(world.channel, "nexus config")
+    assert allowed.ephemeral and allowed.response.embeds
+
+    learner = world.learners[0]
+    denied = await learner.slash(world.channel, "nexus config")
+    assert denied.ephemeral
+    assert "Manage Server" in denied.response.content
+    simcord.assert_error(world.env, discord.app_commands.CheckFailure)
+
+
+async def test_timezone_autocomplete_offers_iana_names(world: World) -> None:
+    choices = await world.staff.autocomplete(world.channel, "nexus setup", "timezone", "lagos")
+    assert "Africa/Lagos" in [choice["value"] for choice in choices]
+    assert len(choices) <= 25
+
+
+async def test_configuration_survives_restart(simcord_env: Any, settings: Settings) -> None:
+    world = await build_world(simcord_env, cohort_start="2026-03-02", timezone="Africa/Nairobi")
+    await restart(simcord_env, settings)
+    result = await world.staff.slash(world.channel, "nexus config")
+    fields = {field.name: field.value for field in result.response.embeds[0].fields}
+    assert fields["Cohort start"] == "2026-03-02"
+    assert fields["Timezone"] == "Africa/Nairobi"
+
+
+async def test_help_lists_learner_and_staff_commands(world: World) -> None:
+    result = await world.learners[0].slash(world.channel, "help")
+    assert result.ephemeral
+    fields = {field.name: field.value for field in result.response.embeds[0].fields}
+    assert "/help" in fields["For learners"]
+    assert "/nexus setup" in fields["For staff"]
