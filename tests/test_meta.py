@@ -17,6 +17,7 @@ NOT_DOMAIN = {
     "__main__.py",
     "playground.py",
     "content.py",
+    "projects_content.py",
     "scheduler.py",
     "settings.py",
     "__init__.py",

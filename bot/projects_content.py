@@ -1,0 +1,112 @@
+"""Loads content/projects.yaml into the project Catalogue; every problem reads `file:line:col: field: message`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ContentError
+from bot.projects import PROJECT_NAME_LIMIT, Catalogue, Project, catalogue_collisions
+
+PROJECTS_FILE = "projects.yaml"
+KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+DESCRIPTION_LIMIT = 200
+
+Name = Annotated[str, Field(min_length=1, max_length=PROJECT_NAME_LIMIT)]
+
+
+class ProjectModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    key: str = Field(pattern=KEY_PATTERN, max_length=40)
+    backend_title: Name
+    frontend_title: Name
+    description: str = Field(min_length=1, max_length=DESCRIPTION_LIMIT)
+    aliases: list[Name] = Field(default_factory=list)
+
+    @field_validator("description")
+    @classmethod
+    def one_line(cls, value: str) -> str:
+        if "\n" in value:
+            raise ValueError("must be one line")
+        return value
+
+
+class ProjectsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    projects: list[ProjectModel] = Field(min_length=1)
+
+
+def load_projects(path: Path) -> Catalogue:
+    """The catalogue from one YAML file; raises ContentError listing every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError([f"{path}: cannot read: {error}"]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ContentError([f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"]) from None
+    try:
+        parsed = ProjectsFile.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            location = tuple(item["loc"])
+            field = ".".join(str(part) for part in location) or "(file)"
+            problems.append(f"{_where(path, root, location)}: {field}: {item['msg']}")
+        raise ContentError(problems) from None
+    projects = [
+        Project(
+            key=model.key,
+            backend_title=model.backend_title,
+            frontend_title=model.frontend_title,
+            description=model.description,
+            aliases=tuple(model.aliases),
+        )
+        for model in parsed.projects
+    ]
+    problems = []
+    seen: set[str] = set()
+    for index, project in enumerate(projects):
+        if project.key in seen:
+            problems.append(f"{_where(path, root, ('projects', index, 'key'))}: projects.{index}.key: duplicate key")
+        seen.add(project.key)
+    for problem in catalogue_collisions(projects):
+        key = problem.split(":", 1)[0]
+        index = next(i for i, project in enumerate(projects) if project.key == key)
+        problems.append(f"{_where(path, root, ('projects', index))}: projects.{index}: {problem}")
+    if problems:
+        raise ContentError(problems)
+    return Catalogue(projects)
+
+
+def _where(path: Path, root: Any, location: tuple[Any, ...]) -> str:
+    """The line and column of the deepest YAML node along `location` (a pydantic error path)."""
+    node = root
+    for part in location:
+        child = _child(node, part)
+        if child is None:
+            break
+        node = child
+    if node is None:
+        return f"{path}:1:1"
+    mark = node.start_mark
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None

@@ -1,0 +1,258 @@
+"""SQL for project-choice announcements: learners, current choices with history, and the board's matching counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any, cast
+
+from bot.projects import (
+    Announcement,
+    AnnouncementDraft,
+    AnnounceOutcome,
+    ExportRow,
+    LearnerStatus,
+    MatchStatus,
+    ProjectMember,
+    Track,
+    same_choice,
+)
+from bot.storage.db import Database
+
+# A learner counts as waiting when matching holds them in its pool for the project they announced, and as
+# paired while they belong to a team that has not ended.
+MEMBER_QUERY = (
+    "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
+    " EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
+    "   AND p.project_key = a.project_key AND p.state = 'waiting') AS waiting,"
+    " EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
+    "   WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL)"
+    "   AS paired"
+    " FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " WHERE a.guild_id = ? AND a.ended_at IS NULL"
+)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _announcement(row: sqlite3.Row) -> Announcement:
+    return Announcement(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        project_key=row["project_key"],
+        project_name=row["project_name"],
+        track=cast(Track, row["track"]),
+        summary=row["summary"],
+        repo_url=row["repo_url"],
+        timezone=row["timezone"],
+        late=bool(row["late"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        ended_at=_time(row["ended_at"]),
+        end_reason=row["end_reason"],
+        message_id=row["message_id"],
+        posted_at=_time(row["posted_at"]),
+    )
+
+
+def _member(row: sqlite3.Row) -> ProjectMember:
+    return ProjectMember(
+        user_id=row["user_id"],
+        display_name=row["display_name"],
+        project_key=row["project_key"],
+        project_name=row["project_name"],
+        track=cast(Track, row["track"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        left=row["left_at"] is not None,
+        waiting=bool(row["waiting"]),
+        paired=bool(row["paired"]),
+    )
+
+
+class ProjectsStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def current(self, guild_id: int, user_id: int) -> Announcement | None:
+        row = await self.db.fetchone(
+            "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
+            (guild_id, user_id),
+        )
+        return None if row is None else _announcement(row)
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        row = await self.db.fetchone("SELECT a.* FROM announcements a WHERE a.id = ?", (announcement_id,))
+        return None if row is None else _announcement(row)
+
+    async def announce(self, draft: AnnouncementDraft, *, display_name: str, now: datetime) -> AnnounceOutcome:
+        """Upsert the learner, end the current choice as 'replaced' and record the new one, in one transaction."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, user_id) DO UPDATE SET display_name = excluded.display_name, left_at = NULL",
+                (draft.guild_id, draft.user_id, display_name, now.isoformat()),
+            )
+            async with conn.execute(
+                "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
+                (draft.guild_id, draft.user_id),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            previous = _announcement(rows[0]) if rows else None
+            if previous is not None and same_choice(draft, previous):
+                return AnnounceOutcome(previous, previous, changed=False)
+            if previous is not None:
+                await conn.execute(
+                    "UPDATE announcements SET ended_at = ?, end_reason = 'replaced' WHERE id = ?",
+                    (now.isoformat(), previous.id),
+                )
+            async with conn.execute(
+                "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
+                " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING *",
+                (
+                    draft.guild_id,
+                    draft.user_id,
+                    draft.project_key,
+                    draft.project_name,
+                    draft.track,
+                    draft.summary,
+                    draft.repo_url,
+                    draft.timezone,
+                    int(draft.late),
+                    now.isoformat(),
+                ),
+            ) as cursor:
+                inserted = list(await cursor.fetchall())
+        return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
+
+    async def withdraw(self, guild_id: int, user_id: int, *, now: datetime) -> Announcement | None:
+        """End the current choice as 'withdrawn'; the row stays for history. None if there was nothing to end."""
+        async with (
+            self.db.write() as conn,
+            conn.execute(
+                "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
+                " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
+                " RETURNING *",
+                (now.isoformat(), guild_id, user_id),
+            ) as cursor,
+        ):
+            rows = list(await cursor.fetchall())
+        return _announcement(rows[0]) if rows else None
+
+    async def mark_posted(self, announcement_id: int, message_id: int, *, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
+                (message_id, now.isoformat(), announcement_id),
+            )
+
+    async def unposted(self, guild_id: int) -> list[Announcement]:
+        """Current choices not yet in the channel, oldest first (channel missing or the post failed)."""
+        rows = await self.db.fetchall(
+            "SELECT a.* FROM announcements a"
+            " WHERE a.guild_id = ? AND a.ended_at IS NULL AND a.message_id IS NULL ORDER BY a.created_at, a.id",
+            (guild_id,),
+        )
+        return [_announcement(row) for row in rows]
+
+    async def members(self, guild_id: int, project_key: str | None = None) -> list[ProjectMember]:
+        """Learners with a current choice (of one project, if given), oldest announcement first."""
+        sql = MEMBER_QUERY
+        params: list[Any] = [guild_id]
+        if project_key is not None:
+            sql += " AND a.project_key = ?"
+            params.append(project_key)
+        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params)
+        return [_member(row) for row in rows]
+
+    async def custom_projects(self, guild_id: int) -> dict[str, str]:
+        """Custom project keys in current use, each with its most recently typed name."""
+        rows = await self.db.fetchall(
+            "SELECT project_key, project_name FROM announcements"
+            " WHERE guild_id = ? AND ended_at IS NULL AND project_key LIKE 'custom:%' ORDER BY created_at, id",
+            (guild_id,),
+        )
+        return {row["project_key"]: row["project_name"] for row in rows}
+
+    async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
+        """Keep the record, mark the learner as gone. False if Nexus never knew them."""
+        async with (
+            self.db.write() as conn,
+            conn.execute(
+                "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
+                (now.isoformat(), guild_id, user_id),
+            ) as cursor,
+        ):
+            return bool(cursor.rowcount)
+
+    async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
+        async with (
+            self.db.write() as conn,
+            conn.execute(
+                "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL",
+                (guild_id, user_id),
+            ) as cursor,
+        ):
+            return bool(cursor.rowcount)
+
+    async def export_rows(self, guild_id: int, *, history: bool) -> list[ExportRow]:
+        """Current choices, or every choice ever made (history), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT a.*, l.display_name, l.left_at FROM announcements a"
+            " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+            " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) ORDER BY a.created_at, a.id",
+            (guild_id, int(history)),
+        )
+        return [ExportRow(_announcement(row), row["display_name"], row["left_at"] is not None) for row in rows]
+
+    async def status(self, guild_id: int, user_id: int) -> LearnerStatus:
+        """/me: the current choice, the matching state (team > proposal > pool) and the reminder preference."""
+        learner = await self.db.fetchone(
+            "SELECT reminders_opt_out, left_at FROM learners WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        return LearnerStatus(
+            announcement=await self.current(guild_id, user_id),
+            match=await self._match_status(guild_id, user_id),
+            reminders_opt_out=bool(learner["reminders_opt_out"]) if learner else False,
+            left=learner is not None and learner["left_at"] is not None,
+        )
+
+    async def _match_status(self, guild_id: int, user_id: int) -> MatchStatus:
+        team = await self.db.fetchone(
+            "SELECT m.team_id, m.joined_at, t.thread_id FROM team_members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
+            (guild_id, user_id),
+        )
+        if team is not None:
+            partners = await self.db.fetchall(
+                "SELECT user_id FROM team_members WHERE team_id = ? AND user_id != ? AND left_at IS NULL"
+                " ORDER BY joined_at, user_id",
+                (team["team_id"], user_id),
+            )
+            return MatchStatus(
+                state="partnered",
+                since=_time(team["joined_at"]),
+                partner_ids=tuple(row["user_id"] for row in partners),
+                thread_id=team["thread_id"],
+            )
+        proposal = await self.db.fetchone(
+            "SELECT frontend_id, backend_id, created_at, expires_at FROM proposals"
+            " WHERE guild_id = ? AND state = 'pending' AND (frontend_id = ? OR backend_id = ?)",
+            (guild_id, user_id, user_id),
+        )
+        if proposal is not None:
+            partner = proposal["backend_id"] if proposal["frontend_id"] == user_id else proposal["frontend_id"]
+            return MatchStatus(
+                state="proposed",
+                since=_time(proposal["created_at"]),
+                partner_ids=(partner,),
+                expires_at=_time(proposal["expires_at"]),
+            )
+        pool = await self.db.fetchone(
+            "SELECT queued_at FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        if pool is not None:
+            return MatchStatus(state="waiting", since=_time(pool["queued_at"]))
+        return MatchStatus()

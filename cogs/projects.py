@@ -1,0 +1,575 @@
+"""Discord surface for projects: /announce, /withdraw, /projects, /project, /me and /nexus export."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin import GuildConfig
+from bot.app import answer_user_errors, send_private
+from bot.errors import InvalidInput, NotFound
+from bot.projects import (
+    TRACKS,
+    Announcement,
+    AnnounceOutcome,
+    BoardRow,
+    Catalogue,
+    LearnerStatus,
+    Page,
+    ProjectMember,
+    Track,
+    board_page,
+    board_row,
+    compact,
+    compute_board,
+    draft_announcement,
+    export_csv,
+    is_custom_key,
+    name_words,
+    other_track,
+    resolve_project,
+)
+from bot.projects_content import PROJECTS_FILE, load_projects
+from bot.storage.projects import ProjectsStore
+from bot.timezones import suggest_timezones
+from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
+
+if TYPE_CHECKING:
+    from bot.app import NexusBot
+
+log = logging.getLogger(__name__)
+
+MAX_CHOICES = 25
+VIEW_TIMEOUT_SECONDS = 300
+TRACK_COLOURS = {"backend": discord.Colour.dark_teal(), "frontend": discord.Colour.orange()}
+NOT_SET_UP = (
+    "Staff have not run `/nexus setup` yet, so there is no announcement channel: "
+    "your announcement will be posted there as soon as they do."
+)
+
+
+def track_label(track: Track) -> str:
+    return track.capitalize()
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def safe_text(text: str) -> str:
+    """User text shown as written: markdown cannot restyle it (mentions never ping: nothing is allowed to)."""
+    return discord.utils.escape_markdown(text)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of the public post for the learner's announcement."""
+
+    posted: discord.Message | None = None
+    error: str | None = None
+    unconfigured: bool = False
+
+
+def counterpart_hint(row: BoardRow, track: Track) -> str:
+    other = other_track(track)
+    count = row.count(other)
+    if count:
+        learners = plural(count, f"{other} learner")
+        return f"{learners} on this project — use `/match find` to pair up."
+    return f"No {other} learners on this project yet — use `/match find` to join the line and hear when one arrives."
+
+
+def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
+    """The public post, and the learner's private copy of what was recorded."""
+    custom = " (custom project)" if is_custom_key(item.project_key) else ""
+    lines = [f"<@{item.user_id}> is building **{safe_text(item.project_name)}**{custom} on the {item.track} track."]
+    if item.summary:
+        lines.append(f"\n{safe_text(item.summary)}")
+    embed = discord.Embed(
+        title=clip(f"{item.project_name}{custom}", 256),
+        description=clip("\n".join(lines), 4096),
+        colour=TRACK_COLOURS[item.track],
+    )
+    embed.add_field(name="Track", value=track_label(item.track), inline=True)
+    if item.timezone:
+        embed.add_field(name="Timezone", value=item.timezone, inline=True)
+    if item.repo_url:
+        embed.add_field(name="Repository", value=clip(item.repo_url, 1024), inline=False)
+    if item.late:
+        embed.add_field(name="Late", value="Announced after week one.", inline=True)
+    embed.add_field(name="Find your partner", value=counterpart_hint(row, item.track), inline=False)
+    return embed
+
+
+def format_recorded(outcome: AnnounceOutcome, delivery: Delivery, channel_id: int | None) -> str:
+    item = outcome.announcement
+    where = f"<#{channel_id}>" if channel_id else "the announcement channel"
+    if not outcome.changed:
+        head = "Nothing changed: this is already your current announcement."
+    elif outcome.previous is not None:
+        previous = safe_text(outcome.previous.project_name)
+        head = f"Recorded. It replaces your previous choice ({previous}); history is kept."
+    else:
+        head = "Recorded."
+    if delivery.unconfigured:
+        tail = NOT_SET_UP
+    elif delivery.error:
+        tail = (
+            f"I could not post it in {where} ({delivery.error}). It is saved, staff can see the problem in the "
+            "log, and I will post it with the next announcement or after staff re-run `/nexus setup`."
+        )
+    elif delivery.posted is not None:
+        tail = f"Posted in {where}: {delivery.posted.jump_url}"
+    else:
+        tail = f"It is already posted in {where}."
+    late = " It is marked late (after week one) — that is fine, go and find your partner." if item.late else ""
+    return f"{head} {tail}{late}"
+
+
+def format_board(page: Page) -> discord.Embed:
+    embed = discord.Embed(
+        title="Projects in this cohort",
+        description="Learners per project and track; `/project name:` shows who they are.",
+        colour=discord.Colour.blurple(),
+    )
+    for row in page.rows:
+        counts = (
+            f"Backend {row.backend} · Frontend {row.frontend} · paired {row.paired} · waiting {row.waiting}"
+            if row.total
+            else "Nobody yet — be the first with `/announce`."
+        )
+        embed.add_field(name=clip(row.name, 256), value=counts, inline=False)
+    embed.set_footer(text=f"Page {page.number + 1}/{page.count}")
+    return embed
+
+
+def _names(members: list[ProjectMember], limit: int = 1024) -> str:
+    lines: list[str] = []
+    for index, member in enumerate(members):
+        marks = [
+            label for label, on in (("left", member.left), ("paired", member.paired), ("looking", member.waiting)) if on
+        ]
+        line = safe_text(member.display_name) + (f" ({', '.join(marks)})" if marks else "")
+        rest = f"… and {len(members) - index} more"
+        if sum(len(item) + 1 for item in lines) + len(line) + len(rest) + 2 > limit:
+            lines.append(rest)
+            break
+        lines.append(line)
+    return "\n".join(lines) or "Nobody yet."
+
+
+def format_project(name: str, description: str, members: list[ProjectMember]) -> discord.Embed:
+    embed = discord.Embed(title=clip(name, 256), description=clip(description, 4096), colour=discord.Colour.blurple())
+    for track in ("backend", "frontend"):
+        on_track = [member for member in members if member.track == track]
+        present = sum(1 for member in on_track if not member.left)
+        embed.add_field(name=f"{track_label(track)} ({present})", value=_names(on_track), inline=True)
+    looking = [member for member in members if member.waiting and not member.left]
+    embed.add_field(
+        name="Looking for a partner",
+        value=_names(looking) if looking else "Nobody is waiting right now.",
+        inline=False,
+    )
+    return embed
+
+
+def format_status(status: LearnerStatus) -> discord.Embed:
+    embed = discord.Embed(title="Your Nexus status", colour=discord.Colour.blurple())
+    item = status.announcement
+    if item is None:
+        embed.add_field(name="Project", value="Not announced yet — use `/announce`.", inline=False)
+    else:
+        details = [f"**{safe_text(item.project_name)}** — {item.track}"]
+        if item.summary:
+            details.append(safe_text(item.summary))
+        if item.repo_url:
+            details.append(item.repo_url)
+        if item.timezone:
+            details.append(f"Timezone: {item.timezone}")
+        details.append(f"Announced {discord.utils.format_dt(item.created_at, 'R')}" + (" (late)" if item.late else ""))
+        if not item.is_posted:
+            details.append("Not posted in the channel yet.")
+        embed.add_field(name="Project", value=clip("\n".join(details), 1024), inline=False)
+    match = status.match
+    partners = ", ".join(f"<@{user_id}>" for user_id in match.partner_ids)
+    if match.state == "partnered":
+        thread = f" in <#{match.thread_id}>" if match.thread_id else ""
+        text = f"Partnered with {partners}{thread}."
+    elif match.state == "proposed":
+        expires = f", answer {discord.utils.format_dt(match.expires_at, 'R')}" if match.expires_at else ""
+        text = f"Proposed to {partners}{expires}."
+    elif match.state == "waiting":
+        since = f" since {discord.utils.format_dt(match.since, 'R')}" if match.since else ""
+        text = f"Waiting for a partner{since}."
+    else:
+        text = "Not looking yet — use `/match find`." if item else "Announce first, then use `/match find`."
+    embed.add_field(name="Partner", value=text, inline=False)
+    reminders = "Off — turn them on with `/reminders on`." if status.reminders_opt_out else "On."
+    embed.add_field(name="Reminders", value=reminders, inline=False)
+    return embed
+
+
+class OwnerView(discord.ui.View):
+    """A view only the person who ran the command may use."""
+
+    def __init__(self, owner_id: int) -> None:
+        super().__init__(timeout=VIEW_TIMEOUT_SECONDS)
+        self.owner_id = owner_id
+        self.origin: Interaction | None = None
+
+    async def on_timeout(self) -> None:
+        # Dead buttons would only answer "interaction failed": take them away.
+        if self.origin is not None:
+            try:
+                await self.origin.edit_original_response(view=None)
+            except discord.HTTPException:
+                log.debug("could not remove expired buttons", exc_info=True)
+
+    def add_button(
+        self, label: str, style: discord.ButtonStyle, callback: Callable[[Interaction], Awaitable[None]]
+    ) -> discord.ui.Button[OwnerView]:
+        button: discord.ui.Button[OwnerView] = discord.ui.Button(label=label, style=style)
+        button.callback = answer_user_errors(callback)  # type: ignore[method-assign,assignment]
+        self.add_item(button)
+        return button
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id != self.owner_id:
+            await send_private(interaction, "These buttons belong to someone else's command.")
+            return False
+        return True
+
+
+class WithdrawView(OwnerView):
+    def __init__(self, cog: ProjectsCog, owner_id: int, guild_id: int) -> None:
+        super().__init__(owner_id)
+        self.cog = cog
+        self.guild_id = guild_id
+        self.add_button("Confirm", discord.ButtonStyle.danger, self.confirm)
+        self.add_button("Cancel", discord.ButtonStyle.secondary, self.cancel)
+
+    async def confirm(self, interaction: Interaction) -> None:
+        self.stop()
+        content = await self.cog.withdraw(self.guild_id, self.owner_id)
+        await interaction.response.edit_message(content=content, view=None)
+
+    async def cancel(self, interaction: Interaction) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Kept: your announcement is unchanged.", view=None)
+
+
+class BoardView(OwnerView):
+    def __init__(self, owner_id: int, rows: list[BoardRow]) -> None:
+        super().__init__(owner_id)
+        self.rows = rows
+        self.page = board_page(rows, 0)
+        self.previous = self.add_button("Previous", discord.ButtonStyle.secondary, self.go_previous)
+        self.next = self.add_button("Next", discord.ButtonStyle.secondary, self.go_next)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.previous.disabled = self.page.number == 0
+        self.next.disabled = self.page.number >= self.page.count - 1
+
+    async def turn(self, interaction: Interaction, step: int) -> None:
+        self.page = board_page(self.rows, self.page.number + step)
+        self.refresh()
+        await interaction.response.edit_message(embed=format_board(self.page), view=self)
+
+    async def go_previous(self, interaction: Interaction) -> None:
+        await self.turn(interaction, -1)
+
+    async def go_next(self, interaction: Interaction) -> None:
+        await self.turn(interaction, 1)
+
+
+class ProjectsCog(commands.Cog):
+    def __init__(self, bot: NexusBot, catalogue: Catalogue, store: ProjectsStore) -> None:
+        self.bot = bot
+        self.catalogue = catalogue
+        self.store = store
+        # One poster at a time: two announcements at once must not both post the same pending row.
+        self.post_lock = asyncio.Lock()
+
+    async def cog_load(self) -> None:
+        self.bot.nexus_group.add_command(
+            app_commands.Command(
+                name="export",
+                description="Staff: download all project announcements (current and history) as CSV",
+                callback=self.export_command,
+                extras=staff_command(),
+            )
+        )
+
+    # ------------------------------------------------------------------ commands
+
+    @app_commands.command(name="announce", description="Announce the project you are building and your track")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        project="The project: pick an official one or type your own project's name",
+        track="The side you build: frontend or backend",
+        summary="One or two sentences about your take on it (up to 300 characters)",
+        repo="Link to your repository (https://…)",
+        timezone="Your timezone (IANA name like Africa/Lagos, or UTC+1) — helps matching",
+    )
+    async def announce_command(
+        self,
+        interaction: Interaction,
+        project: str,
+        track: Literal["frontend", "backend"],
+        summary: str | None = None,
+        repo: str | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        guild = guild_of(interaction)
+        if interaction.user.bot:
+            raise InvalidInput("Bots cannot announce projects.")
+        config = await self.bot.admin_store.get_config(guild.id)
+        draft = draft_announcement(
+            guild_id=guild.id,
+            user_id=interaction.user.id,
+            project=project,
+            track=track,
+            summary=summary,
+            repo=repo,
+            timezone=timezone,
+            catalogue=self.catalogue,
+            existing_custom=await self.store.custom_projects(guild.id),
+            config=config,
+            now=self.bot.now(),
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.store.announce(draft, display_name=interaction.user.display_name, now=self.bot.now())
+        if outcome.changed:
+            previous_key = outcome.previous.project_key if outcome.previous else None
+            log.info("announcement guild=%s user=%s project=%s", guild.id, interaction.user.id, draft.project_key)
+            self.bot.dispatch("nexus_announcement_changed", guild.id, interaction.user.id, previous_key)
+        delivery = await self.deliver(guild, config, outcome.announcement)
+        members = await self.store.members(guild.id, draft.project_key)
+        embed = format_announcement(outcome.announcement, board_row(members, draft.project_key, self.catalogue))
+        content = format_recorded(outcome, delivery, config.channel_id if config else None)
+        await interaction.followup.send(content, embed=embed, ephemeral=True)
+
+    @announce_command.autocomplete("project")
+    async def announce_project_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        track = getattr(interaction.namespace, "track", None)
+        return await self.project_choices(interaction, current, track if track in TRACKS else None, offer_new=True)
+
+    @announce_command.autocomplete("timezone")
+    async def announce_timezone_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in suggest_timezones(current)]
+
+    @app_commands.command(name="withdraw", description="Withdraw your project announcement (asks to confirm)")
+    @app_commands.guild_only()
+    async def withdraw_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        current = await self.store.current(guild.id, interaction.user.id)
+        if current is None:
+            raise NotFound("You have no current announcement to withdraw. Use `/announce` to make one.")
+        view = WithdrawView(self, interaction.user.id, guild.id)
+        await interaction.response.send_message(
+            f"Withdraw your announcement of **{safe_text(current.project_name)}** ({current.track})? "
+            "You will leave the matching pool and any partner will be told. Your history is kept.",
+            view=view,
+            ephemeral=True,
+        )
+        view.origin = interaction
+
+    @app_commands.command(name="projects", description="The board: every project with its frontend/backend learners")
+    @app_commands.guild_only()
+    async def projects_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        rows = compute_board(await self.store.members(guild.id), self.catalogue)
+        view = BoardView(interaction.user.id, rows)
+        if view.page.count == 1:
+            await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)
+            return
+        await interaction.response.send_message(embed=format_board(view.page), view=view, ephemeral=True)
+        view.origin = interaction
+
+    @app_commands.command(name="project", description="One project: its description and who is on each track")
+    @app_commands.guild_only()
+    @app_commands.describe(name="The project: an official title, alias or a custom project's name")
+    async def project_command(self, interaction: Interaction, name: str) -> None:
+        guild = guild_of(interaction)
+        custom = await self.store.custom_projects(guild.id)
+        choice = resolve_project(name, "backend", self.catalogue, custom)
+        official = self.catalogue.get(choice.key)
+        if official is None and choice.key not in custom:
+            raise NotFound(f"Nobody has announced a project called `{choice.name}`. `/projects` lists them all.")
+        members = await self.store.members(guild.id, choice.key)
+        if official is not None:
+            title, description = official.label, official.description
+        else:
+            title, description = custom[choice.key], "A custom project named by learners in this server."
+        await interaction.response.send_message(embed=format_project(title, description, members), ephemeral=True)
+
+    @project_command.autocomplete("name")
+    async def project_name_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self.project_choices(interaction, current, None, offer_new=False)
+
+    @app_commands.command(name="me", description="Your project, partner status and reminder setting (private)")
+    @app_commands.guild_only()
+    async def me_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        status = await self.store.status(guild.id, interaction.user.id)
+        await interaction.response.send_message(embed=format_status(status), ephemeral=True)
+
+    @app_commands.check(ensure_staff)
+    async def export_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        current = await self.store.export_rows(guild.id, history=False)
+        history = await self.store.export_rows(guild.id, history=True)
+        files = [
+            discord.File(io.BytesIO(export_csv(current, history=False)), filename="current.csv"),
+            discord.File(io.BytesIO(export_csv(history, history=True)), filename="history.csv"),
+        ]
+        log.info("announcements exported guild=%s by=%s", guild.id, interaction.user.id)
+        await interaction.followup.send(
+            f"{plural(len(current), 'current announcement')}, {plural(len(history), 'announcement')} in history.",
+            files=files,
+            ephemeral=True,
+        )
+
+    # ------------------------------------------------------------------ work shared by commands and events
+
+    async def project_choices(
+        self, interaction: Interaction, current: str, track: Track | None, *, offer_new: bool
+    ) -> list[app_commands.Choice[str]]:
+        """Official projects (title for the track if chosen), then custom ones in this server, matching the text."""
+
+        def official(key: str) -> app_commands.Choice[str]:
+            project = self.catalogue.get(key)
+            label = (project.title_for(track) if track else project.label) if project else key
+            return app_commands.Choice(name=clip(label, 100), value=key)
+
+        def custom_choice(label: str) -> app_commands.Choice[str]:
+            return app_commands.Choice(name=clip(f"{label} (custom)", 100), value=label)
+
+        custom = await self.store.custom_projects(interaction.guild_id) if interaction.guild_id else {}
+        typed = compact("-".join(name_words(current)))
+        choices = [official(project.key) for project in self.catalogue.search(current)]
+        choices += [
+            custom_choice(label)
+            for key, label in custom.items()
+            if typed in compact("-".join(name_words(label))) or typed in compact(key)
+        ]
+        cleaned = " ".join(current.split())
+        if cleaned:
+            # The full name may resolve where a substring does not ("The Pionus Safaris Backend"): offer that first.
+            try:
+                resolved = resolve_project(cleaned, track or "backend", self.catalogue, custom)
+            except InvalidInput:
+                resolved = None
+            values = {choice.value for choice in choices}
+            if resolved is not None and resolved.official and resolved.key not in values:
+                choices.insert(0, official(resolved.key))
+            elif resolved is not None and resolved.key in custom and custom[resolved.key] not in values:
+                choices.insert(0, custom_choice(custom[resolved.key]))
+            elif resolved is not None and resolved.key not in custom and offer_new and not choices:
+                # Nothing known matches: say plainly that sending this names a new custom project.
+                choices = [app_commands.Choice(name=clip(f"{cleaned} (new custom project)", 100), value=cleaned)]
+        return choices[:MAX_CHOICES]
+
+    async def deliver(self, guild: discord.Guild, config: GuildConfig | None, item: Announcement) -> Delivery:
+        """Post everything pending (this announcement included) and say what became of this one."""
+        if config is None:
+            return Delivery(unconfigured=True)
+        if item.is_posted:
+            await self.post_pending(guild, config)
+            return Delivery()
+        posted, error = await self.post_pending(guild, config)
+        if item.id in posted:
+            return Delivery(posted=posted[item.id])
+        if error is None:
+            # Another command's post_pending got there first.
+            return Delivery()
+        return Delivery(error=error)
+
+    async def post_pending(
+        self, guild: discord.Guild, config: GuildConfig
+    ) -> tuple[dict[int, discord.Message], str | None]:
+        """Post unposted announcements oldest first; stop at the first failure, since the channel is likely broken."""
+        posted: dict[int, discord.Message] = {}
+        async with self.post_lock:
+            pending = await self.store.unposted(guild.id)
+            if not pending:
+                return posted, None
+            channel = guild.get_channel(config.channel_id)
+            if not isinstance(channel, discord.TextChannel):
+                log.warning("announcement channel missing guild=%s channel=%s", guild.id, config.channel_id)
+                return posted, "the channel no longer exists"
+            members = await self.store.members(guild.id)
+            for item in pending:
+                row = board_row(members, item.project_key, self.catalogue)
+                try:
+                    message = await channel.send(
+                        embed=format_announcement(item, row), allowed_mentions=discord.AllowedMentions.none()
+                    )
+                except discord.HTTPException as error:
+                    log.warning(
+                        "could not post announcement guild=%s channel=%s announcement=%s status=%s code=%s: %s",
+                        guild.id,
+                        channel.id,
+                        item.id,
+                        error.status,
+                        error.code,
+                        error.text,
+                    )
+                    reason = "I lack permission there" if error.status == 403 else f"Discord error {error.status}"
+                    return posted, reason
+                await self.store.mark_posted(item.id, message.id, now=self.bot.now())
+                posted[item.id] = message
+        return posted, None
+
+    async def withdraw(self, guild_id: int, user_id: int) -> str:
+        withdrawn = await self.store.withdraw(guild_id, user_id, now=self.bot.now())
+        if withdrawn is None:
+            return "You have no current announcement any more: nothing to withdraw."
+        log.info("announcement withdrawn guild=%s user=%s project=%s", guild_id, user_id, withdrawn.project_key)
+        self.bot.dispatch("nexus_announcement_withdrawn", guild_id, user_id)
+        return (
+            f"Withdrawn: you are no longer announced on **{safe_text(withdrawn.project_name)}**. "
+            "Your history is kept; `/announce` again whenever you are ready."
+        )
+
+    # ------------------------------------------------------------------ events
+
+    @commands.Cog.listener()
+    async def on_nexus_config_changed(self, config: GuildConfig) -> None:
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None:
+            return
+        posted, error = await self.post_pending(guild, config)
+        if posted or error:
+            log.info("posted %d pending announcements guild=%s (stopped: %s)", len(posted), guild.id, error)
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        if payload.user.bot:
+            return
+        if await self.store.member_left(payload.guild_id, payload.user.id, now=self.bot.now()):
+            log.info("learner left guild=%s user=%s", payload.guild_id, payload.user.id)
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        if not member.bot and await self.store.member_rejoined(member.guild.id, member.id):
+            log.info("learner rejoined guild=%s user=%s", member.guild.id, member.id)
+
+
+async def setup(bot: NexusBot) -> None:
+    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    await bot.add_cog(ProjectsCog(bot, catalogue, ProjectsStore(bot.db)))
