@@ -7,8 +7,10 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.app import create_bot
+from bot.content import check_content
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -31,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start the bot (the default)")
     playground = sub.add_parser("playground", help="start the local simulated Discord even if a token is set")
     playground.add_argument("--port", type=int, default=None)
+    check = sub.add_parser("check-content", help="validate content/ (knowledge base) without starting the bot")
+    check.add_argument("--content-dir", type=Path, default=None, help="the content folder (default: settings)")
     return parser
 
 
@@ -62,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Invalid setting: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command == "check-content":
+        return check_content(args.content_dir or settings.content_dir, sys.stdout, sys.stderr)
     if args.command == "playground":
         return run_playground(settings, args.port)
     return run(settings)

@@ -24,7 +24,7 @@ from bot.storage.db import Database
 log = logging.getLogger(__name__)
 
 # Each feature's Discord surface. A cog's setup() builds its stores from the bot's shared Database.
-EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.projects")
+EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.projects", "cogs.knowledge")
 
 COMMANDS_HASH_KEY = "commands_hash"
 GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again in a moment."

@@ -1,0 +1,515 @@
+"""Knowledge base: entries, query normalisation, ranking (exact > prefix > words > fuzzy) and "did you mean"."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from types import MappingProxyType
+
+from rapidfuzz import fuzz, process
+
+CATEGORIES: tuple[str, ...] = ("technology", "concept", "challenge", "practice", "program")
+CATEGORY_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "technology": "Technologies",
+        "concept": "Concepts",
+        "challenge": "Challenges",
+        "practice": "Practices",
+        "program": "The program",
+    }
+)
+
+# Discord's limits for autocomplete.
+MAX_CHOICES = 25
+CHOICE_NAME_LIMIT = 100
+SUGGESTION_LIMIT = 3
+# rapidfuzz.fuzz.ratio (0-100) below which a typo match is noise rather than a suggestion.
+FUZZY_CUTOFF = 75.0
+WORD_FUZZY_CUTOFF = 80.0
+# Typo matching on very short input suggests nearly anything.
+FUZZY_MIN_LENGTH = 3
+# How many of the shortest prefix matches to consider per choice when a prefix matches very many names.
+PREFIX_SHORTLIST = 4
+BROWSE_PAGE_SIZE = 15
+SNIPPET_LIMIT = 160
+FIELD_LIMIT = 1024
+BULLET = "•"
+
+# Words that carry no meaning in a question ("how do I fix n+1"), dropped from full-text queries.
+STOPWORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as one string
+        "a an and are can do does for from how i in is it my of on or should the to use using what when where which "
+        "why with"
+    ).split()
+)
+
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_SEARCH_TOKENS = re.compile(r"[^\W_]+")
+_WHITESPACE = re.compile(r"\s+")
+# A code point after every character a compact key can hold, to close a bisect prefix range.
+_PREFIX_END = "\U0010ffff"
+
+
+class Tier(IntEnum):
+    """How a query matched an entry; lower is better and always ranks first."""
+
+    EXACT = 0
+    PREFIX = 1
+    WORDS = 2
+    FUZZY = 3
+
+
+class KeyKind(IntEnum):
+    """Which name of an entry matched; breaks ties so a title beats an alias at the same score."""
+
+    TITLE = 0
+    ID = 1
+    ALIAS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One knowledge-base entry, as reviewed in content/topics."""
+
+    id: str
+    title: str
+    category: str
+    summary: str
+    body: str
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    key_points: tuple[str, ...] = ()
+    example: str | None = None
+    pitfalls: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry: Entry
+    tier: Tier
+    score: float
+    matched: str  # the title or alias that matched, as written in the content
+    explains: bool = False  # the matched alias says something the title does not
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An autocomplete choice: a label for people, the entry id as the value."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A named block of an entry's answer (Key points, Example, …) as Markdown."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    entry_id: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A question the knowledge base could not answer, grouped by its normalised text."""
+
+    query: str
+    count: int
+    last_asked: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCount:
+    entry_id: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    number: int  # zero-based
+    total: int
+    groups: tuple[tuple[str, tuple[Entry, ...]], ...]  # (category, entries) in category order
+
+
+# Ranking accumulator: (key index, tier, score) -> keeps the best match per entry.
+_Offer = Callable[[int, "Tier", float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    entry: int
+    text: str
+    words: tuple[str, ...]
+    compact: str
+    kind: KeyKind
+    explains: bool
+
+
+def singular(word: str) -> str:
+    """A crude English singular, applied to both content and queries so only consistency matters."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "uses")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def normalise(text: str) -> str:
+    """Lower-case words without accents, punctuation or plurals: "F-Strings" -> "f string", "N+1" -> "n plus 1"."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    # "+" and "&" carry meaning in names people type ("n+1", "Docker & Compose").
+    folded = folded.replace("+", " plus ").replace("&", " and ")
+    return " ".join(singular(word) for word in _SEPARATORS.split(folded) if word)
+
+
+def compact(text: str) -> str:
+    """The normalised text without spaces, so "f string", "f-string" and "fstring" meet."""
+    return normalise(text).replace(" ", "")
+
+
+def search_terms(query: str) -> list[list[str]]:
+    """Full-text terms: one token list per typed word ("n+1" -> ["n", "1"]), stopwords dropped unless all are."""
+    words = [_SEARCH_TOKENS.findall(word.casefold()) for word in query.split()]
+    terms = [tokens for tokens in words if tokens]
+    meaningful = [tokens for tokens in terms if not (len(tokens) == 1 and tokens[0] in STOPWORDS)]
+    return meaningful or terms
+
+
+def one_line(text: str, limit: int = SNIPPET_LIMIT) -> str:
+    """Collapse whitespace and Markdown emphasis to fit one line of a list."""
+    flat = _WHITESPACE.sub(" ", text.replace("**", "").replace("`", "")).strip()
+    return clip(flat, limit)
+
+
+def highlight_snippet(raw: str, start: str, end: str, limit: int = SNIPPET_LIMIT) -> str:
+    """A one-line snippet whose `start`/`end` markers become bold, without the content's own Markdown."""
+    flat = one_line(raw, limit=10_000)
+    if len(flat) > limit:
+        flat = clip(flat, limit)
+        # A marker cut in half would leave an unbalanced "**".
+        if flat.count(start) != flat.count(end):
+            flat = flat.replace(start, "").replace(end, "")
+    return flat.replace(start, "**").replace(end, "**")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"{BULLET} {item}" for item in items)
+
+
+class KnowledgeBase:
+    """An immutable, pre-indexed set of entries: built once per load and swapped whole on reload."""
+
+    __slots__ = (
+        "_by_category",
+        "_by_id",
+        "_by_length",
+        "_entries",
+        "_exact",
+        "_keys",
+        "_prefix_keys",
+        "_prefix_order",
+        "_prefix_rank",
+        "_vocabulary",
+        "_word_keys",
+    )
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        ordered = tuple(sorted(entries, key=lambda entry: (entry.title.casefold(), entry.id)))
+        self._entries = ordered
+        self._by_id: Mapping[str, Entry] = MappingProxyType({entry.id: entry for entry in ordered})
+        self._by_category: Mapping[str, tuple[Entry, ...]] = MappingProxyType(
+            {category: tuple(e for e in ordered if e.category == category) for category in CATEGORIES}
+        )
+        keys: list[_Key] = []
+        for position, entry in enumerate(ordered):
+            title_key = compact(entry.title)
+            seen: set[str] = set()
+            names = [(KeyKind.TITLE, entry.title), (KeyKind.ID, entry.id)]
+            names += [(KeyKind.ALIAS, alias) for alias in entry.aliases]
+            for kind, text in names:
+                words = tuple(normalise(text).split())
+                joined = "".join(words)
+                if joined and joined not in seen:
+                    seen.add(joined)
+                    explains = kind is KeyKind.ALIAS and joined not in title_key
+                    keys.append(_Key(position, text, words, joined, kind, explains))
+        self._keys = tuple(keys)
+        exact: dict[str, int] = {}
+        word_keys: dict[str, list[int]] = {}
+        for index, name_key in enumerate(keys):
+            exact.setdefault(name_key.compact, index)
+            for word in set(name_key.words):
+                word_keys.setdefault(word, []).append(index)
+        self._exact: Mapping[str, int] = MappingProxyType(exact)
+        order = sorted(range(len(keys)), key=lambda index: keys[index].compact)
+        self._prefix_order = tuple(order)
+        self._prefix_keys = tuple(keys[index].compact for index in order)
+        # Each key's place among all keys by how well it would do as a prefix match: names first, shortest first.
+        closeness = sorted(
+            range(len(keys)), key=lambda index: (keys[index].kind is KeyKind.ALIAS, len(keys[index].compact), index)
+        )
+        rank = [0] * len(keys)
+        for place, index in enumerate(closeness):
+            rank[index] = place
+        self._prefix_rank = tuple(rank)
+        self._vocabulary = tuple(sorted(word_keys))
+        self._word_keys: Mapping[str, tuple[int, ...]] = MappingProxyType(
+            {word: tuple(indexes) for word, indexes in word_keys.items()}
+        )
+        by_length: dict[int, tuple[list[str], list[int]]] = {}
+        for index, name_key in enumerate(keys):
+            bucket_names, bucket_indexes = by_length.setdefault(len(name_key.compact), ([], []))
+            bucket_names.append(name_key.compact)
+            bucket_indexes.append(index)
+        self._by_length: Mapping[int, tuple[tuple[str, ...], tuple[int, ...]]] = MappingProxyType(
+            {length: (tuple(found), tuple(at)) for length, (found, at) in by_length.items()}
+        )
+
+    # ---------------------------------------------------------------- reading
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every entry, sorted by title."""
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def in_category(self, category: str) -> tuple[Entry, ...]:
+        return self._by_category.get(category, ())
+
+    def counts(self) -> dict[str, int]:
+        """Entries per category, in category order."""
+        return {category: len(self._by_category[category]) for category in CATEGORIES}
+
+    def find(self, name: str) -> Entry | None:
+        """The entry whose id, title or alias is `name` once normalised; never a guess."""
+        direct = self._by_id.get(name.strip())
+        if direct is not None:
+            return direct
+        index = self._exact.get(compact(name))
+        return None if index is None else self._entries[self._keys[index].entry]
+
+    # ---------------------------------------------------------------- ranking
+
+    def rank(self, query: str, limit: int = MAX_CHOICES) -> list[Match]:
+        """Entries for what someone typed: exact names, then prefixes, then all words, then typos."""
+        words = normalise(query).split()
+        typed = "".join(words)
+        if not typed or limit <= 0:
+            return []
+        best: dict[int, tuple[Tier, bool, float, KeyKind, int]] = {}
+
+        def offer(key_index: int, tier: Tier, score: float) -> None:
+            key = self._keys[key_index]
+            # Among prefix matches, an entry's own name beats an alias ("djan": Django REST Framework before
+            # "django cache"): aliases are there to be found, not to outrank the names they point to.
+            by_alias = tier is Tier.PREFIX and key.kind is KeyKind.ALIAS
+            candidate = (tier, by_alias, -score, key.kind, key_index)
+            current = best.get(key.entry)
+            if current is None or candidate < current:
+                best[key.entry] = candidate
+
+        exact = self._exact.get(typed)
+        if exact is not None:
+            offer(exact, Tier.EXACT, 100.0)
+        self._offer_prefixes(typed, limit, offer)
+        # Each later tier only runs while the earlier ones leave room in the list: that keeps keystrokes cheap.
+        if len(best) < limit:
+            self._offer_words(words, offer, typos=False)
+        if len(best) < limit and len(typed) >= FUZZY_MIN_LENGTH:
+            self._offer_typos(typed, limit, offer)
+            self._offer_words(words, offer, typos=True)
+        ranked = sorted(best.values())[:limit]
+        return [
+            Match(
+                entry=self._entries[self._keys[key_index].entry],
+                tier=tier,
+                score=-negative_score,
+                matched=self._keys[key_index].text,
+                explains=self._keys[key_index].explains,
+            )
+            for tier, _, negative_score, _, key_index in ranked
+        ]
+
+    def _offer_prefixes(self, typed: str, limit: int, offer: _Offer) -> None:
+        """Names starting with the typed text; the shortest such names are the closest."""
+        low = bisect_left(self._prefix_keys, typed)
+        high = bisect_left(self._prefix_keys, typed + _PREFIX_END, lo=low)
+        candidates = self._prefix_order[low:high]
+        if len(candidates) > limit * PREFIX_SHORTLIST:
+            # One letter can prefix thousands of names; only the shortest (titles first) can make the list.
+            shortlist = sorted(candidates, key=self._prefix_rank.__getitem__)[: limit * PREFIX_SHORTLIST]
+            if len({self._keys[index].entry for index in shortlist}) >= limit:
+                candidates = tuple(shortlist)
+        for key_index in candidates:
+            offer(key_index, Tier.PREFIX, 100.0 * len(typed) / len(self._keys[key_index].compact))
+
+    def _offer_typos(self, typed: str, limit: int, offer: _Offer) -> None:
+        """Whole names within a few edits of the typed text ("celry", "djangorestframwork")."""
+        # fuzz.ratio >= c needs the lengths within a factor of c / (2 - c): skip names that cannot qualify.
+        factor = FUZZY_CUTOFF / (200.0 - FUZZY_CUTOFF)
+        shortest = math.ceil(len(typed) * factor)
+        longest = math.floor(len(typed) / factor)
+        for length in range(shortest, longest + 1):
+            bucket = self._by_length.get(length)
+            if bucket is None:
+                continue
+            names, indexes = bucket
+            for _, score, position in process.extract(
+                typed, names, scorer=fuzz.ratio, processor=None, score_cutoff=FUZZY_CUTOFF, limit=limit * 2
+            ):
+                offer(indexes[position], Tier.FUZZY, float(score))
+
+    def _keys_with_word_prefix(self, word: str) -> set[int]:
+        low = bisect_left(self._vocabulary, word)
+        high = bisect_left(self._vocabulary, word + _PREFIX_END, lo=low)
+        found: set[int] = set()
+        for position in range(low, high):
+            found.update(self._word_keys[self._vocabulary[position]])
+        return found
+
+    def _offer_words(self, words: Sequence[str], offer: _Offer, *, typos: bool) -> None:
+        """Every typed word starts a word of one of the entry's names: "jwt refresh", "git commit".
+
+        With `typos`, a typed word may also be a near miss of a known word ("jwt refrsh").
+        """
+        matching: dict[int, dict[int, float]] | None = None  # entry -> {key index: word score}
+        for word in words:
+            scores = dict.fromkeys(self._keys_with_word_prefix(word), 100.0)
+            if typos and len(word) > FUZZY_MIN_LENGTH:
+                for known, score, _ in process.extract(
+                    word, self._vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=WORD_FUZZY_CUTOFF, limit=10
+                ):
+                    for key_index in self._word_keys[known]:
+                        scores[key_index] = max(scores.get(key_index, 0.0), float(score))
+            by_entry: dict[int, dict[int, float]] = {}
+            for key_index, score in scores.items():
+                by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = score
+            if matching is None:
+                matching = by_entry
+            else:
+                matching = {
+                    entry: _merge_min(keys, by_entry[entry]) for entry, keys in matching.items() if entry in by_entry
+                }
+            if not matching:
+                return
+        typed_length = sum(len(word) for word in words)
+        for keys in (matching or {}).values():
+            # The name holding the most of what was typed explains the match best.
+            key_index = min(keys, key=lambda index: (len(self._keys[index].compact), index))
+            coverage = min(1.0, typed_length / len(self._keys[key_index].compact))
+            if typos:
+                # A typo'd word inside a long name is weaker evidence than a typo'd whole name.
+                offer(key_index, Tier.FUZZY, min(keys.values()) - 20.0 * (1.0 - coverage) - 1.0)
+            else:
+                offer(key_index, Tier.WORDS, 100.0 * coverage)
+
+    def choices(self, query: str, limit: int = MAX_CHOICES) -> list[Choice]:
+        """Autocomplete choices (at most 25, names at most 100 chars); an empty query lists titles A-Z."""
+        limit = min(limit, MAX_CHOICES)
+        if not query.strip():
+            return [Choice(clip(entry.title, CHOICE_NAME_LIMIT), entry.id) for entry in self._entries[:limit]]
+        return [Choice(choice_name(match), match.entry.id) for match in self.rank(query, limit)]
+
+    def did_you_mean(self, query: str, limit: int = SUGGESTION_LIMIT) -> list[Entry]:
+        """Suggestions for a name that matched nothing exactly; weak typo matches are left out."""
+        return [
+            match.entry
+            for match in self.rank(query, limit)
+            if match.tier is not Tier.FUZZY or match.score >= FUZZY_CUTOFF
+        ]
+
+    # ---------------------------------------------------------------- browsing
+
+    def browse(self, category: str | None = None, page_size: int = BROWSE_PAGE_SIZE) -> list[BrowsePage]:
+        """Entries grouped by category, cut into pages; always at least one (possibly empty) page."""
+        categories = CATEGORIES if category is None else (category,)
+        listed = [entry for name in categories for entry in self.in_category(name)]
+        chunks = [listed[start : start + page_size] for start in range(0, len(listed), page_size)] or [[]]
+        pages: list[BrowsePage] = []
+        for number, chunk in enumerate(chunks):
+            groups = tuple(
+                (name, tuple(entry for entry in chunk if entry.category == name))
+                for name in categories
+                if any(entry.category == name for entry in chunk)
+            )
+            pages.append(BrowsePage(number=number, total=len(chunks), groups=groups))
+        return pages
+
+    # ---------------------------------------------------------------- answer layout
+
+    def sections(self, entry: Entry) -> list[Section]:
+        """The blocks shown under an entry's summary and body; content validation checks them against limits."""
+        found: list[Section] = []
+        if entry.key_points:
+            found.append(Section("Key points", bullets(entry.key_points)))
+        if entry.example:
+            found.append(Section("Example", entry.example))
+        if entry.pitfalls:
+            found.append(Section("Pitfalls", bullets(entry.pitfalls)))
+        if entry.links:
+            found.append(Section("Links", bullets(entry.links)))
+        return found
+
+    def related(self, entry: Entry) -> list[Entry]:
+        return [related for related_id in entry.related if (related := self._by_id.get(related_id)) is not None]
+
+    def footer(self, entry: Entry) -> str:
+        label = CATEGORY_LABELS.get(entry.category, entry.category)
+        return f"{label} · /topic {entry.id}"
+
+
+def _merge_min(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
+    """Keys of one entry matched by several typed words keep their weakest word score."""
+    merged = dict(first)
+    for key_index, score in second.items():
+        merged[key_index] = min(merged.get(key_index, score), score)
+    return merged
+
+
+def description(entry: Entry) -> str:
+    return f"*{entry.summary}*\n\n{entry.body}"
+
+
+def answer_size(knowledge: KnowledgeBase, entry: Entry) -> int:
+    """Characters an entry's answer takes in Discord's 6,000-per-embed budget."""
+    size = len(entry.title) + len(description(entry)) + len(knowledge.footer(entry))
+    return size + sum(len(section.name) + len(section.text) for section in knowledge.sections(entry))
+
+
+def choice_name(match: Match) -> str:
+    """The title, plus the alias that matched when the title alone would not explain the choice."""
+    title = match.entry.title
+    if not match.explains:
+        return clip(title, CHOICE_NAME_LIMIT)
+    suffix = f" · {clip(match.matched, 40)}"
+    return clip(title, CHOICE_NAME_LIMIT - len(suffix)) + suffix
