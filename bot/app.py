@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -24,10 +25,18 @@ from bot.storage.db import Database
 log = logging.getLogger(__name__)
 
 # Each feature's Discord surface. A cog's setup() builds its stores from the bot's shared Database.
-EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.projects", "cogs.knowledge")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.admin",
+    "cogs.projects",
+    "cogs.knowledge",
+    "cogs.ops",
+)
 
 COMMANDS_HASH_KEY = "commands_hash"
 GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again in a moment."
+RESTARTING = "Nexus is restarting right now, so nothing was done. Please try again in a minute."
+SHUTDOWN_GRACE_SECONDS = 10.0
+STARTED_AT = "nexus_started_at"
 
 
 def package_version() -> str:
@@ -42,8 +51,26 @@ class StaffOnly(app_commands.CheckFailure):
 
 
 class NexusTree(app_commands.CommandTree["NexusBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[NexusBot], /) -> bool:
+        """Every slash command and autocomplete passes here first: none while shutting down; time the rest."""
+        bot = self.client
+        is_command = interaction.type is discord.InteractionType.application_command
+        if bot.draining:
+            if is_command:
+                await send_private(interaction, RESTARTING)
+            return False
+        if is_command:
+            interaction.extras[STARTED_AT] = time.monotonic()
+            # This task runs the whole command (checks, callback, error handler): shutdown waits for it.
+            task = asyncio.current_task()
+            if task is not None:
+                bot.in_flight.add(task)
+                task.add_done_callback(bot.in_flight.discard)
+        return True
+
     async def on_error(self, interaction: discord.Interaction[NexusBot], error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log_command(interaction, f"error:{type(original).__name__}")
         if isinstance(original, UserError):
             await send_private(interaction, str(original))
             return
@@ -66,6 +93,16 @@ class NexusTree(app_commands.CommandTree["NexusBot"]):
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error("command failed guild=%s command=%s", interaction.guild_id, command, exc_info=original)
         await send_private(interaction, GENERIC_APOLOGY)
+
+
+def log_command(interaction: discord.Interaction[Any], outcome: str) -> None:
+    """One structured line per command: guild, command, outcome, duration; never who or what they typed."""
+    started = interaction.extras.get(STARTED_AT)
+    duration_ms = (time.monotonic() - started) * 1000 if isinstance(started, float) else -1.0
+    command = interaction.command.qualified_name if interaction.command else "?"
+    log.info(
+        "command guild=%s command=%s outcome=%s duration_ms=%.0f", interaction.guild_id, command, outcome, duration_ms
+    )
 
 
 async def send_private(interaction: discord.Interaction[Any], content: str) -> None:
@@ -119,6 +156,9 @@ class NexusBot(commands.Bot):
         self.scheduler = NexusScheduler()
         self.started_monotonic = time.monotonic()
         self.ready_once = False
+        # Set by shutdown_gracefully(): new commands get a "restarting" answer; in_flight are the running ones.
+        self.draining = False
+        self.in_flight: set[asyncio.Task[Any]] = set()
         # Staff subcommands from several cogs live under one /nexus group; each cog adds its own in cog_load.
         self.nexus_group = app_commands.Group(
             name="nexus",
@@ -178,6 +218,30 @@ class NexusBot(commands.Bot):
             log.info("ready as %s in %d guilds", self.user, len(self.guilds))
         else:
             log.info("reconnected; %d guilds", len(self.guilds))
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[NexusBot], command: app_commands.Command[Any, ..., Any]
+    ) -> None:
+        log_command(interaction, "ok")
+
+    async def drain(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> int:
+        """Refuse new commands, wait at most `grace` s for the running ones; returns how many are still running."""
+        self.draining = True
+        current = asyncio.current_task()
+        running = {task for task in self.in_flight if task is not current and not task.done()}
+        if not running:
+            return 0
+        log.info("shutdown: waiting up to %.0f s for %d command(s) in flight", grace, len(running))
+        _, unfinished = await asyncio.wait(running, timeout=grace)
+        if unfinished:
+            log.warning("shutdown: %d command(s) still running after %.0f s; closing", len(unfinished), grace)
+        return len(unfinished)
+
+    async def shutdown_gracefully(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """SIGTERM: drain commands, then close() stops the scheduler, the gateway and HTTP, and the database."""
+        await self.drain(grace)
+        await self.close()
+        log.info("shutdown complete; database closed")
 
     async def close(self) -> None:
         self.scheduler.shutdown()

@@ -1,0 +1,602 @@
+"""Pure partner-matching rules: who is proposed to whom, what each answer or expiry does, and leftover teams."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.errors import InvalidInput, NotFound, UserError
+from bot.timezones import to_tzinfo
+
+Track = Literal["frontend", "backend"]
+Answer = Literal["accepted", "declined"]
+ProposalState = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
+PoolState = Literal["waiting", "proposed"]
+BlockReason = Literal["declined", "unpaired", "partnered", "expired"]
+
+TRACKS: tuple[Track, Track] = ("frontend", "backend")
+# Within this many hours of each other, two learners share enough of a working day to be preferred.
+TIMEZONE_WINDOW = timedelta(hours=3)
+MAX_TEAM_SIZE = 3
+MAX_POINTERS = 3
+DAY = timedelta(hours=24)
+
+
+def other_track(track: Track) -> Track:
+    return "backend" if track == "frontend" else "frontend"
+
+
+def pair_key(first: int, second: int) -> tuple[int, int]:
+    """The (low, high) order pair_blocks stores a pair in."""
+    return (first, second) if first < second else (second, first)
+
+
+def project_label(project_key: str, announced_name: str | None = None) -> str:
+    """A track-neutral name for a project: 'Job Board' for `job-board`, the typed name for a custom one."""
+    if project_key.startswith("custom:"):
+        return announced_name or project_key.removeprefix("custom:")
+    words = project_key.replace("_", "-").split("-")
+    return " ".join(word[:1].upper() + word[1:] for word in words if word) or project_key
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A learner's current announcement, as matching needs it."""
+
+    guild_id: int
+    user_id: int
+    project_key: str
+    project_name: str
+    track: Track
+    timezone: str | None = None
+    repo_url: str | None = None
+    display_name: str = ""
+    left: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.display_name or f"learner {self.user_id}"
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    guild_id: int
+    user_id: int
+    project_key: str
+    track: Track
+    timezone: str | None
+    queued_at: datetime
+    state: PoolState = "waiting"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A waiting learner of the other track, with the facts the rules need to skip or prefer them."""
+
+    user_id: int
+    track: Track
+    timezone: str | None
+    queued_at: datetime
+    blocked: bool = False  # this pair declined, unpaired or was partnered before
+    gone: bool = False  # left the guild, withdrew, or changed project/track since queueing
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    guild_id: int
+    project_key: str
+    frontend_id: int
+    backend_id: int
+    frontend_answer: Answer | None
+    backend_answer: Answer | None
+    state: ProposalState
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = None
+
+    @property
+    def members(self) -> tuple[int, int]:
+        return (self.frontend_id, self.backend_id)
+
+    def includes(self, user_id: int) -> bool:
+        return user_id in self.members
+
+    def track_of(self, user_id: int) -> Track:
+        if user_id == self.frontend_id:
+            return "frontend"
+        if user_id == self.backend_id:
+            return "backend"
+        raise NotFound("This proposal is for someone else.")
+
+    def other(self, user_id: int) -> int:
+        return self.backend_id if self.track_of(user_id) == "frontend" else self.frontend_id
+
+    def answer_of(self, user_id: int) -> Answer | None:
+        return self.frontend_answer if self.track_of(user_id) == "frontend" else self.backend_answer
+
+    def is_due(self, now: datetime) -> bool:
+        return self.state == "pending" and now >= self.expires_at
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    user_id: int
+    track: Track
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    guild_id: int
+    project_key: str
+    thread_id: int | None
+    proposal_id: int | None
+    created_by: int | None
+    created_at: datetime
+    members: tuple[TeamMember, ...] = ()
+    ended_at: datetime | None = None
+
+    @property
+    def member_ids(self) -> tuple[int, ...]:
+        return tuple(member.user_id for member in self.members)
+
+    def others(self, user_id: int) -> tuple[TeamMember, ...]:
+        return tuple(member for member in self.members if member.user_id != user_id)
+
+    def has_room(self) -> bool:
+        return len(self.members) < MAX_TEAM_SIZE
+
+
+@dataclass(frozen=True)
+class LineStats:
+    """Where a waiting learner stands: their place among their own track, and who waits on each track."""
+
+    project_key: str
+    track: Track
+    position: int
+    frontend_waiting: int
+    backend_waiting: int
+    counterparts_skipped: int = 0  # waiting on the other track, but already met (declined, unpaired, partnered)
+
+    def waiting_on(self, track: Track) -> int:
+        return self.frontend_waiting if track == "frontend" else self.backend_waiting
+
+
+# --------------------------------------------------------------------------------------------- timezones
+
+
+def utc_offset(label: str | None, now: datetime) -> timedelta | None:
+    """The zone's offset from UTC at `now` (daylight saving included); None when unknown."""
+    if not label:
+        return None
+    try:
+        zone = to_tzinfo(label)
+    except UserError:
+        return None
+    return now.astimezone(zone).utcoffset()
+
+
+def timezone_gap(first: str | None, second: str | None, now: datetime) -> timedelta | None:
+    """Distance between two zones' clocks, going round the day (UTC+14 and UTC-12 are 2 hours apart)."""
+    a, b = utc_offset(first, now), utc_offset(second, now)
+    return None if a is None or b is None else clock_gap(a, b)
+
+
+def clock_gap(first: timedelta, second: timedelta) -> timedelta:
+    gap = abs(first - second) % DAY
+    return min(gap, DAY - gap)
+
+
+def timezones_close(first: str | None, second: str | None, now: datetime) -> bool:
+    gap = timezone_gap(first, second, now)
+    return gap is not None and gap <= TIMEZONE_WINDOW
+
+
+# --------------------------------------------------------------------------------------------- proposing
+
+
+def is_eligible(seeker: PoolEntry, candidate: Candidate) -> bool:
+    """Never the same person, never the same track, never a pair that met before, never someone gone."""
+    return (
+        candidate.user_id != seeker.user_id
+        and candidate.track != seeker.track
+        and not candidate.blocked
+        and not candidate.gone
+    )
+
+
+class CounterpartSearch:
+    """The earliest eligible counterpart within the timezone window, else the earliest eligible overall.
+
+    Candidates are offered in line order (queued_at, then user id), possibly page by page, so storage can stop
+    reading the line as soon as the answer is final.
+    """
+
+    def __init__(self, seeker: PoolEntry, now: datetime) -> None:
+        self.seeker = seeker
+        self.now = now
+        self.earliest: Candidate | None = None
+        self.preferred: Candidate | None = None
+        self.skipped = 0
+        self._offsets: dict[str | None, timedelta | None] = {}
+        # With no usable timezone of our own there is nothing to prefer: the earliest is the answer.
+        self._own = self._offset(seeker.timezone)
+
+    @property
+    def done(self) -> bool:
+        return self.preferred is not None or (self.earliest is not None and self._own is None)
+
+    def _offset(self, label: str | None) -> timedelta | None:
+        # A line holds a handful of distinct zones; work each offset out once per search.
+        if label not in self._offsets:
+            self._offsets[label] = utc_offset(label, self.now)
+        return self._offsets[label]
+
+    def _close(self, label: str | None) -> bool:
+        theirs = self._offset(label)
+        if self._own is None or theirs is None:
+            return False
+        return clock_gap(self._own, theirs) <= TIMEZONE_WINDOW
+
+    def offer(self, candidates: Iterable[Candidate]) -> bool:
+        """Consider the next candidates in line; True once the choice can no longer change."""
+        for candidate in candidates:
+            if self.done:
+                break
+            if not is_eligible(self.seeker, candidate):
+                if candidate.blocked and candidate.track != self.seeker.track:
+                    self.skipped += 1
+                continue
+            if self.earliest is None:
+                self.earliest = candidate
+            if self._close(candidate.timezone):
+                self.preferred = candidate
+        return self.done
+
+    @property
+    def choice(self) -> Candidate | None:
+        return self.preferred or self.earliest
+
+
+def choose_counterpart(seeker: PoolEntry, candidates: Sequence[Candidate], now: datetime) -> Candidate | None:
+    """Pick whom to propose to `seeker` from waiting counterparts; candidates are sorted by place in line."""
+    ordered = sorted(candidates, key=lambda candidate: (candidate.queued_at, candidate.user_id))
+    search = CounterpartSearch(seeker, now)
+    search.offer(ordered)
+    return search.choice
+
+
+def require_choice(choice: Choice | None) -> Choice:
+    if choice is None:
+        raise NotFound(
+            "You haven't announced a project yet. Run `/announce` with your project and track first, "
+            "then `/match find`."
+        )
+    return choice
+
+
+def proposal_expiry(now: datetime, ttl_hours: float) -> datetime:
+    return now + timedelta(hours=ttl_hours)
+
+
+# --------------------------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What happens to a proposal and its two learners after an answer, expiry or withdrawal."""
+
+    state: ProposalState
+    frontend_answer: Answer | None
+    backend_answer: Answer | None
+    requeue: tuple[int, ...] = ()  # back to the pool at their original place (the front of the line)
+    leave: tuple[int, ...] = ()  # out of the pool
+    partnered: bool = False
+    block: BlockReason | None = None
+
+
+def settle_answer(proposal: Proposal, user_id: int, answer: Answer, *, leave_pool: bool = False) -> Settlement:
+    """Record one learner's answer. Both accepting makes partners; a decline requeues the other learner."""
+    if proposal.state != "pending":
+        raise InvalidInput("This proposal is no longer open.")
+    track = proposal.track_of(user_id)
+    other = proposal.other(user_id)
+    frontend = answer if track == "frontend" else proposal.frontend_answer
+    backend = answer if track == "backend" else proposal.backend_answer
+    if answer == "declined":
+        stays = () if leave_pool else (user_id,)
+        return Settlement(
+            state="declined",
+            frontend_answer=frontend,
+            backend_answer=backend,
+            # The learner who was turned down goes first: they did nothing wrong.
+            requeue=(other, *stays),
+            leave=(user_id,) if leave_pool else (),
+            block="declined",
+        )
+    if frontend == "accepted" and backend == "accepted":
+        return Settlement(
+            state="accepted",
+            frontend_answer=frontend,
+            backend_answer=backend,
+            leave=proposal.members,
+            partnered=True,
+            block="partnered",
+        )
+    return Settlement(state="pending", frontend_answer=frontend, backend_answer=backend)
+
+
+def settle_expiry(proposal: Proposal) -> Settlement:
+    """Whoever accepted goes back to the front; whoever did not answer leaves the pool."""
+    requeue = tuple(user for user in proposal.members if proposal.answer_of(user) == "accepted")
+    leave = tuple(user for user in proposal.members if proposal.answer_of(user) != "accepted")
+    return Settlement(
+        state="expired",
+        frontend_answer=proposal.frontend_answer,
+        backend_answer=proposal.backend_answer,
+        requeue=requeue,
+        leave=leave,
+    )
+
+
+def settle_withdrawal(proposal: Proposal, user_id: int) -> Settlement:
+    """The learner pulls out (/match leave, withdrew, left the server): the other goes back to the front."""
+    return Settlement(
+        state="withdrawn",
+        frontend_answer=proposal.frontend_answer,
+        backend_answer=proposal.backend_answer,
+        requeue=(proposal.other(user_id),),
+        leave=(user_id,),
+    )
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    leaver: int
+    remaining: tuple[TeamMember, ...]
+    ends: bool
+
+
+def team_after_leaving(team: Team, user_id: int) -> TeamChange:
+    """A team survives a departure only while it still has someone on each track."""
+    if user_id not in team.member_ids:
+        raise NotFound("You are not in that team.")
+    remaining = team.others(user_id)
+    tracks = {member.track for member in remaining}
+    return TeamChange(leaver=user_id, remaining=remaining, ends=len(tracks) < len(TRACKS))
+
+
+def check_manual_pair(
+    first: Choice | None,
+    second: Choice | None,
+    *,
+    first_team: Team | None,
+    second_team: Team | None,
+    block: BlockReason | None,
+) -> None:
+    """Staff pairing skips consent, not the rules that keep pairs sensible."""
+    if first is None or second is None:
+        who = "The first learner" if first is None else "The second learner"
+        raise InvalidInput(f"{who} has no current project announcement, so there is nothing to pair on.")
+    if first.user_id == second.user_id:
+        raise InvalidInput("Pick two different learners.")
+    if first.track == second.track:
+        raise InvalidInput(f"Both learners are on the {first.track} track; a pair needs one of each.")
+    if first.project_key != second.project_key:
+        raise InvalidInput(
+            f"They are on different projects ({first.project_name} and {second.project_name}); a pair shares one."
+        )
+    for choice, team in ((first, first_team), (second, second_team)):
+        if team is not None:
+            raise InvalidInput(f"{choice.name} already has a partner; they need `/match unpair` first.")
+    if block in ("declined", "unpaired"):
+        raise InvalidInput(f"{first.name} and {second.name} {block} each other before; Nexus won't pair them again.")
+
+
+# --------------------------------------------------------------------------------------------- leftovers
+
+
+@dataclass(frozen=True)
+class TeamJoin:
+    user_id: int
+    team_id: int
+    track: Track
+
+
+@dataclass(frozen=True)
+class ProjectPointer:
+    project_key: str
+    waiting: int  # learners of the pointed-to learner's other track waiting there
+
+
+@dataclass(frozen=True)
+class AloneLearner:
+    user_id: int
+    project_key: str
+    track: Track
+    pointers: tuple[ProjectPointer, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeftoverPlan:
+    joins: tuple[TeamJoin, ...] = ()
+    alone: tuple[AloneLearner, ...] = ()
+
+
+@dataclass
+class _TeamSlot:
+    team: Team
+    members: list[TeamMember] = field(default_factory=list)
+
+
+def _blocked(blocked: Set[tuple[int, int]], first: int, second: int) -> bool:
+    return pair_key(first, second) in blocked
+
+
+def plan_leftovers(
+    pool: Sequence[PoolEntry],
+    teams: Sequence[Team],
+    blocked: Set[tuple[int, int]],
+    timezones: Mapping[int, str | None],
+    now: datetime,
+) -> LeftoverPlan:
+    """Seat each learner who has nobody left to pair with as a third member of a team on their project.
+
+    A leftover is a waiting learner with no eligible waiting counterpart on their project. Leftovers are seated
+    first come, first served, in the earliest-formed team with room whose other-track member is in a close
+    timezone, else the earliest-formed team with room; never more than three to a team, never with someone they
+    met before. Anyone still alone is pointed to projects where learners of their other track are waiting.
+    """
+    waiting = sorted((entry for entry in pool if entry.state == "waiting"), key=lambda e: (e.queued_at, e.user_id))
+    by_project: dict[str, list[PoolEntry]] = defaultdict(list)
+    for entry in waiting:
+        by_project[entry.project_key].append(entry)
+
+    def has_counterpart(entry: PoolEntry) -> bool:
+        return any(
+            other.track != entry.track and not _blocked(blocked, entry.user_id, other.user_id)
+            for other in by_project[entry.project_key]
+        )
+
+    leftovers = [entry for entry in waiting if not has_counterpart(entry)]
+    slots: dict[str, list[_TeamSlot]] = defaultdict(list)
+    for team in sorted(teams, key=lambda t: (t.created_at, t.id)):
+        slots[team.project_key].append(_TeamSlot(team, list(team.members)))
+
+    joins: list[TeamJoin] = []
+    seated: set[int] = set()
+    for entry in leftovers:
+        open_slots = [
+            slot
+            for slot in slots[entry.project_key]
+            if len(slot.members) < MAX_TEAM_SIZE
+            and any(member.track != entry.track for member in slot.members)
+            and not any(_blocked(blocked, entry.user_id, member.user_id) for member in slot.members)
+        ]
+        if not open_slots:
+            continue
+        preferred = [
+            slot
+            for slot in open_slots
+            if any(
+                member.track != entry.track and timezones_close(entry.timezone, timezones.get(member.user_id), now)
+                for member in slot.members
+            )
+        ]
+        slot = (preferred or open_slots)[0]
+        slot.members.append(TeamMember(entry.user_id, entry.track, now))
+        joins.append(TeamJoin(entry.user_id, slot.team.id, entry.track))
+        seated.add(entry.user_id)
+
+    still_waiting = Counter((entry.project_key, entry.track) for entry in waiting if entry.user_id not in seated)
+    alone: list[AloneLearner] = []
+    for entry in leftovers:
+        if entry.user_id in seated:
+            continue
+        wanted = other_track(entry.track)
+        pointers = sorted(
+            (
+                ProjectPointer(project, count)
+                for (project, track), count in still_waiting.items()
+                if track == wanted and project != entry.project_key and count > 0
+            ),
+            key=lambda pointer: (-pointer.waiting, pointer.project_key),
+        )
+        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, tuple(pointers[:MAX_POINTERS])))
+    return LeftoverPlan(joins=tuple(joins), alone=tuple(alone))
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+FindKind = Literal["proposed", "waiting", "already_proposed", "partnered"]
+
+
+@dataclass(frozen=True)
+class FindResult:
+    """What `/match find` did: proposed a pair, put the learner in line, or found them already busy."""
+
+    kind: FindKind
+    choice: Choice
+    proposal: Proposal | None = None
+    partner: Choice | None = None
+    line: LineStats | None = None
+    team: Team | None = None
+    rejoined: bool = False  # they were already waiting; their place is unchanged
+
+
+@dataclass(frozen=True)
+class ProposalUpdate:
+    """A proposal after an answer, expiry or withdrawal, and everything that followed from it."""
+
+    proposal: Proposal
+    settlement: Settlement
+    team: Team | None = None
+    new_proposals: tuple[Proposal, ...] = ()  # requeued learners proposed again at once
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A learner leaving the pool, a proposal or a team (/match leave, unpair, withdrawal, leaving the server)."""
+
+    user_id: int
+    was_waiting: bool = False
+    withdrawn: tuple[ProposalUpdate, ...] = ()
+    team: Team | None = None
+    team_change: TeamChange | None = None
+
+    @property
+    def new_proposals(self) -> tuple[Proposal, ...]:
+        """Learners put back in the pool by this departure and proposed again at once."""
+        return tuple(proposal for update in self.withdrawn for proposal in update.new_proposals)
+
+    @property
+    def changed_anything(self) -> bool:
+        return self.was_waiting or bool(self.withdrawn) or self.team_change is not None
+
+
+@dataclass(frozen=True)
+class ManualPair:
+    team: Team
+    withdrawn: tuple[ProposalUpdate, ...] = ()
+    new_proposals: tuple[Proposal, ...] = ()
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    project_key: str
+    project_name: str
+    frontend_waiting: int
+    backend_waiting: int
+    oldest_wait: datetime
+
+    @property
+    def label(self) -> str:
+        return project_label(self.project_key, self.project_name)
+
+
+@dataclass(frozen=True)
+class LeftoverRun:
+    plan: LeftoverPlan
+    teams: Mapping[int, Team]  # every team that gained a member, as it is now
+    labels: Mapping[str, str]  # project key -> name, for every project the plan mentions
+
+    def label(self, project_key: str) -> str:
+        return self.labels.get(project_key) or project_label(project_key)
+
+
+@dataclass(frozen=True)
+class MatchStatus:
+    """Everything `/match status` shows: the learner's choice and where they are in matching."""
+
+    choice: Choice | None
+    entry: PoolEntry | None = None
+    line: LineStats | None = None
+    proposal: Proposal | None = None
+    team: Team | None = None
+    people: Mapping[int, Choice] = field(default_factory=dict)  # the partner(s) they are proposed to or teamed with

@@ -1,0 +1,907 @@
+"""SQL for partner matching: the pool, proposals, teams, pair blocks, deliveries and the staff log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import aiosqlite
+
+from bot.errors import NotFound
+from bot.matching import (
+    Answer,
+    BlockReason,
+    BoardRow,
+    Candidate,
+    Choice,
+    CounterpartSearch,
+    Departure,
+    FindResult,
+    LeftoverRun,
+    LineStats,
+    ManualPair,
+    MatchStatus,
+    PoolEntry,
+    Proposal,
+    ProposalUpdate,
+    Settlement,
+    Team,
+    TeamChange,
+    TeamMember,
+    Track,
+    check_manual_pair,
+    other_track,
+    pair_key,
+    plan_leftovers,
+    project_label,
+    proposal_expiry,
+    require_choice,
+    settle_answer,
+    settle_expiry,
+    settle_withdrawal,
+    team_after_leaving,
+)
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# The counterpart scan reads the line in pages straight off the index and stops once the choice is final; past
+# SCAN_LIMIT rows it settles for the earliest eligible learner rather than read an unbounded line.
+SCAN_PAGE = 64
+SCAN_LIMIT = 1024
+
+CHOICE_SQL = (
+    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
+    " l.display_name, l.left_at"
+    " FROM announcements a LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id = ?"
+)
+# Lists of ids travel as one JSON parameter, so no statement is ever assembled from pieces.
+CHOICES_SQL = (
+    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
+    " l.display_name, l.left_at"
+    " FROM announcements a LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id IN (SELECT value FROM json_each(?))"
+)
+PROPOSAL_BY_ID_SQL = (
+    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
+    " expires_at, closed_at FROM proposals WHERE id = ?"
+)
+# One statement per partial unique index: an OR across the two columns could use neither.
+PENDING_AS_FRONTEND_SQL = (
+    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
+    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND frontend_id = ? AND state = 'pending'"
+)
+PENDING_AS_BACKEND_SQL = (
+    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
+    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND backend_id = ? AND state = 'pending'"
+)
+ALL_PENDING_SQL = (
+    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
+    " expires_at, closed_at FROM proposals WHERE state = 'pending' ORDER BY expires_at, id"
+)
+POOL_ENTRY_SQL = (
+    "SELECT guild_id, user_id, project_key, track, timezone, queued_at, state FROM match_pool"
+    " WHERE guild_id = ? AND user_id = ?"
+)
+# Everything /match find needs to know about the learner, in one read.
+FIND_STATE_SQL = (
+    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
+    " l.display_name, l.left_at,"
+    " (SELECT t.team_id FROM team_members t WHERE t.guild_id = a.guild_id AND t.user_id = a.user_id"
+    "  AND t.left_at IS NULL) AS team_id,"
+    " (SELECT r.id FROM proposals r WHERE r.guild_id = a.guild_id AND r.frontend_id = a.user_id"
+    "  AND r.state = 'pending') AS pending_as_frontend,"
+    " (SELECT r.id FROM proposals r WHERE r.guild_id = a.guild_id AND r.backend_id = a.user_id"
+    "  AND r.state = 'pending') AS pending_as_backend,"
+    " p.project_key AS pool_project_key, p.track AS pool_track, p.queued_at AS pool_queued_at"
+    " FROM announcements a"
+    " LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " LEFT JOIN match_pool p ON p.guild_id = a.guild_id AND p.user_id = a.user_id"
+    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id = ?"
+)
+# The next page of waiting counterparts in line order, straight off match_pool_line, with what the rules need to
+# skip them (a pair block, gone from the server or from this project) and what a proposal shows about them.
+CANDIDATE_PAGE_SQL = (
+    "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at,"
+    " a.project_name, a.repo_url, l.display_name, l.left_at,"
+    " EXISTS (SELECT 1 FROM pair_blocks b WHERE b.guild_id = p.guild_id"
+    "  AND b.user_low = min(p.user_id, :seeker) AND b.user_high = max(p.user_id, :seeker)) AS blocked,"
+    " (a.id IS NULL OR l.left_at IS NOT NULL) AS gone"
+    " FROM match_pool p"
+    " LEFT JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
+    "  AND a.project_key = p.project_key AND a.track = p.track"
+    " LEFT JOIN learners l ON l.guild_id = p.guild_id AND l.user_id = p.user_id"
+    " WHERE p.guild_id = :guild AND p.project_key = :project AND p.track = :track AND p.state = 'waiting'"
+    " AND (p.queued_at, p.user_id) > (:after_time, :after_user)"
+    " ORDER BY p.queued_at, p.user_id LIMIT :limit"
+)
+# Both learners of a new proposal leave the line in one statement (the seeker's row may not exist yet).
+POOL_PAIR_UPSERT_SQL = (
+    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'proposed'), (?, ?, ?, ?, ?, ?, 'proposed')"
+    " ON CONFLICT (guild_id, user_id) DO UPDATE SET project_key = excluded.project_key, track = excluded.track,"
+    " timezone = excluded.timezone, queued_at = excluded.queued_at, state = 'proposed'"
+)
+POOL_WAITING_UPSERT_SQL = (
+    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'waiting') ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+    " project_key = excluded.project_key, track = excluded.track, timezone = excluded.timezone,"
+    " queued_at = excluded.queued_at, state = 'waiting'"
+)
+
+
+def iso(moment: datetime) -> str:
+    """One fixed-width UTC format, so timestamps compare correctly as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _choice(row: sqlite3.Row) -> Choice:
+    return Choice(
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        project_key=row["project_key"],
+        project_name=row["project_name"],
+        track=cast(Track, row["track"]),
+        timezone=row["timezone"],
+        repo_url=row["repo_url"],
+        display_name=row["display_name"] or "",
+        left=row["left_at"] is not None,
+    )
+
+
+def _proposal(row: sqlite3.Row) -> Proposal:
+    return Proposal(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        project_key=row["project_key"],
+        frontend_id=row["frontend_id"],
+        backend_id=row["backend_id"],
+        frontend_answer=row["frontend_answer"],
+        backend_answer=row["backend_answer"],
+        state=row["state"],
+        created_at=_time(row["created_at"]),
+        expires_at=_time(row["expires_at"]),
+        closed_at=_maybe_time(row["closed_at"]),
+    )
+
+
+def _pool_entry(row: sqlite3.Row) -> PoolEntry:
+    return PoolEntry(
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        project_key=row["project_key"],
+        track=cast(Track, row["track"]),
+        timezone=row["timezone"],
+        queued_at=_time(row["queued_at"]),
+        state=row["state"],
+    )
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    # execute_fetchall runs, fetches and closes in one trip to the database thread: a third of the hops.
+    return list(await conn.execute_fetchall(sql, params))
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    rows = await _all(conn, sql, params)
+    return rows[0] if rows else None
+
+
+async def _insert(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> int:
+    row = await conn.execute_insert(sql, params)
+    if row is None:
+        raise RuntimeError("INSERT returned no row id")
+    return int(row[0])
+
+
+class MatchingStore:
+    """Every read and write of matching. Each public write is one transaction."""
+
+    def __init__(self, db: Database, *, proposal_ttl_hours: float = 48.0) -> None:
+        self.db = db
+        self.proposal_ttl_hours = proposal_ttl_hours
+
+    # ----------------------------------------------------------------------------------------- reads
+
+    async def current_choice(self, guild_id: int, user_id: int) -> Choice | None:
+        return await self._choice(self.db.conn, guild_id, user_id)
+
+    async def choices(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, Choice]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = await self.db.fetchall(CHOICES_SQL, (guild_id, json.dumps(ids)))
+        return {row["user_id"]: _choice(row) for row in rows}
+
+    async def pool_entry(self, guild_id: int, user_id: int) -> PoolEntry | None:
+        return await self._pool_entry(self.db.conn, guild_id, user_id)
+
+    async def line_stats(self, entry: PoolEntry) -> LineStats:
+        return await self._line_stats(self.db.conn, entry)
+
+    async def proposal(self, proposal_id: int) -> Proposal | None:
+        row = await self.db.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
+        return None if row is None else _proposal(row)
+
+    async def pending_proposal_for(self, guild_id: int, user_id: int) -> Proposal | None:
+        return await self._pending_proposal(self.db.conn, guild_id, user_id)
+
+    async def pending_proposals(self) -> list[Proposal]:
+        """Every open proposal in every guild, soonest expiry first: what the expiry timers are re-armed from."""
+        rows = await self.db.fetchall(ALL_PENDING_SQL)
+        return [_proposal(row) for row in rows]
+
+    async def active_team_for(self, guild_id: int, user_id: int) -> Team | None:
+        return await self._active_team(self.db.conn, guild_id, user_id)
+
+    async def team(self, team_id: int) -> Team | None:
+        return await self._team(self.db.conn, team_id)
+
+    async def status(self, guild_id: int, user_id: int) -> MatchStatus:
+        conn = self.db.conn
+        choice = await self._choice(conn, guild_id, user_id)
+        team = await self._active_team(conn, guild_id, user_id)
+        proposal = await self._pending_proposal(conn, guild_id, user_id)
+        entry = await self._pool_entry(conn, guild_id, user_id)
+        line = await self._line_stats(conn, entry) if entry is not None and entry.state == "waiting" else None
+        others: list[int] = []
+        if team is not None:
+            others += [member.user_id for member in team.others(user_id)]
+        if proposal is not None:
+            others.append(proposal.other(user_id))
+        people = await self._choices(conn, guild_id, others)
+        return MatchStatus(choice=choice, entry=entry, line=line, proposal=proposal, team=team, people=people)
+
+    async def board(self, guild_id: int) -> list[BoardRow]:
+        """Waiting learners per project and track, projects waiting longest first."""
+        rows = await self.db.fetchall(
+            "SELECT p.project_key,"
+            " SUM(p.track = 'frontend') AS frontend, SUM(p.track = 'backend') AS backend,"
+            " MIN(p.queued_at) AS oldest,"
+            " (SELECT a.project_name FROM announcements a WHERE a.guild_id = p.guild_id"
+            "   AND a.project_key = p.project_key AND a.ended_at IS NULL LIMIT 1) AS name"
+            " FROM match_pool p WHERE p.guild_id = ? AND p.state = 'waiting'"
+            " GROUP BY p.project_key ORDER BY oldest, p.project_key",
+            (guild_id,),
+        )
+        return [
+            BoardRow(
+                project_key=row["project_key"],
+                project_name=row["name"] or project_label(row["project_key"]),
+                frontend_waiting=row["frontend"],
+                backend_waiting=row["backend"],
+                oldest_wait=_time(row["oldest"]),
+            )
+            for row in rows
+        ]
+
+    async def project_label(self, guild_id: int, project_key: str) -> str:
+        """A track-neutral project name; custom projects need the name someone typed, current or not."""
+        row = None
+        if project_key.startswith("custom:"):
+            row = await self.db.fetchone(
+                "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ?"
+                " ORDER BY ended_at IS NULL DESC, id DESC LIMIT 1",
+                (guild_id, project_key),
+            )
+        return project_label(project_key, None if row is None else row["project_name"])
+
+    async def deliveries(self, proposal_id: int) -> list[tuple[int, int, int]]:
+        """(user id, channel id, message id) of each learner's copy of a proposal."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, channel_id, message_id FROM proposal_deliveries WHERE proposal_id = ? ORDER BY user_id",
+            (proposal_id,),
+        )
+        return [(row["user_id"], row["channel_id"], row["message_id"]) for row in rows]
+
+    async def fallback_thread(self, guild_id: int, user_id: int) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT thread_id FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        return None if row is None else int(row["thread_id"])
+
+    async def log_entries(self, guild_id: int) -> list[tuple[int, str, dict[str, Any], datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT actor_id, action, details, created_at FROM matching_log WHERE guild_id = ? ORDER BY id",
+            (guild_id,),
+        )
+        return [(row["actor_id"], row["action"], json.loads(row["details"]), _time(row["created_at"])) for row in rows]
+
+    # ----------------------------------------------------------------------------------------- writes
+
+    async def find(self, guild_id: int, user_id: int, now: datetime) -> FindResult:
+        """Join the pool and claim a counterpart, all in one write transaction: concurrent finds never share one."""
+        async with self.db.write() as conn:
+            state = await _one(conn, FIND_STATE_SQL, (guild_id, user_id))
+            choice = require_choice(None if state is None else _choice(state))
+            assert state is not None  # noqa: S101 - require_choice raised otherwise
+            if state["team_id"] is not None:
+                return FindResult(kind="partnered", choice=choice, team=await self._team(conn, state["team_id"]))
+            pending_id = state["pending_as_frontend"] or state["pending_as_backend"]
+            if pending_id is not None:
+                pending = await self._proposal_row(conn, pending_id)
+                partner = await self._choice(conn, guild_id, pending.other(user_id))
+                return FindResult(kind="already_proposed", choice=choice, proposal=pending, partner=partner)
+            # Someone already waiting on the same project and track keeps their place in line.
+            rejoined = (state["pool_project_key"], state["pool_track"]) == (choice.project_key, choice.track)
+            queued_at = _time(state["pool_queued_at"]) if rejoined else now
+            entry = PoolEntry(guild_id, user_id, choice.project_key, choice.track, choice.timezone, queued_at)
+            proposal, partner, skipped = await self._claim(conn, entry, now)
+            if proposal is not None:
+                return FindResult(kind="proposed", choice=choice, proposal=proposal, partner=partner)
+            await conn.execute(
+                POOL_WAITING_UPSERT_SQL,
+                (guild_id, user_id, entry.project_key, entry.track, entry.timezone, iso(entry.queued_at)),
+            )
+            line = await self._line_stats(conn, entry, skipped)
+            return FindResult(kind="waiting", choice=choice, line=line, rejoined=rejoined)
+
+    async def answer(
+        self, proposal_id: int, user_id: int, answer: Answer, now: datetime, *, leave_pool: bool = False
+    ) -> ProposalUpdate:
+        async with self.db.write() as conn:
+            proposal = await self._proposal_row(conn, proposal_id)
+            settlement = settle_answer(proposal, user_id, answer, leave_pool=leave_pool)
+            return await self._settle(conn, proposal, settlement, now)
+
+    async def expire(self, proposal_id: int, now: datetime) -> ProposalUpdate | None:
+        """Close a proposal whose time is up; None if it was already answered or is not due yet."""
+        async with self.db.write() as conn:
+            row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+            if row is None:
+                return None
+            proposal = _proposal(row)
+            if not proposal.is_due(now):
+                return None
+            return await self._settle(conn, proposal, settle_expiry(proposal), now)
+
+    async def leave(self, guild_id: int, user_id: int, now: datetime) -> Departure:
+        """/match leave: out of the pool, withdrawing any pending proposal. Teams are left with /match unpair."""
+        async with self.db.write() as conn:
+            return await self._depart(conn, guild_id, user_id, now, include_team=False)
+
+    async def remove_learner(self, guild_id: int, user_id: int, now: datetime) -> Departure:
+        """The learner withdrew their announcement or left the server: out of the pool, proposals and team."""
+        async with self.db.write() as conn:
+            return await self._depart(conn, guild_id, user_id, now, include_team=True)
+
+    async def drop_if_moved(self, guild_id: int, user_id: int, now: datetime) -> Departure | None:
+        """After a new announcement: leave the pool and proposals if the project or track changed.
+
+        Returns None when nothing had to change (a timezone change is simply copied to the pool).
+        """
+        async with self.db.write() as conn:
+            choice = await self._choice(conn, guild_id, user_id)
+            entry = await self._pool_entry(conn, guild_id, user_id)
+            pending = await self._pending_proposal(conn, guild_id, user_id)
+            place = (choice.project_key, choice.track) if choice else None
+            moved = (entry is not None and (entry.project_key, entry.track) != place) or (
+                pending is not None and (choice is None or (pending.project_key, pending.track_of(user_id)) != place)
+            )
+            if not moved:
+                if entry is not None and choice is not None and entry.timezone != choice.timezone:
+                    await conn.execute(
+                        "UPDATE match_pool SET timezone = ? WHERE guild_id = ? AND user_id = ?",
+                        (choice.timezone, guild_id, user_id),
+                    )
+                return None
+            return await self._depart(conn, guild_id, user_id, now, include_team=False)
+
+    async def unpair(self, guild_id: int, user_id: int, now: datetime) -> Departure:
+        async with self.db.write() as conn:
+            team = await self._active_team(conn, guild_id, user_id)
+            if team is None:
+                raise NotFound("You don't have a partner right now, so there is nothing to unpair.")
+            change = await self._leave_team(conn, team, user_id, now, block="unpaired")
+            return Departure(user_id=user_id, team=team, team_change=change)
+
+    async def pair(self, guild_id: int, first: int, second: int, staff_id: int, now: datetime) -> ManualPair:
+        """Staff pairing: skips consent, withdraws both learners' pending proposals, and is logged."""
+        async with self.db.write() as conn:
+            first_choice = await self._choice(conn, guild_id, first)
+            second_choice = await self._choice(conn, guild_id, second)
+            low, high = pair_key(first, second)
+            block = await _one(
+                conn,
+                "SELECT reason FROM pair_blocks WHERE guild_id = ? AND user_low = ? AND user_high = ?",
+                (guild_id, low, high),
+            )
+            check_manual_pair(
+                first_choice,
+                second_choice,
+                first_team=await self._active_team(conn, guild_id, first),
+                second_team=await self._active_team(conn, guild_id, second),
+                block=None if block is None else cast(BlockReason, block["reason"]),
+            )
+            assert first_choice is not None and second_choice is not None  # noqa: S101 - checked just above
+            withdrawn: list[ProposalUpdate] = []
+            requeued: list[int] = []
+            for user in (first, second):
+                pending = await self._pending_proposal(conn, guild_id, user)
+                if pending is None:
+                    continue
+                update = await self._settle(conn, pending, settle_withdrawal(pending, user), now, retry=False)
+                # A proposal between these two is simply overtaken by the pairing: nobody to tell or requeue.
+                if not {first, second} >= set(pending.members):
+                    withdrawn.append(update)
+                    requeued += [other for other in update.settlement.requeue if other not in (first, second)]
+            team = await self._create_team(
+                conn,
+                guild_id,
+                first_choice.project_key,
+                [(first, first_choice.track), (second, second_choice.track)],
+                now,
+                proposal_id=None,
+                created_by=staff_id,
+            )
+            await self._log(conn, guild_id, staff_id, "pair", {"team": team.id, "members": [first, second]}, now)
+            new = await self._retry(conn, guild_id, requeued, now)
+            return ManualPair(team=team, withdrawn=tuple(withdrawn), new_proposals=tuple(new))
+
+    async def run_leftovers(self, guild_id: int, staff_id: int, now: datetime) -> LeftoverRun:
+        """/match run: seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
+        async with self.db.write() as conn:
+            pool_rows = await _all(
+                conn,
+                "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at, p.state"
+                " FROM match_pool p"
+                " WHERE p.guild_id = ? AND p.state = 'waiting'"
+                " AND EXISTS (SELECT 1 FROM announcements a WHERE a.guild_id = p.guild_id AND a.user_id = p.user_id"
+                "  AND a.ended_at IS NULL AND a.project_key = p.project_key AND a.track = p.track)"
+                " AND NOT EXISTS (SELECT 1 FROM learners l WHERE l.guild_id = p.guild_id AND l.user_id = p.user_id"
+                "  AND l.left_at IS NOT NULL)",
+                (guild_id,),
+            )
+            pool = [_pool_entry(row) for row in pool_rows]
+            teams = await self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
+            people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
+            blocked = await self._blocks_among(conn, guild_id, people)
+            timezones: dict[int, str | None] = {entry.user_id: entry.timezone for entry in pool}
+            member_ids = [m for team in teams for m in team.member_ids]
+            for user, choice in (await self._choices(conn, guild_id, member_ids)).items():
+                timezones[user] = choice.timezone
+            plan = plan_leftovers(pool, teams, blocked, timezones, now)
+            by_id = {team.id: team for team in teams}
+            changed: set[int] = set()
+            for join in plan.joins:
+                team = by_id[join.team_id]
+                await self._add_member(conn, team, join.user_id, join.track, now)
+                changed.add(team.id)
+            updated = {team_id: await self._team(conn, team_id) for team_id in changed}
+            mentioned = {entry.project_key for entry in pool}
+            labels = await self._labels(conn, guild_id, mentioned)
+            details = {
+                "joined": [[join.user_id, join.team_id] for join in plan.joins],
+                "alone": [alone.user_id for alone in plan.alone],
+            }
+            await self._log(conn, guild_id, staff_id, "run", details, now)
+            return LeftoverRun(plan=plan, teams={k: v for k, v in updated.items() if v is not None}, labels=labels)
+
+    async def set_team_thread(self, team_id: int, thread_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
+
+    async def record_delivery(self, proposal_id: int, user_id: int, channel_id: int, message_id: int, via: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id, user_id) DO UPDATE SET"
+                " channel_id = excluded.channel_id, message_id = excluded.message_id, via = excluded.via",
+                (proposal_id, user_id, channel_id, message_id, via),
+            )
+
+    async def save_fallback_thread(self, guild_id: int, user_id: int, thread_id: int, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO dm_fallback_threads (guild_id, user_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, user_id) DO UPDATE SET thread_id = excluded.thread_id,"
+                " created_at = excluded.created_at",
+                (guild_id, user_id, thread_id, iso(now)),
+            )
+
+    # ----------------------------------------------------------------------------------------- internals
+
+    async def _choice(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Choice | None:
+        row = await _one(conn, CHOICE_SQL, (guild_id, user_id))
+        return None if row is None else _choice(row)
+
+    async def _choices(self, conn: aiosqlite.Connection, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = await _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
+        return {row["user_id"]: _choice(row) for row in rows}
+
+    async def _pool_entry(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> PoolEntry | None:
+        row = await _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
+        return None if row is None else _pool_entry(row)
+
+    async def _proposal_row(self, conn: aiosqlite.Connection, proposal_id: int) -> Proposal:
+        row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+        if row is None:
+            raise NotFound("That proposal no longer exists.")
+        return _proposal(row)
+
+    async def _pending_proposal(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Proposal | None:
+        for sql in (PENDING_AS_FRONTEND_SQL, PENDING_AS_BACKEND_SQL):
+            row = await _one(conn, sql, (guild_id, user_id))
+            if row is not None:
+                return _proposal(row)
+        return None
+
+    async def _team(self, conn: aiosqlite.Connection, team_id: int) -> Team | None:
+        row = await _one(
+            conn,
+            "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at"
+            " FROM teams WHERE id = ?",
+            (team_id,),
+        )
+        if row is None:
+            return None
+        members = await _all(
+            conn,
+            "SELECT user_id, track, joined_at FROM team_members WHERE team_id = ? AND left_at IS NULL"
+            " ORDER BY joined_at, user_id",
+            (team_id,),
+        )
+        return Team(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            project_key=row["project_key"],
+            thread_id=row["thread_id"],
+            proposal_id=row["proposal_id"],
+            created_by=row["created_by"],
+            created_at=_time(row["created_at"]),
+            ended_at=_maybe_time(row["ended_at"]),
+            members=tuple(
+                TeamMember(member["user_id"], cast(Track, member["track"]), _time(member["joined_at"]))
+                for member in members
+            ),
+        )
+
+    async def _active_team(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Team | None:
+        row = await _one(
+            conn,
+            "SELECT team_id FROM team_members WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
+            (guild_id, user_id),
+        )
+        return None if row is None else await self._team(conn, row["team_id"])
+
+    async def _active_teams(self, conn: aiosqlite.Connection, guild_id: int, projects: set[str]) -> list[Team]:
+        if not projects:
+            return []
+        keys = sorted(projects)
+        rows = await _all(
+            conn,
+            "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL"
+            " AND project_key IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
+            (guild_id, json.dumps(keys)),
+        )
+        teams = [await self._team(conn, row["id"]) for row in rows]
+        return [team for team in teams if team is not None]
+
+    async def _blocks_among(self, conn: aiosqlite.Connection, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
+        rows = await _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
+        return {
+            (row["user_low"], row["user_high"])
+            for row in rows
+            if row["user_low"] in people and row["user_high"] in people
+        }
+
+    async def _labels(self, conn: aiosqlite.Connection, guild_id: int, projects: set[str]) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for key in sorted(projects):
+            row = await _one(
+                conn,
+                "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL"
+                " LIMIT 1",
+                (guild_id, key),
+            )
+            labels[key] = project_label(key, None if row is None else row["project_name"])
+        return labels
+
+    async def _line_stats(self, conn: aiosqlite.Connection, entry: PoolEntry, skipped: int = 0) -> LineStats:
+        queued = iso(entry.queued_at)
+        row = await _one(
+            conn,
+            "SELECT COALESCE(SUM(track = 'frontend'), 0) AS frontend, COALESCE(SUM(track = 'backend'), 0) AS backend,"
+            " COALESCE(SUM(track = ? AND (queued_at < ? OR (queued_at = ? AND user_id < ?))), 0) AS ahead"
+            " FROM match_pool WHERE guild_id = ? AND project_key = ? AND state = 'waiting'",
+            (entry.track, queued, queued, entry.user_id, entry.guild_id, entry.project_key),
+        )
+        assert row is not None  # noqa: S101 - an aggregate always returns one row
+        return LineStats(
+            project_key=entry.project_key,
+            track=entry.track,
+            position=int(row["ahead"]) + 1,
+            frontend_waiting=int(row["frontend"]),
+            backend_waiting=int(row["backend"]),
+            counterparts_skipped=skipped,
+        )
+
+    async def _claim(
+        self, conn: aiosqlite.Connection, seeker: PoolEntry, now: datetime
+    ) -> tuple[Proposal | None, Choice | None, int]:
+        """Propose the best waiting counterpart to `seeker` (the rules are bot.matching's CounterpartSearch).
+
+        Returns the proposal, the partner's current choice, and how many waiting counterparts were skipped
+        because the pair met before.
+        """
+        search = CounterpartSearch(seeker, now)
+        rows_by_user: dict[int, sqlite3.Row] = {}
+        gone: list[int] = []
+        after_time, after_user = "", 0
+        while len(rows_by_user) < SCAN_LIMIT:
+            rows = await _all(
+                conn,
+                CANDIDATE_PAGE_SQL,
+                {
+                    "seeker": seeker.user_id,
+                    "guild": seeker.guild_id,
+                    "project": seeker.project_key,
+                    "track": other_track(seeker.track),
+                    "after_time": after_time,
+                    "after_user": after_user,
+                    "limit": SCAN_PAGE,
+                },
+            )
+            page = []
+            for row in rows:
+                rows_by_user[row["user_id"]] = row
+                page.append(
+                    Candidate(
+                        user_id=row["user_id"],
+                        track=cast(Track, row["track"]),
+                        timezone=row["timezone"],
+                        queued_at=_time(row["queued_at"]),
+                        blocked=bool(row["blocked"]),
+                        gone=bool(row["gone"]),
+                    )
+                )
+            gone += [candidate.user_id for candidate in page if candidate.gone]
+            if search.offer(page) or len(rows) < SCAN_PAGE:
+                break
+            after_time, after_user = rows[-1]["queued_at"], rows[-1]["user_id"]
+        if gone:
+            # Left the server or changed their announcement while waiting: tidy them out of the line.
+            await conn.execute(
+                "DELETE FROM match_pool WHERE guild_id = ? AND state = 'waiting'"
+                " AND user_id IN (SELECT value FROM json_each(?))",
+                (seeker.guild_id, json.dumps(gone)),
+            )
+        chosen = search.choice
+        if chosen is None:
+            return None, None, search.skipped
+        partner = rows_by_user[chosen.user_id]
+        await conn.execute(
+            POOL_PAIR_UPSERT_SQL,
+            (
+                seeker.guild_id,
+                seeker.user_id,
+                seeker.project_key,
+                seeker.track,
+                seeker.timezone,
+                iso(seeker.queued_at),
+                seeker.guild_id,
+                chosen.user_id,
+                partner["project_key"],
+                partner["track"],
+                partner["timezone"],
+                partner["queued_at"],
+            ),
+        )
+        frontend, backend = (
+            (seeker.user_id, chosen.user_id) if seeker.track == "frontend" else (chosen.user_id, seeker.user_id)
+        )
+        expires = proposal_expiry(now, self.proposal_ttl_hours)
+        proposal_id = await _insert(
+            conn,
+            "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            (seeker.guild_id, seeker.project_key, frontend, backend, iso(now), iso(expires)),
+        )
+        proposal = Proposal(
+            id=proposal_id,
+            guild_id=seeker.guild_id,
+            project_key=seeker.project_key,
+            frontend_id=frontend,
+            backend_id=backend,
+            frontend_answer=None,
+            backend_answer=None,
+            state="pending",
+            created_at=now,
+            expires_at=expires,
+        )
+        return proposal, _choice(partner), search.skipped
+
+    async def _retry(
+        self, conn: aiosqlite.Connection, guild_id: int, user_ids: Sequence[int], now: datetime
+    ) -> list[Proposal]:
+        """Propose again, at once, to learners just put back in the pool (earliest in line first)."""
+        entries = [await self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
+        waiting = sorted(
+            (entry for entry in entries if entry is not None and entry.state == "waiting"),
+            key=lambda entry: (entry.queued_at, entry.user_id),
+        )
+        made: list[Proposal] = []
+        for entry in waiting:
+            current = await self._pool_entry(conn, guild_id, entry.user_id)
+            if current is None or current.state != "waiting":
+                continue  # claimed by an earlier retry in this same loop
+            proposal, _, _ = await self._claim(conn, current, now)
+            if proposal is not None:
+                made.append(proposal)
+        return made
+
+    async def _settle(
+        self,
+        conn: aiosqlite.Connection,
+        proposal: Proposal,
+        settlement: Settlement,
+        now: datetime,
+        *,
+        retry: bool = True,
+    ) -> ProposalUpdate:
+        closed = None if settlement.state == "pending" else now
+        await conn.execute(
+            "UPDATE proposals SET frontend_answer = ?, backend_answer = ?, state = ?, closed_at = ? WHERE id = ?",
+            (
+                settlement.frontend_answer,
+                settlement.backend_answer,
+                settlement.state,
+                None if closed is None else iso(closed),
+                proposal.id,
+            ),
+        )
+        updated = Proposal(
+            id=proposal.id,
+            guild_id=proposal.guild_id,
+            project_key=proposal.project_key,
+            frontend_id=proposal.frontend_id,
+            backend_id=proposal.backend_id,
+            frontend_answer=settlement.frontend_answer,
+            backend_answer=settlement.backend_answer,
+            state=settlement.state,
+            created_at=proposal.created_at,
+            expires_at=proposal.expires_at,
+            closed_at=closed,
+        )
+        if settlement.state == "pending":
+            return ProposalUpdate(proposal=updated, settlement=settlement)
+        guild_id = proposal.guild_id
+        if settlement.block is not None and not settlement.partnered:
+            await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
+        for user in settlement.leave:
+            await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
+        for user in settlement.requeue:
+            # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
+            await conn.execute(
+                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user)
+            )
+        team = None
+        if settlement.partnered:
+            team = await self._create_team(
+                conn,
+                guild_id,
+                proposal.project_key,
+                [(proposal.frontend_id, "frontend"), (proposal.backend_id, "backend")],
+                now,
+                proposal_id=proposal.id,
+                created_by=None,
+            )
+        new = await self._retry(conn, guild_id, settlement.requeue, now) if retry else []
+        return ProposalUpdate(proposal=updated, settlement=settlement, team=team, new_proposals=tuple(new))
+
+    async def _block(
+        self, conn: aiosqlite.Connection, guild_id: int, first: int, second: int, reason: BlockReason, now: datetime
+    ) -> None:
+        low, high = pair_key(first, second)
+        await conn.execute(
+            "INSERT INTO pair_blocks (guild_id, user_low, user_high, reason, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, user_low, user_high) DO UPDATE SET reason = excluded.reason,"
+            " created_at = excluded.created_at",
+            (guild_id, low, high, reason, iso(now)),
+        )
+
+    async def _create_team(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        project_key: str,
+        members: Sequence[tuple[int, Track]],
+        now: datetime,
+        *,
+        proposal_id: int | None,
+        created_by: int | None,
+    ) -> Team:
+        team_id = await _insert(
+            conn,
+            "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, project_key, proposal_id, created_by, iso(now)),
+        )
+        team = Team(team_id, guild_id, project_key, None, proposal_id, created_by, now)
+        for user, track in members:
+            await self._add_member(conn, team, user, track, now)
+        created = await self._team(conn, team_id)
+        assert created is not None  # noqa: S101 - inserted above in this transaction
+        return created
+
+    async def _add_member(
+        self, conn: aiosqlite.Connection, team: Team, user_id: int, track: Track, now: datetime
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
+            (team.id, team.guild_id, user_id, track, iso(now)),
+        )
+        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
+        rows = await _all(
+            conn,
+            "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
+            (team.id, user_id),
+        )
+        for row in rows:
+            await self._block(conn, team.guild_id, user_id, row["user_id"], "partnered", now)
+
+    async def _leave_team(
+        self, conn: aiosqlite.Connection, team: Team, user_id: int, now: datetime, *, block: BlockReason | None
+    ) -> TeamChange:
+        change = team_after_leaving(team, user_id)
+        leaving = [user_id, *(member.user_id for member in change.remaining)] if change.ends else [user_id]
+        await conn.execute(
+            "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
+            " AND user_id IN (SELECT value FROM json_each(?))",
+            (iso(now), team.id, json.dumps(leaving)),
+        )
+        if change.ends:
+            await conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
+        if block is not None:
+            for member in change.remaining:
+                await self._block(conn, team.guild_id, user_id, member.user_id, block, now)
+        return change
+
+    async def _depart(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime, *, include_team: bool
+    ) -> Departure:
+        entry = await self._pool_entry(conn, guild_id, user_id)
+        was_waiting = entry is not None and entry.state == "waiting"
+        withdrawn: list[ProposalUpdate] = []
+        pending = await self._pending_proposal(conn, guild_id, user_id)
+        if pending is not None:
+            withdrawn.append(await self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
+        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        team = await self._active_team(conn, guild_id, user_id) if include_team else None
+        change = await self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
+        return Departure(
+            user_id=user_id,
+            was_waiting=was_waiting,
+            withdrawn=tuple(withdrawn),
+            team=team,
+            team_change=change,
+        )
+
+    async def _log(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        actor_id: int,
+        action: str,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO matching_log (guild_id, actor_id, action, details, created_at) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, actor_id, action, json.dumps(details, sort_keys=True), iso(now)),
+        )
