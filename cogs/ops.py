@@ -1,0 +1,162 @@
+"""Discord surface for operations: /nexus stats, the heartbeat file while connected, the hourly stats log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.health import keep_heartbeat, remove_heartbeat, write_heartbeat
+from bot.ops import (
+    GuildStats,
+    RuntimeStats,
+    format_count,
+    format_duration,
+    format_latency,
+    project_lines,
+    stats_log_line,
+)
+from bot.storage.ops import OpsStore
+from cogs.common import Interaction, ensure_staff, guild_of, staff_command
+
+if TYPE_CHECKING:
+    from bot.app import NexusBot
+
+log = logging.getLogger(__name__)
+
+STATS_LOG_JOB = "ops:stats-log"
+STATS_LOG_SECONDS = 3600.0
+
+
+def format_stats(stats: GuildStats, runtime: RuntimeStats) -> discord.Embed:
+    frontend, backend = stats.track_totals()
+    embed = discord.Embed(title="Nexus stats for this server", colour=discord.Colour.blurple())
+    embed.add_field(
+        name="Learners",
+        value=f"{stats.learners} known · {stats.announced} announced ({frontend} frontend, {backend} backend)",
+        inline=False,
+    )
+    embed.add_field(name="Announcements by project and track", value=project_lines(stats.projects), inline=False)
+    embed.add_field(
+        name="Matching",
+        value=(
+            f"{stats.waiting} waiting · {stats.pending_proposals} proposals pending · "
+            f"{stats.paired} paired in {stats.teams} teams"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Reminders",
+        value=f"{format_count(stats.reminders_sent)} sent · {format_count(stats.reminders_failed)} failed",
+        inline=True,
+    )
+    embed.add_field(
+        name="Knowledge base",
+        value=(
+            f"{format_count(stats.knowledge_lookups)} look-ups · "
+            f"{format_count(stats.knowledge_misses)} searches with no hit"
+        ),
+        inline=True,
+    )
+    embed.add_field(
+        name="Bot",
+        value=f"up {format_duration(runtime.uptime_seconds)} · latency {format_latency(runtime.latency_seconds)}",
+        inline=True,
+    )
+    embed.set_footer(text="n/a: that feature is not deployed yet. The same numbers are logged every hour.")
+    return embed
+
+
+class OpsCog(commands.Cog):
+    def __init__(self, bot: NexusBot) -> None:
+        self.bot = bot
+        self.store = OpsStore(bot.db)
+        # True between READY/RESUMED and a disconnect: the heartbeat claims "connected", so it must be true.
+        self.connected = False
+        self.heartbeat_task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.bot.nexus_group.add_command(
+            app_commands.Command(
+                name="stats",
+                description="Staff: learners, announcements, matching, reminders, look-ups, uptime and latency",
+                callback=self.stats_command,
+                extras=staff_command(),
+            )
+        )
+        # Started here (during setup_hook), never in on_ready, which fires again after every reconnect.
+        self.heartbeat_task = asyncio.create_task(
+            keep_heartbeat(self.bot.settings.heartbeat_path, is_live=self.is_live, now=self.bot.now),
+            name="nexus-heartbeat",
+        )
+        self.arm_stats_log()
+
+    async def cog_unload(self) -> None:
+        self.connected = False
+        if self.heartbeat_task is not None:
+            self.heartbeat_task.cancel()
+        self.bot.scheduler.cancel(STATS_LOG_JOB)
+        # A bot that shut down cleanly reads as down at once, not two minutes later.
+        remove_heartbeat(self.bot.settings.heartbeat_path)
+
+    def is_live(self) -> bool:
+        return self.connected and not self.bot.is_closed()
+
+    def set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        if self.is_live():
+            try:
+                write_heartbeat(self.bot.settings.heartbeat_path, self.bot.now())
+            except OSError as error:
+                log.error("cannot write heartbeat %s: %s", self.bot.settings.heartbeat_path, error)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.set_connected(True)
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        self.set_connected(True)
+
+    @commands.Cog.listener()
+    async def on_disconnect(self) -> None:
+        self.set_connected(False)
+
+    def runtime(self) -> RuntimeStats:
+        # discord.py reports NaN or infinity before the first gateway heartbeat; format_latency shows "n/a".
+        return RuntimeStats(
+            uptime_seconds=time.monotonic() - self.bot.started_monotonic, latency_seconds=self.bot.latency
+        )
+
+    @app_commands.check(ensure_staff)
+    async def stats_command(self, interaction: Interaction) -> None:
+        stats = await self.store.guild_stats(guild_of(interaction).id)
+        await interaction.response.send_message(embed=format_stats(stats, self.runtime()), ephemeral=True)
+
+    def arm_stats_log(self) -> None:
+        # A one-shot job re-armed from the bot's clock rather than an interval job: APScheduler's interval trigger
+        # reads the system clock itself, which would put the first run in the wrong place under a simulated clock.
+        when = self.bot.now() + timedelta(seconds=STATS_LOG_SECONDS)
+        self.bot.scheduler.schedule_at(STATS_LOG_JOB, when, self.log_stats)
+
+    async def log_stats(self) -> None:
+        """The hourly `stats key=value …` line per configured guild, for log search and alerting."""
+        if self.bot.is_closed() or not self.bot.db.is_open:
+            return
+        try:
+            runtime = self.runtime()
+            for guild_id in await self.store.configured_guilds():
+                stats = await self.store.guild_stats(guild_id)
+                log.info("stats %s", stats_log_line(stats, runtime))
+        finally:
+            self.arm_stats_log()
+
+
+async def setup(bot: NexusBot) -> None:
+    await bot.add_cog(OpsCog(bot))
