@@ -29,6 +29,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.admin",
     "cogs.projects",
     "cogs.knowledge",
+    "cogs.matching",
     "cogs.ops",
 )
 
