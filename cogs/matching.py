@@ -58,6 +58,12 @@ FIRST_STEPS = (
     "☐ Agree on the endpoints, fields and error shapes the frontend needs first\n"
     "☐ Set a first call this week (you have your timezones above)"
 )
+CLOSED_TEXT: dict[str, str] = {
+    "accepted": "You both accepted: you're partners now.",
+    "declined": "This proposal was declined.",
+    "expired": "This proposal expired before both of you answered.",
+    "withdrawn": "This proposal was withdrawn.",
+}
 EXPIRY_JOB = "proposal-expiry:{}"
 UNPAIR_CONFIRM_SECONDS = 120
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -194,9 +200,7 @@ def format_find(result: FindResult, partner_name: str) -> str:
     return f"{opening} {line_sentence(result.line, label)} I'll DM you as soon as a partner appears."
 
 
-def format_proposal(
-    proposal: Proposal, partner: Choice | None, partner_name: str, *, for_thread: bool
-) -> discord.Embed:
+def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: str) -> discord.Embed:
     label = project_label(proposal.project_key, partner.project_name if partner else None)
     embed = discord.Embed(
         title=f"Partner proposal: {clip(label, 200)}",
@@ -217,8 +221,7 @@ def format_proposal(
         value=f"{format_dt(proposal.expires_at, 'f')} ({format_dt(proposal.expires_at, 'R')})",
         inline=False,
     )
-    footer = "Decline keeps you in the pool for someone else; you two won't be proposed again."
-    embed.set_footer(text=footer if not for_thread else footer + " Only you can answer here.")
+    embed.set_footer(text="Decline keeps you in the pool for someone else; you two won't be proposed again.")
     return embed
 
 
@@ -476,7 +479,12 @@ class MatchingCog(commands.Cog):
         if interaction.user.id != user_id:
             raise InvalidInput("These buttons belong to the learner this proposal was sent to.")
         answer: Answer = "accepted" if action == "accept" else "declined"
-        update = await self.store.answer(proposal_id, user_id, answer, self.bot.now(), leave_pool=action == "leave")
+        try:
+            update = await self.store.answer(proposal_id, user_id, answer, self.bot.now(), leave_pool=action == "leave")
+        except InvalidInput as closed:
+            # Answered, expired or withdrawn meanwhile: say so where they clicked, and take the buttons away.
+            await interaction.response.edit_message(embed=format_closed("Partner proposal", str(closed)), view=None)
+            return
         proposal = update.proposal
         other = proposal.other(user_id)
         other_name = self.name_of(proposal.guild_id, other)
@@ -518,6 +526,8 @@ class MatchingCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        if payload.user.bot:
+            return
         departure = await self.store.remove_learner(payload.guild_id, payload.user.id, self.bot.now())
         await self.after_departure(payload.guild_id, departure, "left the server")
 
@@ -551,7 +561,7 @@ class MatchingCog(commands.Cog):
         self.bot.scheduler.cancel(expiry_job(proposal.id))
         guild_id = proposal.guild_id
         label = await self.store.project_label(guild_id, proposal.project_key)
-        await self.close_deliveries(proposal, f"This proposal was {settlement.state}.", skip_message)
+        await self.close_deliveries(proposal, CLOSED_TEXT[settlement.state], skip_message)
         if settlement.partnered and update.team is not None:
             await self.start_team(update.team)
         for user in settlement.requeue:
@@ -625,7 +635,7 @@ class MatchingCog(commands.Cog):
                 sent = await self.deliver(
                     proposal.guild_id,
                     user,
-                    embed=format_proposal(proposal, partner, name, for_thread=False),
+                    embed=format_proposal(proposal, partner, name),
                     view=view,
                     content=f"New partner proposal on {format_proposal_label(proposal, partner)}.",
                 )

@@ -91,7 +91,6 @@ async def test_happy_path_find_propose_accept_team(world: World) -> None:
 
     [thread] = world.channel.threads
     assert thread.is_thread
-    world.env.backend.get_channel(thread.id)
     intro = thread.history()[0]
     assert backend.mention in intro.content and frontend.mention in intro.content
     fields = {field.name: field.value for field in intro.embeds[0].fields}
@@ -246,9 +245,7 @@ async def test_pending_proposal_survives_restart_and_buttons_still_work(simcord_
     result = await frontend.user.click(proposal_dm(frontend), label="Accept")
     assert "partners" in result.response.embeds[0].description
     assert [thread for thread in world.channel.threads if " & " in (thread.name or "")]
-    assert not bot.scheduler.job_names() or not any(
-        name.startswith("proposal-expiry:") for name in bot.scheduler.job_names()
-    )
+    assert not [name for name in bot.scheduler.job_names() if name.startswith("proposal-expiry:")]
 
 
 async def test_expiry_timer_is_rearmed_after_restart(simcord_env: Any, settings: Settings) -> None:
@@ -385,3 +382,21 @@ async def test_fifty_simultaneous_finds_through_discord(world: World, monkeypatc
     per_member = {member.name: len([m for m in dms(member) if m.components]) for member in proposed}
     assert set(per_member.values()) == {1}
     simcord.assert_no_errors(env)
+
+
+async def test_a_stale_copy_answers_that_the_proposal_is_closed(world: World) -> None:
+    backend, frontend = world.learners[0], world.learners[1]
+    await announce(world, backend, "backend")
+    await announce(world, frontend, "frontend")
+    await backend.slash(world.channel, "match find")
+    await frontend.slash(world.channel, "match find")
+    stale = proposal_dm(frontend)
+    # Closing the frontend learner's copy fails, so its buttons survive the decline.
+    world.env.inject_error("PATCH", f"/channels/{frontend.user.dm_channel.id}/messages/*", status=500)
+    await backend.user.click(proposal_dm(backend), label="Decline")
+    assert proposal_dm(frontend).id == stale.id
+
+    result = await frontend.user.click(stale, label="Accept")
+    assert "no longer open" in result.response.embeds[0].description
+    assert not result.response.components
+    assert "Waiting" in await status(world, frontend)
