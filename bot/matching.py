@@ -21,6 +21,7 @@ TRACKS: tuple[Track, Track] = ("frontend", "backend")
 # Within this many hours of each other, two learners share enough of a working day to be preferred.
 TIMEZONE_WINDOW = timedelta(hours=3)
 MAX_TEAM_SIZE = 3
+EXPIRY_GRACE = timedelta(seconds=1)
 MAX_POINTERS = 3
 DAY = timedelta(hours=24)
 
@@ -119,7 +120,8 @@ class Proposal:
         return self.frontend_answer if self.track_of(user_id) == "frontend" else self.backend_answer
 
     def is_due(self, now: datetime) -> bool:
-        return self.state == "pending" and now >= self.expires_at
+        # A timer may wake a moment early; a second's grace keeps that from skipping the expiry.
+        return self.state == "pending" and now + EXPIRY_GRACE >= self.expires_at
 
 
 @dataclass(frozen=True)

@@ -542,9 +542,9 @@ class MatchingCog(commands.Cog):
         try:
             update = await self.store.expire(proposal_id, self.bot.now())
             if update is None:
-                proposal = await self.store.proposal(proposal_id)
-                if proposal is not None and proposal.state == "pending":
-                    self.arm_expiry(proposal)  # woke a moment early: try again at the real deadline
+                # Already answered, or the scheduler's clock disagrees with ours: never spin re-arming; the
+                # proposal stays open and the next start-up re-arms it from the database.
+                log.info("expiry timer found nothing due proposal=%s", proposal_id)
                 return
             await self.after_proposal(update, reason="expired")
         except Exception:

@@ -240,7 +240,8 @@ def test_settle_withdrawal(user: int, requeue: tuple[int, ...]) -> None:
 
 
 def test_is_due() -> None:
-    assert not proposal().is_due(T0 + timedelta(hours=47))
+    assert not proposal().is_due(T0 + timedelta(hours=47, minutes=59, seconds=58))
+    assert proposal().is_due(T0 + timedelta(hours=47, minutes=59, seconds=59))  # a timer waking a moment early
     assert proposal().is_due(T0 + timedelta(hours=48))
     assert not proposal(state="accepted").is_due(T0 + timedelta(hours=49))
 

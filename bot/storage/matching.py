@@ -49,9 +49,11 @@ from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# The counterpart scan reads the line in pages straight off the index and stops once the choice is final; past
-# SCAN_LIMIT rows it settles for the earliest eligible learner rather than read an unbounded line.
-SCAN_PAGE = 64
+# The counterpart scan reads the line in pages straight off the index and stops once the choice is final. Pages
+# start small (the answer is usually near the front) and grow; past SCAN_LIMIT rows it settles for the earliest
+# eligible learner rather than read an unbounded line.
+FIRST_PAGE = 16
+MAX_PAGE = 256
 SCAN_LIMIT = 1024
 
 CHOICE_SQL = (
@@ -643,7 +645,7 @@ class MatchingStore:
         search = CounterpartSearch(seeker, now)
         rows_by_user: dict[int, sqlite3.Row] = {}
         gone: list[int] = []
-        after_time, after_user = "", 0
+        after_time, after_user, page_size = "", 0, FIRST_PAGE
         while len(rows_by_user) < SCAN_LIMIT:
             rows = await _all(
                 conn,
@@ -655,7 +657,7 @@ class MatchingStore:
                     "track": other_track(seeker.track),
                     "after_time": after_time,
                     "after_user": after_user,
-                    "limit": SCAN_PAGE,
+                    "limit": page_size,
                 },
             )
             page = []
@@ -672,9 +674,10 @@ class MatchingStore:
                     )
                 )
             gone += [candidate.user_id for candidate in page if candidate.gone]
-            if search.offer(page) or len(rows) < SCAN_PAGE:
+            if search.offer(page) or len(rows) < page_size:
                 break
             after_time, after_user = rows[-1]["queued_at"], rows[-1]["user_id"]
+            page_size = min(page_size * 4, MAX_PAGE)
         if gone:
             # Left the server or changed their announcement while waiting: tidy them out of the line.
             await conn.execute(
