@@ -30,6 +30,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.projects",
     "cogs.knowledge",
     "cogs.matching",
+    "cogs.reminders",
     "cogs.ops",
 )
 

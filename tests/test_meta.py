@@ -18,6 +18,7 @@ NOT_DOMAIN = {
     "playground.py",
     "content.py",
     "projects_content.py",
+    "reminders_content.py",
     "scheduler.py",
     "settings.py",
     "__init__.py",
