@@ -368,7 +368,7 @@ class MatchingCog(commands.Cog):
         result = await self.store.find(guild.id, interaction.user.id, self.bot.now())
         partner = result.proposal.other(interaction.user.id) if result.proposal else None
         partner_name = self.name_of(guild.id, partner, result.partner) if partner else ""
-        await interaction.response.send_message(format_find(result, partner_name), ephemeral=True)
+        await interaction.response.send_message(clip(format_find(result, partner_name), 2000), ephemeral=True)
         if result.kind == "proposed" and result.proposal is not None:
             await self.send_proposals([result.proposal])
 
@@ -377,7 +377,9 @@ class MatchingCog(commands.Cog):
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
         names = {user: self.name_of(guild.id, user, choice) for user, choice in status.people.items()}
-        await interaction.response.send_message(format_status(status, interaction.user.id, names), ephemeral=True)
+        await interaction.response.send_message(
+            clip(format_status(status, interaction.user.id, names), 2000), ephemeral=True
+        )
 
     @match.command(name="leave", description="Leave the matching pool, or withdraw from a pending proposal")
     async def leave(self, interaction: Interaction) -> None:
@@ -723,24 +725,26 @@ class MatchingCog(commands.Cog):
         label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
         intro = format_intro(team, people, names)
         thread: discord.Thread | None = None
+        parent = await self.configured_channel(guild_id)
         try:
-            parent = await self.configured_channel(guild_id)
             if parent is not None:
-                thread = await parent.create_thread(
+                opened = await parent.create_thread(
                     name=clip(f"{label} · " + " & ".join(names.values()), 100),
                     type=discord.ChannelType.private_thread,
                     invitable=False,
                 )
                 for member in team.members:
-                    await thread.add_user(discord.Object(member.user_id))
+                    await opened.add_user(discord.Object(member.user_id))
                 mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
-                await thread.send(
+                await opened.send(
                     f"{mentions} meet your partner! {note}".strip(),
                     embed=intro,
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
                 )
-                await self.store.set_team_thread(team.id, thread.id)
+                await self.store.set_team_thread(team.id, opened.id)
+                thread = opened
         except discord.HTTPException:
+            # Half a thread is no thread: everyone gets the intro by DM instead.
             log.warning("could not open the team thread guild=%s team=%s", guild_id, team.id, exc_info=True)
         for member in team.members:
             others = " and ".join(names[m.user_id] for m in team.others(member.user_id))

@@ -400,3 +400,20 @@ async def test_a_stale_copy_answers_that_the_proposal_is_closed(world: World) ->
     assert "no longer open" in result.response.embeds[0].description
     assert not result.response.components
     assert "Waiting" in await status(world, frontend)
+
+
+async def test_partners_get_the_intro_by_dm_when_the_thread_cannot_be_opened(world: World) -> None:
+    backend, frontend = world.learners[0], world.learners[1]
+    await announce(world, backend, "backend")
+    await announce(world, frontend, "frontend")
+    await backend.slash(world.channel, "match find")
+    await frontend.slash(world.channel, "match find")
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=403, code=50013)
+    await backend.user.click(proposal_dm(backend), label="Accept")
+    await frontend.user.click(proposal_dm(frontend), label="Accept")
+    assert not world.channel.threads
+    for member in (backend, frontend):
+        told = dms(member)[-1]
+        assert "now partners" in told.content
+        assert "First steps" in [field.name for field in told.embeds[0].fields]
+        assert "Partnered" in await status(world, member)
