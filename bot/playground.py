@@ -37,6 +37,12 @@ DEMO_LEARNERS: tuple[DemoLearner, ...] = (
 )
 
 
+PLAYGROUND_TIP = (
+    "You are Ada (backend); pick another person in the page's viewer menu (Coordinator is staff). "
+    "Try /help, /topic django, /announce project:ecommerce track:backend, then /match find: Grace is waiting."
+)
+
+
 class PlaygroundUnavailable(RuntimeError):
     """The playground cannot start (extra not installed, port taken); the message says what to do."""
 
@@ -192,4 +198,5 @@ async def serve(settings: Settings, *, port: int) -> None:
     """Serve the playground until Ctrl-C, SIGTERM or "End preview session" on the page."""
     async with open_playground(settings, port=port) as playground:
         print(f"Playground ready: open {playground.url}  (Ctrl-C to stop)", flush=True)
+        print(PLAYGROUND_TIP, flush=True)
         await run_until_signalled(playground.preview.wait_closed(), playground.preview.close)

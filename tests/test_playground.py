@@ -19,7 +19,13 @@ import aiohttp
 import pytest
 
 from bot import Settings
-from bot.playground import DEMO_LEARNERS, PlaygroundUnavailable, open_playground, playground_settings
+from bot.playground import (
+    DEMO_LEARNERS,
+    PlaygroundUnavailable,
+    open_playground,
+    playground_settings,
+    try_command,
+)
 from tests.conftest import CONTENT_DIR, REPO
 
 
@@ -133,6 +139,29 @@ async def test_staff_are_configured_and_see_the_staff_commands(playground_base: 
         result = await world.staff.slash(world.channel, "nexus config")
         fields = {field.name: field.value for field in result.response.embeds[0].fields}
         assert fields["Channel"] == world.channel.mention
+
+
+async def test_demo_learners_are_announced_and_waiting_for_a_partner(playground_base: Settings) -> None:
+    async with open_playground(playground_base, port=0) as playground:
+        world = playground.world
+        stats = await world.staff.slash(world.channel, "nexus stats")
+        fields = {field.name: field.value for field in stats.response.embeds[0].fields}
+        announced = [demo for demo in DEMO_LEARNERS if demo.project]
+        assert f"{len(announced)} announced" in fields["Learners"]
+        assert fields["Matching"].startswith(f"{len(announced)} waiting")
+        # The newcomer, as Ada, finds Grace at once.
+        ada = world.learners[0]
+        await ada.slash(world.channel, "announce", project="ecommerce", track="backend")
+        found = await ada.slash(world.channel, "match find")
+        assert "Grace" in found.response.content
+
+
+async def test_demo_steps_for_missing_or_changed_commands_are_skipped(playground_base: Settings) -> None:
+    async with open_playground(playground_base, port=0) as playground:
+        world, ada = playground.world, playground.world.learners[0]
+        assert not await try_command(world, ada, "no-such-command")
+        assert not await try_command(world, ada, "announce", project="ecommerce", no_such_option="x")
+        assert await try_command(world, ada, "help")
 
 
 async def test_a_taken_port_gives_a_clear_error(playground_base: Settings) -> None:
