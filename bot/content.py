@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO
@@ -334,15 +334,29 @@ def describe_counts(knowledge: KnowledgeBase) -> str:
 
 
 def check_content(content_dir: Path, out: TextIO, err: TextIO) -> int:
-    """`nexus-bot check-content`: validate without starting the bot; 0 when valid, 1 with every problem."""
+    """`nexus-bot check-content`: validate every content file without starting the bot; 0 when valid, else 1."""
+    # Imported here: the other loaders are siblings of this module, not dependencies of the knowledge base.
+    from bot.projects_content import load_projects
+    from bot.reminders_content import load_reminders
+
     topics_dir = content_dir / "topics"
-    try:
-        knowledge = load_topics(topics_dir)
-    except ContentError as error:
-        for problem in error.problems:
+    problems: list[str] = []
+    summary: list[str] = []
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("topics", lambda: describe_counts(load_topics(topics_dir))),
+        ("projects", lambda: f"{len(load_projects(content_dir / 'projects.yaml').projects)} projects"),
+        ("reminders", lambda: f"{len(load_reminders(content_dir / 'reminders.yaml'))} reminders"),
+    ]
+    for _name, check in checks:
+        try:
+            summary.append(check())
+        except ContentError as error:
+            problems.extend(error.problems)
+    if problems:
+        for problem in problems:
             print(problem, file=err)
-        count = len(error.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} in {topics_dir}", file=err)
+        count = len(problems)
+        print(f"{count} problem{'s' if count != 1 else ''} in {content_dir}", file=err)
         return 1
-    print(f"OK: {describe_counts(knowledge)} in {topics_dir}", file=out)
+    print(f"OK: {'; '.join(summary)} in {content_dir}", file=out)
     return 0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ContentError
 from bot.projects import PROJECT_NAME_LIMIT, Catalogue, Project, catalogue_collisions
+from bot.yaml_marks import read_yaml, where
 
 PROJECTS_FILE = "projects.yaml"
 KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -43,17 +43,7 @@ class ProjectsFile(BaseModel):
 
 def load_projects(path: Path) -> Catalogue:
     """The catalogue from one YAML file; raises ContentError listing every problem found."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ContentError([f"{path}: cannot read: {error}"]) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ContentError([f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"]) from None
+    root, data = read_yaml(path)
     try:
         parsed = ProjectsFile.model_validate(data)
     except ValidationError as error:
@@ -61,7 +51,7 @@ def load_projects(path: Path) -> Catalogue:
         for item in error.errors():
             location = tuple(item["loc"])
             field = ".".join(str(part) for part in location) or "(file)"
-            problems.append(f"{_where(path, root, location)}: {field}: {item['msg']}")
+            problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
         raise ContentError(problems) from None
     projects = [
         Project(
@@ -77,36 +67,12 @@ def load_projects(path: Path) -> Catalogue:
     seen: set[str] = set()
     for index, project in enumerate(projects):
         if project.key in seen:
-            problems.append(f"{_where(path, root, ('projects', index, 'key'))}: projects.{index}.key: duplicate key")
+            problems.append(f"{where(path, root, ('projects', index, 'key'))}: projects.{index}.key: duplicate key")
         seen.add(project.key)
     for problem in catalogue_collisions(projects):
         key = problem.split(":", 1)[0]
         index = next(i for i, project in enumerate(projects) if project.key == key)
-        problems.append(f"{_where(path, root, ('projects', index))}: projects.{index}: {problem}")
+        problems.append(f"{where(path, root, ('projects', index))}: projects.{index}: {problem}")
     if problems:
         raise ContentError(problems)
     return Catalogue(projects)
-
-
-def _where(path: Path, root: Any, location: tuple[Any, ...]) -> str:
-    """The line and column of the deepest YAML node along `location` (a pydantic error path)."""
-    node = root
-    for part in location:
-        child = _child(node, part)
-        if child is None:
-            break
-        node = child
-    if node is None:
-        return f"{path}:1:1"
-    mark = node.start_mark
-    return f"{path}:{mark.line + 1}:{mark.column + 1}"
-
-
-def _child(node: Any, part: Any) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                return value
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part]
-    return None

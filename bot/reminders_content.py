@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ContentError
 from bot.reminders import LAST_REMINDER_DAY, Audience, Block, Reminder, template_problems
+from bot.yaml_marks import deepest_node, read_yaml, where
 
 REMINDERS_FILE = "reminders.yaml"
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -64,17 +65,7 @@ class RemindersFile(BaseModel):
 
 def load_reminders(path: Path) -> tuple[Reminder, ...]:
     """The week's reminders from one YAML file; raises ContentError listing every problem found."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ContentError([f"{path}: cannot read: {error}"]) from None
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ContentError([f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"]) from None
+    root, data = read_yaml(path, _Loader)
     try:
         parsed = RemindersFile.model_validate(data)
     except ValidationError as error:
@@ -82,15 +73,15 @@ def load_reminders(path: Path) -> tuple[Reminder, ...]:
         for item in error.errors():
             location = tuple(item["loc"])
             field = ".".join(str(part) for part in location) or "(file)"
-            problems.append(f"{_where(path, root, location)}: {field}: {item['msg']}")
+            problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
         raise ContentError(problems) from None
     problems = []
     seen: set[str] = set()
     for index, model in enumerate(parsed.reminders):
         if model.id in seen:
-            problems.append(f"{_where(path, root, ('reminders', index, 'id'))}: reminders.{index}.id: duplicate id")
+            problems.append(f"{where(path, root, ('reminders', index, 'id'))}: reminders.{index}.id: duplicate id")
         seen.add(model.id)
-        message_node = _node(root, ("reminders", index, "message"))
+        message_node = deepest_node(root, ("reminders", index, "message"))
         for problem in template_problems(model.message, model.audience):
             problems.append(
                 f"{_template_where(path, message_node, problem.line_offset)}: reminders.{index}.message "
@@ -98,12 +89,12 @@ def load_reminders(path: Path) -> tuple[Reminder, ...]:
             )
         if "summary" in model.blocks and model.audience != "staff":
             problems.append(
-                f"{_where(path, root, ('reminders', index, 'blocks'))}: reminders.{index}.blocks: "
+                f"{where(path, root, ('reminders', index, 'blocks'))}: reminders.{index}.blocks: "
                 "the summary names who is behind: only the staff audience may include it"
             )
         if model.blocks and model.audience in ("not_announced", "unmatched"):
             problems.append(
-                f"{_where(path, root, ('reminders', index, 'blocks'))}: reminders.{index}.blocks: "
+                f"{where(path, root, ('reminders', index, 'blocks'))}: reminders.{index}.blocks: "
                 "blocks go in channel or staff posts, not in DMs"
             )
     if problems:
@@ -121,25 +112,6 @@ def load_reminders(path: Path) -> tuple[Reminder, ...]:
     )
 
 
-def _node(root: Any, location: tuple[Any, ...]) -> Any:
-    node = root
-    for part in location:
-        child = _child(node, part)
-        if child is None:
-            return node
-        node = child
-    return node
-
-
-def _where(path: Path, root: Any, location: tuple[Any, ...]) -> str:
-    """The line and column of the deepest YAML node along `location` (a pydantic error path)."""
-    node = _node(root, location)
-    if node is None:
-        return f"{path}:1:1"
-    mark = node.start_mark
-    return f"{path}:{mark.line + 1}:{mark.column + 1}"
-
-
 def _template_where(path: Path, node: Any, line_offset: int) -> str:
     """The file line of a line inside a message: block scalars (`|`, `>`) start on the line after the key."""
     if node is None:
@@ -148,13 +120,3 @@ def _template_where(path: Path, node: Any, line_offset: int) -> str:
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
         return f"{path}:{mark.line + 2 + line_offset}:{mark.column + 1}"
     return f"{path}:{mark.line + 1 + line_offset}:{mark.column + 1}"
-
-
-def _child(node: Any, part: Any) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                return value
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part]
-    return None

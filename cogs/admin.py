@@ -160,21 +160,27 @@ def format_help(tree: app_commands.CommandTree[NexusBot]) -> discord.Embed:
         ),
         colour=discord.Colour.blurple(),
     )
-    embed.add_field(name="For learners", value=_join_within(sorted(learner)), inline=False)
-    if staff:
-        embed.add_field(name="For staff", value=_join_within(sorted(staff)), inline=False)
+    for title, lines in (("For learners", sorted(learner)), ("For staff", sorted(staff))):
+        for index, chunk in enumerate(_chunks_within(lines)):
+            embed.add_field(name=title if index == 0 else f"{title} (continued)", value=chunk, inline=False)
     return embed
 
 
-def _join_within(lines: list[str], limit: int = 1024) -> str:
-    out: list[str] = []
+def _chunks_within(lines: list[str], limit: int = 1024) -> list[str]:
+    """Split lines into field values of at most `limit` characters, never cutting a line."""
+    chunks: list[str] = []
+    current: list[str] = []
     size = 0
     for line in lines:
-        if size + len(line) + 1 > limit:
-            break
-        out.append(line)
+        line = line[:limit]
+        if current and size + len(line) + 1 > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
         size += len(line) + 1
-    return "\n".join(out) or "—"
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
 
 
 async def setup(bot: NexusBot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import typing
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,18 @@ def test_check_content_passes_on_bundled_content(capsys: pytest.CaptureFixture[s
     assert out.startswith("OK: ") and " entries (technology " in out
 
 
+def with_bundled_catalogue_and_schedule(content: Path) -> Path:
+    """check-content validates every content file, so a test site needs projects and reminders too."""
+    for name in ("projects.yaml", "reminders.yaml"):
+        shutil.copy(CONTENT_DIR / name, content / name)
+    return content
+
+
 @pytest.mark.usefixtures("clean_environment")
 def test_check_content_lists_every_problem_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_topic(tmp_path / "site", "alpha", related="ghost")
     write_topic(tmp_path / "site", "beta", "id: beta\n")
+    with_bundled_catalogue_and_schedule(tmp_path / "site" / "content")
     assert main(["check-content", "--content-dir", str(tmp_path / "site" / "content")]) == 1
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
@@ -211,9 +220,28 @@ def test_check_content_defaults_to_the_configured_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_topic(tmp_path / "site", "alpha")
+    with_bundled_catalogue_and_schedule(tmp_path / "site" / "content")
     monkeypatch.setenv("NEXUS_CONTENT_DIR", str(tmp_path / "site" / "content"))
     assert main(["check-content"]) == 0
     assert "OK: 1 entries" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_check_content_also_validates_projects_and_reminders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_topic(tmp_path / "site", "alpha")
+    content = with_bundled_catalogue_and_schedule(tmp_path / "site" / "content")
+    (content / "reminders.yaml").write_text(
+        "reminders:\n  - id: kickoff\n    day: 0\n    time: '09:00'\n    audience: channel\n"
+        "    message: Hello {nobody}\n",
+        encoding="utf-8",
+    )
+    (content / "projects.yaml").unlink()
+    assert main(["check-content", "--content-dir", str(content)]) == 1
+    err = capsys.readouterr().err
+    assert "projects.yaml: cannot read" in err
+    assert "reminders.yaml:6:" in err and "nobody" in err
 
 
 # ---------------------------------------------------------------- the bundled content

@@ -16,6 +16,7 @@ NOT_DOMAIN = {
     "app.py",
     "__main__.py",
     "playground.py",
+    "yaml_marks.py",
     "content.py",
     "projects_content.py",
     "reminders_content.py",

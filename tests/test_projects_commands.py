@@ -18,8 +18,12 @@ from tests.conftest import World, build_world, restart
 
 
 def posts(world: World) -> list[discord.Message]:
-    """Public messages the bot left in the announcement channel (ephemeral replies excluded)."""
-    return [message for message in world.channel.history() if not message.flags.ephemeral]
+    """Public announcement posts in the channel (ephemeral replies and week-one reminder posts excluded)."""
+    return [
+        message
+        for message in world.channel.history()
+        if not message.flags.ephemeral and message.embeds and message.embeds[0].fields
+    ]
 
 
 def fields(embed: discord.Embed) -> dict[str, str]:

@@ -1,0 +1,56 @@
+"""Where a pydantic error path points in a YAML file: the `file:line:col` every content loader reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ContentError
+
+
+def child_node(node: Any, part: Any) -> Any:
+    """The value node under a mapping key or sequence index, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def deepest_node(root: Any, location: tuple[Any, ...]) -> Any:
+    """The deepest node that exists along `location`, so a missing key points at its parent."""
+    node = root
+    for part in location:
+        child = child_node(node, part)
+        if child is None:
+            return node
+        node = child
+    return node
+
+
+def where(path: Path, root: Any, location: tuple[Any, ...]) -> str:
+    node = deepest_node(root, location)
+    if node is None:
+        return f"{path}:1:1"
+    mark = node.start_mark
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+
+
+def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, Any]:
+    """(node tree for error positions, parsed data); unreadable or malformed files raise ContentError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError([f"{path}: cannot read: {error}"]) from None
+    try:
+        root = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - every loader here is a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        position = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ContentError([f"{position}: not valid YAML: {getattr(error, 'problem', None) or error}"]) from None
+    return root, data
