@@ -4,34 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 import pytest_asyncio
-from apscheduler.schedulers import base as apscheduler_base
 
-from bot import Settings, create_bot
+from bot import Settings, create_bot, playground
 from bot.app import NexusBot
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
 
 
-class _VirtualDatetime(datetime):
-    """APScheduler 3.x reads the wall clock with datetime.now(); under SimCord, time is virtual."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> Any:
-        return discord.utils.utcnow().astimezone(tz)
-
-
 @pytest.fixture(autouse=True)
-def scheduler_follows_virtual_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(apscheduler_base, "datetime", _VirtualDatetime)
-    yield
+def scheduler_follows_virtual_clock() -> Iterator[None]:
+    # APScheduler 3.x reads the wall clock with datetime.now(); under SimCord, time is virtual.
+    with playground.scheduler_follows_virtual_clock():
+        yield
 
 
 @pytest.fixture
