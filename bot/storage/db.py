@@ -111,6 +111,12 @@ class Database:
                 raise _unavailable(error) from error
             try:
                 yield conn
+            except sqlite3.OperationalError as error:
+                await conn.rollback()
+                # A full disk shows up on the INSERT that needs a new page, not at BEGIN or COMMIT.
+                if _is_unavailable(error):
+                    raise _unavailable(error) from error
+                raise
             except BaseException:
                 await conn.rollback()
                 raise
@@ -138,6 +144,15 @@ class Database:
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as destination:
             await self.conn.backup(destination)
+
+
+UNAVAILABLE_CODES = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN")
+
+
+def _is_unavailable(error: sqlite3.OperationalError) -> bool:
+    """The file or disk refused the write (as opposed to a bug in a statement, which must stay loud)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return name.startswith(UNAVAILABLE_CODES)
 
 
 def _unavailable(error: sqlite3.OperationalError) -> StorageUnavailable:
