@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cooldowns import wait_text
 from bot.errors import UserError
 from bot.scheduler import NexusScheduler
 from bot.settings import Settings
@@ -37,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
 COMMANDS_HASH_KEY = "commands_hash"
 GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again in a moment."
 RESTARTING = "Nexus is restarting right now, so nothing was done. Please try again in a minute."
+BOTS_REFUSED = "Nexus is for people: bot accounts cannot use its commands."
 SHUTDOWN_GRACE_SECONDS = 10.0
 STARTED_AT = "nexus_started_at"
 
@@ -61,6 +63,11 @@ class NexusTree(app_commands.CommandTree["NexusBot"]):
             if is_command:
                 await send_private(interaction, RESTARTING)
             return False
+        if interaction.user.bot:
+            # Discord does not let bots run slash commands; if one ever does, it gets nothing done.
+            if is_command:
+                await send_private(interaction, BOTS_REFUSED)
+            return False
         if is_command:
             interaction.extras[STARTED_AT] = time.monotonic()
             # This task runs the whole command (checks, callback, error handler): shutdown waits for it.
@@ -80,7 +87,20 @@ class NexusTree(app_commands.CommandTree["NexusBot"]):
             await send_private(interaction, str(original))
             return
         if isinstance(original, app_commands.CommandOnCooldown):
-            await send_private(interaction, f"Slow down a little: try again in {original.retry_after:.0f} s.")
+            await send_private(interaction, wait_text(original.retry_after))
+            return
+        if isinstance(original, discord.HTTPException):
+            # Discord refused one of our calls (often the answer itself): an outage, not a bug in Nexus.
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.warning(
+                "discord refused a call guild=%s command=%s status=%s code=%s: %s",
+                interaction.guild_id,
+                command,
+                original.status,
+                original.code,
+                original.text,
+            )
+            await send_private(interaction, discord_refused(original))
             return
         if isinstance(original, app_commands.NoPrivateMessage):
             await send_private(interaction, "You need to use this in a server channel, not in DMs.")
@@ -95,6 +115,13 @@ class NexusTree(app_commands.CommandTree["NexusBot"]):
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error("command failed guild=%s command=%s", interaction.guild_id, command, exc_info=original)
         await send_private(interaction, GENERIC_APOLOGY)
+
+
+def discord_refused(error: discord.HTTPException) -> str:
+    return (
+        f"Discord did not accept part of my answer (error {error.status}), so you may not have seen all of it. "
+        "What you asked may still have gone through: check with `/me` or `/match status` before trying again."
+    )
 
 
 def log_command(interaction: discord.Interaction[Any], outcome: str) -> None:
@@ -116,6 +143,39 @@ async def send_private(interaction: discord.Interaction[Any], content: str) -> N
             await interaction.response.send_message(content[:2000], ephemeral=True)
     except discord.HTTPException:
         log.warning("could not deliver an error reply guild=%s", interaction.guild_id, exc_info=True)
+
+
+async def respond(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    edit: bool = False,
+    fallback: str | None = None,
+    **kwargs: Any,
+) -> bool:
+    """Answer privately (or, for a button, edit its message) without letting a refused answer stop the caller.
+
+    Commands that answer first and then notify other people (a proposal's DMs, a partner's notice) use this, so
+    a failed reply never cancels the work that follows. On failure the text (`fallback`, else `content`) is tried
+    once more as a plain private message. False if Discord refused the answer.
+    """
+    try:
+        if edit:
+            await interaction.response.edit_message(content=content, **kwargs)
+        elif interaction.response.is_done():
+            await interaction.followup.send(content or "", ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(content, ephemeral=True, **kwargs)
+        return True
+    except discord.HTTPException as error:
+        log.warning(
+            "could not answer guild=%s status=%s code=%s; carrying on", interaction.guild_id, error.status, error.code
+        )
+    # One more try as a plain private message: a transient failure (500, 429) often passes the second time.
+    text = fallback or content
+    if text:
+        await send_private(interaction, text)
+    return False
 
 
 def answer_user_errors(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -204,12 +264,17 @@ class NexusBot(commands.Bot):
         if mode == "auto" and await self.admin_store.get_meta(key) == digest:
             log.info("application commands unchanged; not syncing")
             return
-        if guild_id is not None:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
+        try:
+            if guild_id is not None:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+        except discord.HTTPException as error:
+            # Discord keeps the last synced definitions, so the bot still works; the next start tries again.
+            log.error("could not sync application commands (status=%s code=%s); continuing", error.status, error.code)
+            return
         await self.admin_store.set_meta(key, digest)
         log.info("application commands synced (%s)", f"guild {guild_id}" if guild_id else "global")
 

@@ -347,13 +347,18 @@ def settle_expiry(proposal: Proposal) -> Settlement:
 
 
 def settle_withdrawal(proposal: Proposal, user_id: int) -> Settlement:
-    """The learner pulls out (/match leave, withdrew, left the server): the other goes back to the front."""
+    """The learner pulls out (/match leave, withdrew, left the server): the other goes back to the front.
+
+    Pulling out counts as declining this partner, so the pair is never proposed again: otherwise a
+    `/match find` + `/match leave` loop would make the bot DM the same person over and over.
+    """
     return Settlement(
         state="withdrawn",
         frontend_answer=proposal.frontend_answer,
         backend_answer=proposal.backend_answer,
         requeue=(proposal.other(user_id),),
         leave=(user_id,),
+        block="declined",
     )
 
 
@@ -560,6 +565,26 @@ class Departure:
     @property
     def changed_anything(self) -> bool:
         return self.was_waiting or bool(self.withdrawn) or self.team_change is not None
+
+
+DriftReason = Literal["left", "withdrawn", "moved"]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A learner whose matching state no longer fits their announcement: the event that should have tidied it
+    up was lost (the bot stopped between the two writes). Repaired at start-up."""
+
+    guild_id: int
+    user_id: int
+    reason: DriftReason
+
+
+DRIFT_TEXT: dict[DriftReason, str] = {
+    "left": "left the server",
+    "withdrawn": "withdrew their project choice",
+    "moved": "changed their project or track",
+}
 
 
 @dataclass(frozen=True)

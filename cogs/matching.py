@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import discord
@@ -12,14 +14,17 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import format_dt
 
-from bot.app import answer_user_errors
+from bot.app import answer_user_errors, respond
+from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import (
+    DRIFT_TEXT,
     AloneLearner,
     Answer,
     BoardRow,
     Choice,
     Departure,
+    Drift,
     FindResult,
     LeftoverRun,
     LineStats,
@@ -31,7 +36,7 @@ from bot.matching import (
     project_label,
 )
 from bot.storage.matching import MatchingStore
-from cogs.common import Interaction, clip, ensure_staff, guild_of, require_config, staff_command
+from cogs.common import Interaction, clip, ensure_staff, guild_of, require_config, require_learner, staff_command
 
 if TYPE_CHECKING:
     from bot.app import NexusBot
@@ -65,6 +70,14 @@ CLOSED_TEXT: dict[str, str] = {
     "withdrawn": "This proposal was withdrawn.",
 }
 EXPIRY_JOB = "proposal-expiry:{}"
+REDELIVER_JOB = "proposal-redeliver:{}"
+# A proposal copy Discord refused (500, 429, no permission for the fallback thread) is tried again this often.
+REDELIVER_SECONDS = 300
+REDELIVER_ATTEMPTS = 3
+OWN_COPY_FAILED = (
+    "I couldn't deliver your copy of the proposal just now (Discord refused it). `/match status` shows it with the "
+    "Accept / Decline buttons, and I'll try your DMs again in a few minutes."
+)
 UNPAIR_CONFIRM_SECONDS = 120
 EMBED_DESCRIPTION_LIMIT = 4096
 COLOUR = discord.Colour.blurple()
@@ -76,12 +89,6 @@ def expiry_job(proposal_id: int) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def cooldown_for(interaction: Interaction) -> app_commands.Cooldown | None:
-    """The configured per-user cooldown for commands that DM other people; none when set to 0."""
-    seconds = interaction.client.settings.command_cooldown_seconds
-    return app_commands.Cooldown(1, seconds) if seconds > 0 else None
 
 
 # ------------------------------------------------------------------------------------------------ buttons
@@ -186,7 +193,7 @@ def format_find(result: FindResult, partner_name: str) -> str:
         expires = format_dt(result.proposal.expires_at, "R")
         return (
             f"You already have a pending proposal with {describe(result.partner, partner_name)}. "
-            f"Answer it in your DMs; it expires {expires}."
+            f"Answer it in your DMs (or with the buttons in `/match status`); it expires {expires}."
         )
     if result.kind == "partnered":
         return (
@@ -345,6 +352,8 @@ class MatchingCog(commands.Cog):
         self.bot = bot
         self.store = MatchingStore(bot.db, proposal_ttl_hours=bot.settings.proposal_ttl_hours)
         self.proposal_button = bind_proposal_button(self.on_proposal_button)
+        self.find_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
+        self.recovery: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(self.proposal_button)
@@ -352,33 +361,71 @@ class MatchingCog(commands.Cog):
         # due while the bot was down fires straight away.
         for proposal in await self.store.pending_proposals():
             self.arm_expiry(proposal)
+        # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
+        self.recovery = asyncio.create_task(self.recover(), name="matching-recovery")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(self.proposal_button)
+        if self.recovery is not None:
+            self.recovery.cancel()
         for name in self.bot.scheduler.job_names():
-            if name.startswith(EXPIRY_JOB.format("")):
+            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
                 self.bot.scheduler.cancel(name)
+
+    async def recover(self) -> None:
+        """Finish what a stop between two writes left undone: matching that no longer fits an announcement
+        (the event was lost), and proposal copies that were never delivered (stopped before the DMs)."""
+        await self.bot.wait_until_ready()
+        try:
+            for drift in await self.store.drifted():
+                await self.repair(drift)
+            for proposal in await self.store.pending_proposals():
+                await self.deliver_missing(proposal)
+        except Exception:
+            log.exception("matching recovery at start-up failed; it runs again at the next start")
+
+    async def repair(self, drift: Drift) -> None:
+        log.warning("repairing matching guild=%s user=%s reason=%s", drift.guild_id, drift.user_id, drift.reason)
+        now = self.bot.now()
+        if drift.reason == "moved":
+            departure = await self.store.drop_if_moved(drift.guild_id, drift.user_id, now)
+        else:
+            departure = await self.store.remove_learner(drift.guild_id, drift.user_id, now)
+        if departure is not None:
+            await self.after_departure(drift.guild_id, departure, DRIFT_TEXT[drift.reason])
 
     # -------------------------------------------------------------------------------------- commands
 
     @match.command(name="find", description="Join the pool for your announced project and get a partner proposal")
-    @app_commands.checks.dynamic_cooldown(cooldown_for)
     async def find(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
+        require_learner(interaction.user, await self.bot.admin_store.get_config(guild.id))
+        # It may DM another learner, so it is rate-limited per person.
+        self.find_cooldown.use(interaction.user.id, self.bot.now())
         result = await self.store.find(guild.id, interaction.user.id, self.bot.now())
         partner = result.proposal.other(interaction.user.id) if result.proposal else None
         partner_name = self.name_of(guild.id, partner, result.partner) if partner else ""
-        await interaction.response.send_message(clip(format_find(result, partner_name), 2000), ephemeral=True)
+        # The proposal is recorded: deliver it even if Discord refuses this answer.
+        await respond(interaction, clip(format_find(result, partner_name), 2000))
         if result.kind == "proposed" and result.proposal is not None:
-            await self.send_proposals([result.proposal])
+            failed = await self.send_proposals([result.proposal])
+            if interaction.user.id in failed:
+                await respond(interaction, OWN_COPY_FAILED)
 
     @match.command(name="status", description="Where you are in matching: waiting, proposed or partnered")
     async def status(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
         names = {user: self.name_of(guild.id, user, choice) for user, choice in status.people.items()}
+        text = format_status(status, interaction.user.id, names)
+        proposal = status.proposal
+        if proposal is None or proposal.answer_of(interaction.user.id) is not None:
+            await interaction.response.send_message(clip(text, 2000), ephemeral=True)
+            return
+        # The same persistent buttons as the DM: a lost or deleted DM never strands a proposal.
+        view = self.proposal_view(proposal.id, interaction.user.id)
         await interaction.response.send_message(
-            clip(format_status(status, interaction.user.id, names), 2000), ephemeral=True
+            clip(text + " Answer here or in your DMs.", 2000), view=view, ephemeral=True
         )
 
     @match.command(name="leave", description="Leave the matching pool, or withdraw from a pending proposal")
@@ -391,7 +438,7 @@ class MatchingCog(commands.Cog):
         if departure.withdrawn:
             other = departure.withdrawn[0].proposal.other(interaction.user.id)
             text = f"You withdrew from the proposal with {self.name_of(guild.id, other)} and left the pool."
-        await interaction.response.send_message(text + " Run `/match find` whenever you want back in.", ephemeral=True)
+        await respond(interaction, text + " Run `/match find` whenever you want back in.")
         await self.after_departure(guild.id, departure, "withdrew from the proposal")
 
     @match.command(name="unpair", description="End your partnership (asks you to confirm)")
@@ -499,15 +546,19 @@ class MatchingCog(commands.Cog):
             text = "You declined and left the pool. Run `/match find` whenever you want back in."
         else:
             text = "You declined. You stay in the pool, and I'll propose someone else when they're available."
-        await interaction.response.edit_message(embed=format_closed("Partner proposal", text), view=None)
+        # The answer is recorded: the partner is told and the thread opened even if this edit is refused.
+        await respond(interaction, edit=True, fallback=text, embed=format_closed("Partner proposal", text), view=None)
         skip = interaction.message.id if interaction.message else None
         await self.after_proposal(update, reason="declined", skip_message=skip)
 
     async def confirm_unpair(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
         departure = await self.store.unpair(guild.id, interaction.user.id, self.bot.now())
-        await interaction.response.edit_message(
-            content="Done: you're no longer partners. Run `/match find` to look for someone new.", view=None
+        await respond(
+            interaction,
+            "Done: you're no longer partners. Run `/match find` to look for someone new.",
+            edit=True,
+            view=None,
         )
         await self.after_departure(guild.id, departure, "ended the partnership")
 
@@ -623,27 +674,76 @@ class MatchingCog(commands.Cog):
 
     # -------------------------------------------------------------------------------------- delivery
 
-    async def send_proposals(self, proposals: Iterable[Proposal]) -> None:
+    def proposal_view(self, proposal_id: int, user_id: int) -> discord.ui.View:
+        view = discord.ui.View(timeout=None)
+        for action in BUTTONS:
+            view.add_item(self.proposal_button(proposal_id, user_id, action))
+        return view
+
+    async def send_proposals(self, proposals: Iterable[Proposal]) -> set[int]:
+        """Deliver both copies of each new proposal; returns the learners whose copy Discord refused."""
+        failed: set[int] = set()
         for proposal in proposals:
             self.arm_expiry(proposal)
-            people = await self.store.choices(proposal.guild_id, proposal.members)
-            for user in proposal.members:
-                other = proposal.other(user)
-                partner = people.get(other)
-                view = discord.ui.View(timeout=None)
-                for action in BUTTONS:
-                    view.add_item(self.proposal_button(proposal.id, user, action))
-                name = self.name_of(proposal.guild_id, other, partner)
-                sent = await self.deliver(
-                    proposal.guild_id,
-                    user,
-                    embed=format_proposal(proposal, partner, name),
-                    view=view,
-                    content=f"New partner proposal on {format_proposal_label(proposal, partner)}.",
+            missed = await self.send_copies(proposal, proposal.members)
+            if missed:
+                self.arm_redelivery(proposal.id, 1)
+            failed.update(missed)
+        return failed
+
+    async def send_copies(self, proposal: Proposal, users: Iterable[int]) -> list[int]:
+        """Send these learners their copy and record where it went (so it can be closed later)."""
+        people = await self.store.choices(proposal.guild_id, proposal.members)
+        missed: list[int] = []
+        for user in users:
+            other = proposal.other(user)
+            partner = people.get(other)
+            name = self.name_of(proposal.guild_id, other, partner)
+            sent = await self.deliver(
+                proposal.guild_id,
+                user,
+                embed=format_proposal(proposal, partner, name),
+                view=self.proposal_view(proposal.id, user),
+                content=f"New partner proposal on {format_proposal_label(proposal, partner)}.",
+            )
+            if sent is None:
+                missed.append(user)
+                continue
+            message, via = sent
+            await self.store.record_delivery(proposal.id, user, message.channel.id, message.id, via)
+        return missed
+
+    async def deliver_missing(self, proposal: Proposal) -> list[int]:
+        """Send the copies of a pending proposal that were never delivered; returns who is still missing one."""
+        delivered = {user for user, _, _ in await self.store.deliveries(proposal.id)}
+        missing = [user for user in proposal.members if user not in delivered]
+        if not missing:
+            return []
+        log.info("delivering missing proposal copies proposal=%s to=%s", proposal.id, missing)
+        return await self.send_copies(proposal, missing)
+
+    def arm_redelivery(self, proposal_id: int, attempt: int) -> None:
+        when = self.bot.now() + timedelta(seconds=REDELIVER_SECONDS)
+        self.bot.scheduler.schedule_at(REDELIVER_JOB.format(proposal_id), when, self.redeliver, proposal_id, attempt)
+
+    async def redeliver(self, proposal_id: int, attempt: int) -> None:
+        try:
+            proposal = await self.store.proposal(proposal_id)
+            if proposal is None or proposal.state != "pending":
+                return
+            missing = await self.deliver_missing(proposal)
+            if not missing:
+                return
+            if attempt < REDELIVER_ATTEMPTS:
+                self.arm_redelivery(proposal_id, attempt + 1)
+            else:
+                log.warning(
+                    "gave up delivering proposal copies proposal=%s to=%s; /match status still shows it",
+                    proposal_id,
+                    missing,
                 )
-                if sent is not None:
-                    message, via = sent
-                    await self.store.record_delivery(proposal.id, user, message.channel.id, message.id, via)
+        except Exception:
+            log.exception("proposal redelivery failed proposal=%s", proposal_id)
 
     async def deliver(
         self,

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.admin import GuildConfig
 from bot.app import answer_user_errors, send_private
+from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.projects import (
     TRACKS,
@@ -40,7 +41,7 @@ from bot.projects import (
 from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.projects import ProjectsStore
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
+from cogs.common import Interaction, clip, ensure_staff, guild_of, require_learner, staff_command
 
 if TYPE_CHECKING:
     from bot.app import NexusBot
@@ -298,6 +299,7 @@ class ProjectsCog(commands.Cog):
         self.store = store
         # One poster at a time: two announcements at once must not both post the same pending row.
         self.post_lock = asyncio.Lock()
+        self.announce_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
 
     async def cog_load(self) -> None:
         self.bot.nexus_group.add_command(
@@ -330,9 +332,8 @@ class ProjectsCog(commands.Cog):
         timezone: str | None = None,
     ) -> None:
         guild = guild_of(interaction)
-        if interaction.user.bot:
-            raise InvalidInput("Bots cannot announce projects.")
         config = await self.bot.admin_store.get_config(guild.id)
+        require_learner(interaction.user, config)
         draft = draft_announcement(
             guild_id=guild.id,
             user_id=interaction.user.id,
@@ -346,6 +347,8 @@ class ProjectsCog(commands.Cog):
             config=config,
             now=self.bot.now(),
         )
+        # Counted once the options are valid: a typo fixed straight away is not spam, a public post is.
+        self.announce_cooldown.use(interaction.user.id, self.bot.now())
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.store.announce(draft, display_name=interaction.user.display_name, now=self.bot.now())
         if outcome.changed:

@@ -508,7 +508,9 @@ async def test_me_shows_choice_match_state_and_reminders(world: World) -> None:
 
 async def test_export_csv_content_and_formula_escaping(world: World) -> None:
     ada = world.learners[0]
-    sneaky = world.guild.add_member(world.env.create_user("sneaky"), nick='=HYPERLINK("http://x")')
+    sneaky = world.guild.add_member(
+        world.env.create_user("sneaky"), roles=[world.learner_role], nick='=HYPERLINK("http://x")'
+    )
     await ada.slash(world.channel, "announce", project="shop", track="backend", summary="+SUM(1,2) — naïve ✓")
     await sneaky.slash(
         world.channel, "announce", project="@cmd Store", track="frontend", summary="-1", timezone="UTC-3"

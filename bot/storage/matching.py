@@ -20,6 +20,8 @@ from bot.matching import (
     Choice,
     CounterpartSearch,
     Departure,
+    Drift,
+    DriftReason,
     FindResult,
     LeftoverRun,
     LineStats,
@@ -55,6 +57,8 @@ log = logging.getLogger(__name__)
 FIRST_PAGE = 16
 MAX_PAGE = 256
 SCAN_LIMIT = 1024
+# When one learner drifted in several ways, the strongest repair wins (leaving ends the team too).
+DRIFT_ORDER: tuple[DriftReason, ...] = ("left", "withdrawn", "moved")
 
 CHOICE_SQL = (
     "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
@@ -314,6 +318,40 @@ class MatchingStore:
             "SELECT thread_id FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
         )
         return None if row is None else int(row["thread_id"])
+
+    async def drifted(self) -> list[Drift]:
+        """Learners whose pool entry, pending proposal or team no longer fits their announcement (or who left).
+
+        Announcements and matching are written in separate transactions joined by an event; a stop between the
+        two leaves this behind. Teams survive a project change by design, so only their existence is checked.
+        """
+        rows = await self.db.fetchall(
+            "SELECT s.guild_id, s.user_id, s.kind, s.project_key, s.track,"
+            " a.project_key AS current_project, a.track AS current_track, l.left_at"
+            " FROM (SELECT guild_id, user_id, 'pool' AS kind, project_key, track FROM match_pool"
+            "  UNION ALL SELECT guild_id, frontend_id, 'proposal', project_key, 'frontend' FROM proposals"
+            "   WHERE state = 'pending'"
+            "  UNION ALL SELECT guild_id, backend_id, 'proposal', project_key, 'backend' FROM proposals"
+            "   WHERE state = 'pending'"
+            "  UNION ALL SELECT m.guild_id, m.user_id, 'team', t.project_key, m.track"
+            "   FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.left_at IS NULL AND t.ended_at IS NULL"
+            " ) AS s"
+            " LEFT JOIN announcements a ON a.guild_id = s.guild_id AND a.user_id = s.user_id AND a.ended_at IS NULL"
+            " LEFT JOIN learners l ON l.guild_id = s.guild_id AND l.user_id = s.user_id"
+            " WHERE l.left_at IS NOT NULL OR a.id IS NULL"
+            "  OR (s.kind != 'team' AND (a.project_key != s.project_key OR a.track != s.track))"
+            " ORDER BY s.guild_id, s.user_id"
+        )
+        found: dict[tuple[int, int], Drift] = {}
+        for row in rows:
+            reason: DriftReason = (
+                "left" if row["left_at"] is not None else "withdrawn" if row["current_project"] is None else "moved"
+            )
+            key = (row["guild_id"], row["user_id"])
+            known = found.get(key)
+            if known is None or DRIFT_ORDER.index(reason) < DRIFT_ORDER.index(known.reason):
+                found[key] = Drift(row["guild_id"], row["user_id"], reason)
+        return list(found.values())
 
     async def log_entries(self, guild_id: int) -> list[tuple[int, str, dict[str, Any], datetime]]:
         rows = await self.db.fetchall(
