@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.admin import GuildConfig, parse_cohort_start
 from bot.errors import InvalidInput
 from bot.timezones import normalise_timezone, suggest_timezones
-from cogs.common import Interaction, ensure_staff, guild_of, staff_command
+from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
 
 if TYPE_CHECKING:
     from bot.app import NexusBot
@@ -49,6 +49,37 @@ def format_config(config: GuildConfig) -> discord.Embed:
     ends = config.week_one_ends_utc()
     embed.set_footer(text=f"Week one ends {discord.utils.format_dt(ends, 'F')} ({config.timezone})")
     return embed
+
+
+def channel_problems(guild: discord.Guild, config: GuildConfig) -> list[str]:
+    """What broke since /nexus setup: a configured channel deleted, or the bot no longer allowed to post there."""
+    problems: list[str] = []
+    for label, channel_id in (("announcement channel", config.channel_id), ("staff channel", config.staff_channel_id)):
+        if channel_id is None:
+            continue
+        channel = guild.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            problems.append(f"the configured {label} (<#{channel_id}>) no longer exists")
+            continue
+        permissions = channel.permissions_for(guild.me)
+        missing = [name.replace("_", " ") for name in REQUIRED_CHANNEL_PERMISSIONS if not getattr(permissions, name)]
+        if missing:
+            problems.append(f"I can no longer post in the {label} {channel.mention} (missing {', '.join(missing)})")
+    return problems
+
+
+def format_channel_problems(problems: list[str]) -> str:
+    return (
+        "⚠️ Heads up: "
+        + "; ".join(problems)
+        + ". Run `/nexus setup` to pick a channel I can use. Nothing is lost: announcements that could not be posted "
+        "are kept and posted once the channel works again."
+    )
+
+
+def is_staff_command(command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu) -> bool:
+    parent = getattr(command, "parent", None)
+    return bool(command.extras.get("staff") or (parent is not None and parent.extras.get("staff")))
 
 
 def check_channel(channel: app_commands.AppCommandChannel | discord.abc.GuildChannel, me: discord.Member) -> None:
@@ -137,6 +168,23 @@ class AdminCog(commands.Cog):
             )
             return
         await interaction.response.send_message(embed=format_config(config), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self, interaction: Interaction, command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu
+    ) -> None:
+        """After any staff command: say so if a configured channel was deleted (or closed to the bot) since setup."""
+        if interaction.guild is None or not is_staff_command(command):
+            return
+        config = await self.bot.admin_store.get_config(interaction.guild.id)
+        problems = channel_problems(interaction.guild, config) if config is not None else []
+        if not problems:
+            return
+        log.warning("configured channel problem guild=%s: %s", interaction.guild.id, "; ".join(problems))
+        try:
+            await interaction.followup.send(clip(format_channel_problems(problems), 2000), ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not warn staff about the channel guild=%s", interaction.guild.id)
 
     @app_commands.command(name="help", description="What Nexus can do, and the commands to use")
     async def help_command(self, interaction: Interaction) -> None:

@@ -668,7 +668,11 @@ class MatchingCog(commands.Cog):
                 continue
             message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
             try:
-                await message.edit(embed=format_closed("Partner proposal (closed)", text), view=None)
+                await message.edit(
+                    embed=format_closed("Partner proposal (closed)", text),
+                    view=None,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
             except discord.HTTPException:
                 log.info("could not close proposal message proposal=%s message=%s", proposal.id, message_id)
 

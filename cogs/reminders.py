@@ -435,7 +435,9 @@ class RemindersCog(commands.Cog):
         text = format_progress(reminder, progress.done, progress.failed, run.total, final=final)
         try:
             if run.progress_message_id is not None:
-                await channel.get_partial_message(run.progress_message_id).edit(content=text)
+                await channel.get_partial_message(run.progress_message_id).edit(
+                    content=text, allowed_mentions=discord.AllowedMentions.none()
+                )
             else:
                 message = await channel.send(text)
                 await self.store.set_progress_message(config.guild_id, cohort.key, reminder.id, message.id)

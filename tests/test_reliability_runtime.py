@@ -1,0 +1,261 @@
+"""Faults around the bot rather than in one call: a gateway reconnect, a database that refuses writes, a deleted
+configured channel, and a stop between two writes (repaired at the next start-up)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+import pytest
+
+from bot import Settings
+from bot.projects import AnnouncementDraft
+from bot.storage.matching import MatchingStore
+from bot.storage.projects import ProjectsStore
+from tests.conftest import World, build_world, restart
+from tests.reliability_helpers import request_problems
+
+READ_ONLY = "read-only right now, so nothing was saved"
+DISK_FULL = "disk is full, so nothing was saved"
+
+
+def texts(result: Any) -> str:
+    parts = [result.response.content if result.response else ""]
+    parts += [followup.content for followup in result.followups]
+    return "\n".join(parts)
+
+
+def with_buttons(channel: Any) -> list[discord.Message]:
+    return [message for message in channel.history() if message.components]
+
+
+async def announce(world: World, member: Any, track: str, project: str = "job-board") -> Any:
+    return await member.slash(world.channel, "announce", project=project, track=track)
+
+
+async def proposed(world: World) -> tuple[Any, Any]:
+    backend, frontend = world.learners[0], world.learners[1]
+    await announce(world, backend, "backend")
+    await announce(world, frontend, "frontend")
+    await backend.slash(world.channel, "match find")
+    await frontend.slash(world.channel, "match find")
+    return backend, frontend
+
+
+# ------------------------------------------------------------------------------------ gateway reconnect
+
+
+def background_tasks() -> list[str]:
+    names = ("nexus-", "matching-", "reminders-")
+    return sorted(task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith(names))
+
+
+async def test_ready_firing_again_starts_nothing_twice(world: World) -> None:
+    bot = world.env.bot
+    await proposed(world)
+    await world.staff.slash(world.channel, "reminders send", id="kickoff")
+    jobs, tasks = bot.scheduler.job_names(), background_tasks()
+    heartbeat = bot.get_cog("OpsCog").heartbeat_task
+    assert any(name.startswith("proposal-expiry:") for name in jobs) and "nexus-heartbeat" in tasks
+    sent_before = len([entry for entry in world.env.http_requests if entry.method == "POST"])
+
+    # A reconnect: READY again (and RESUMED), as the gateway does after a dropped connection.
+    for event in ("ready", "resumed", "ready"):
+        bot.dispatch(event)
+    await world.env.settle()
+
+    assert bot.scheduler.job_names() == jobs
+    assert background_tasks() == tasks
+    assert bot.get_cog("OpsCog").heartbeat_task is heartbeat and not heartbeat.done()
+    # Nothing was sent again: no proposal copies, no reminder posts, no recovery run.
+    assert len([entry for entry in world.env.http_requests if entry.method == "POST"]) == sent_before
+    assert world.env.bot.is_ready()
+
+
+# ------------------------------------------------------------------------------------ storage refusing writes
+
+
+async def make_read_only(world: World) -> None:
+    await world.env.bot.db.fetchall("PRAGMA query_only = ON")
+
+
+async def allow_writes(world: World) -> None:
+    await world.env.bot.db.fetchall("PRAGMA query_only = OFF")
+
+
+async def test_read_only_database_gives_clear_private_errors_and_the_bot_stays_up(world: World) -> None:
+    backend, frontend = await proposed(world)
+    ada = world.learners[2]
+    withdraw_prompt = await backend.slash(world.channel, "withdraw")
+    await make_read_only(world)
+
+    attempts = {
+        "announce": await announce(world, ada, "backend"),
+        "match find": await ada.slash(world.channel, "match find"),
+        "reminders off": await ada.slash(world.channel, "reminders off"),
+        "nexus setup": await world.staff.slash(
+            world.channel, "nexus setup", channel=world.channel, cohort_start="2026-01-05", timezone="UTC"
+        ),
+        "accept button": await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept"),
+        "withdraw button": await backend.click(withdraw_prompt.response, label="Confirm"),
+    }
+    for name, result in attempts.items():
+        assert READ_ONLY in texts(result), (name, texts(result))
+        assert result.ephemeral or name.endswith("button"), name
+    # Reads still work: look-ups answer (their counter is skipped), and /me shows what is kept.
+    topic = await ada.slash(world.channel, "topic", name="django")
+    assert topic.response.embeds
+    me = await backend.slash(world.channel, "me")
+    assert "Job Board" in (me.response.embeds[0].fields[0].value or "")
+
+    await allow_writes(world)
+    assert "Recorded" in texts(await announce(world, ada, "backend"))
+    store = ProjectsStore(world.env.bot.db)
+    assert (await store.current(world.guild.id, backend.id)) is not None  # the refused withdrawal changed nothing
+    proposal = await MatchingStore(world.env.bot.db).pending_proposal_for(world.guild.id, frontend.id)
+    assert proposal is not None and proposal.answer_of(frontend.id) is None
+    assert world.env.errors == []
+
+
+async def test_full_disk_refuses_the_write_that_needs_space_and_the_bot_stays_up(world: World) -> None:
+    db = world.env.bot.db
+    pages = (await db.fetchone("PRAGMA page_count"))[0]
+    await db.fetchall(f"PRAGMA max_page_count = {pages}")
+    store = ProjectsStore(db)
+    refused = None
+    for index in range(60):
+        member = world.add_learner(f"filler{index}")
+        result = await member.slash(
+            world.channel, "announce", project=f"Project number {index}", track="backend", summary="x" * 300
+        )
+        if DISK_FULL in texts(result):
+            refused = member
+            break
+        assert "Recorded" in texts(result), texts(result)
+    assert refused is not None, "the database never filled up"
+    assert await store.current(world.guild.id, refused.id) is None
+
+    await db.fetchall("PRAGMA max_page_count = 1073741823")
+    again = await refused.slash(world.channel, "announce", project="Project again", track="backend")
+    assert "Recorded" in texts(again)
+    assert await db.integrity_check() == "ok"
+    assert world.env.errors == []
+
+
+# ------------------------------------------------------------------------------------ deleted channel
+
+
+async def test_deleted_channel_staff_are_told_and_nothing_is_lost(world: World) -> None:
+    ada, grace = world.learners[:2]
+    elsewhere = world.guild.create_text_channel("general")
+    await world.env.bot.get_channel(world.channel.id).delete()
+    await world.env.settle()
+
+    result = await announce_in(elsewhere, ada, "backend")
+    assert "the channel no longer exists" in texts(result) and "It is saved" in texts(result)
+    # A learner's command carries no staff warning; every staff command does.
+    assert "Heads up" not in texts(await grace.slash(elsewhere, "me"))
+    for command in ("nexus stats", "nexus config", "match board"):
+        reply = await world.staff.slash(elsewhere, command)
+        assert "configured announcement channel" in texts(reply) and "no longer exists" in texts(reply), command
+        assert "/nexus setup" in texts(reply)
+
+    fresh = world.guild.create_text_channel("prodevprojectnexus-2")
+    setup = await world.staff.slash(elsewhere, "nexus setup", channel=fresh, cohort_start="2026-01-01", timezone="UTC")
+    assert "Saved" in texts(setup) and "Heads up" not in texts(setup)
+    public = [m for m in fresh.history() if m.embeds and not m.flags.ephemeral]
+    assert [m.embeds[0].title for m in public] == ["Job Board Backend"]
+    assert "Heads up" not in texts(await world.staff.slash(fresh, "nexus stats"))
+    assert request_problems(world.env.http_requests, may_ping=[m.id for m in world.learners]) == []
+
+
+async def announce_in(channel: Any, member: Any, track: str) -> Any:
+    return await member.slash(channel, "announce", project="job-board", track=track)
+
+
+# ------------------------------------------------------------------------------------ stop between two writes
+
+
+async def test_withdrawal_whose_event_was_lost_is_repaired_at_the_next_start(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.active_team_for(world.guild.id, frontend.id) is not None
+    # The projects write landed; the bot stopped before matching heard about it.
+    await ProjectsStore(simcord_env.bot.db).withdraw(world.guild.id, frontend.id, now=simcord_env.now())
+    assert await matching.drifted() != []
+
+    await restart(simcord_env, settings)
+
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.active_team_for(world.guild.id, backend.id) is None
+    assert await matching.drifted() == []
+    told = backend.user.dm_channel.history()[-1].content
+    assert "withdrew their project choice" in told and "team on Job Board has ended" in told
+    assert simcord_env.errors == []
+
+
+async def test_project_change_whose_event_was_lost_is_repaired_at_the_next_start(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    draft = AnnouncementDraft(world.guild.id, frontend.id, "online-poll", "Polls", "frontend", None, None, None, False)
+    await ProjectsStore(simcord_env.bot.db).announce(draft, display_name="learner1", now=simcord_env.now())
+
+    await restart(simcord_env, settings)
+
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.pending_proposal_for(world.guild.id, backend.id) is None
+    assert "changed their project or track" in backend.user.dm_channel.history()[-1].content
+    status = await backend.slash(world.channel, "match status")
+    assert "Waiting" in texts(status)
+    assert simcord_env.errors == []
+
+
+async def test_proposal_recorded_but_never_delivered_is_delivered_at_the_next_start(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = world.learners[0], world.learners[1]
+    await announce(world, backend, "backend")
+    await announce(world, frontend, "frontend")
+    await backend.slash(world.channel, "match find")
+    # /match find committed, then the bot stopped before the DMs went out.
+    found = await MatchingStore(simcord_env.bot.db).find(world.guild.id, frontend.id, simcord_env.now())
+    assert found.kind == "proposed" and not with_buttons(backend.user.dm_channel)
+
+    await restart(simcord_env, settings)
+    for member in (backend, frontend):
+        assert len(with_buttons(member.user.dm_channel)) == 1, member.name
+    # Once recorded as delivered, a later start sends nothing again.
+    await restart(simcord_env, settings)
+    for member in (backend, frontend):
+        assert len(with_buttons(member.user.dm_channel)) == 1, member.name
+    answered = await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    assert "You accepted" in (answered.response.embeds[0].description or "")
+    assert simcord_env.errors == []
+
+
+@pytest.mark.parametrize("answer", ["Accept", "Decline"])
+async def test_match_status_offers_the_proposal_buttons_when_the_dm_is_gone(world: World, answer: str) -> None:
+    backend, frontend = await proposed(world)
+    status = await frontend.slash(world.channel, "match status")
+    assert status.ephemeral and "Answer here or in your DMs" in status.response.content
+    clicked = await frontend.click(status.response, label=answer)
+    assert clicked.response.embeds
+    proposal_state = await MatchingStore(world.env.bot.db).status(world.guild.id, frontend.id)
+    if answer == "Accept":
+        assert proposal_state.proposal is not None and proposal_state.proposal.answer_of(frontend.id) == "accepted"
+        # Answered: the status no longer offers buttons.
+        again = await frontend.slash(world.channel, "match status")
+        assert not again.response.components
+    else:
+        assert proposal_state.proposal is None
+        # Closed: the DM copies lost their buttons too.
+        assert not with_buttons(frontend.user.dm_channel) and not with_buttons(backend.user.dm_channel)
