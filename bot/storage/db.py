@@ -146,7 +146,14 @@ class Database:
             await self.conn.backup(destination)
 
 
-UNAVAILABLE_CODES = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN")
+UNAVAILABLE_CODES = (
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+)
 
 
 def _is_unavailable(error: sqlite3.OperationalError) -> bool:
