@@ -1,0 +1,78 @@
+"""`python -m bench [--quick]`: every section in one run, one summary line each; exit 1 if a goal is missed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bench import commands, matching, reminders, search, startup
+from bench.harness import quiet_logs
+from bench.report import Report, machine_lines
+
+Section = Callable[[Report, bool], Awaitable[None]]
+
+SECTIONS: dict[str, Section] = {
+    "commands": lambda report, quick: commands.measure_commands(report, commands.QUICK if quick else commands.FULL),
+    "search": lambda report, quick: search.measure_search(report, search.QUICK if quick else search.FULL),
+    "matching": lambda report, quick: matching.measure_matching(report, matching.QUICK if quick else matching.FULL),
+    "reminders": lambda report, quick: reminders.measure_reminders(
+        report, reminders.QUICK if quick else reminders.FULL
+    ),
+    "start-up": lambda report, quick: startup.measure_startup(report, startup.QUICK if quick else startup.FULL),
+}
+
+
+def profiled(folder: Path, name: str, run: Callable[[], None]) -> None:
+    """Run a section under pyinstrument (installed by `make bench`: the `bench` extra) and keep its report."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    try:
+        run()
+    finally:
+        profiler.stop()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.html").write_text(profiler.output_html(), encoding="utf-8")
+        (folder / f"{name}.txt").write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+        print(f"  profile: {folder / name}.html", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, well under a minute (the smoke test)")
+    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only this section (repeatable)")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="profile each section with pyinstrument; write DIR/<section>.html"
+    )
+    args = parser.parse_args(argv)
+    quiet_logs()
+    report = Report()
+    for line in machine_lines():
+        report.say(line)
+    report.say(f"mode: {'quick (small sizes; not for comparison)' if args.quick else 'full'}")
+    began = time.perf_counter()
+    for name, section in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        if args.profile is None:
+            asyncio.run(section(report, args.quick))
+        else:
+            profiled(args.profile, name, lambda: asyncio.run(section(report, args.quick)))  # noqa: B023 - run at once
+    report.say(f"== goals ({time.perf_counter() - began:.0f} s)")
+    for goal in report.goals:
+        if not goal.met:
+            report.say(goal.describe())
+    if report.missed:
+        report.say(f"{len(report.missed)} of {len(report.goals)} goals missed")
+        return 1
+    report.say(f"all {len(report.goals)} goals met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

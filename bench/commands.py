@@ -1,0 +1,325 @@
+"""Section 1: bot-side latency of every slash command, the proposal buttons and two autocompletes.
+
+Every command runs once per round, interleaved with the baseline, on a seeded on-disk database. Commands that
+change state run as a learner would: a new learner announces, finds a partner, looks at their status and leaves;
+two new learners get a proposal and one declines; two more both accept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bench.harness import BASELINE, CONTENT_DIR, BenchError, Running, bench_settings, running_bot
+from bench.report import Goal, Report, Spread, number, ratio
+from bench.seed import Population, Seeded, cohort_start, seed
+from bot.content import load_topics
+
+SECTION = "commands"
+GOAL_RATIO = 3.0
+MEMBER_BATCH = 250
+BUTTON_PROJECT = "Bench Buttons"
+
+TOPIC_TYPING = ("d", "dj", "djan", "celry", "jwt ref", "n+1", "dock", "redis cach", "", "pagin", "grahpql", "ci")
+SEARCHES = (
+    "refresh token rotation",
+    "slow endpoint",
+    "n+1 queries",
+    "celery retry",
+    "docker compose",
+    "rate limiting",
+    "swagger",
+    "kubernetes operators",
+)
+PROJECT_TYPING = ("", "e", "job", "cust", "Custom Pro", "movie rec", "poll", "social")
+PROJECT_NAMES = ("ecommerce", "Job Board Platform", "movie recommendation", "Custom Project 2", "social feed")
+SEEKER_PROJECTS = ("ecommerce", "job-board", "movie-recommendation", "Custom Project 1", "online-poll")
+TIMEZONES = ("Africa/Lagos", "Africa/Nairobi", "Europe/London", "UTC+1", "Asia/Kolkata")
+CATEGORIES = (None, "technology", "concept", "challenge", "practice", "program")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    population: Population
+
+
+FULL = Sizes(rounds=200, population=Population(learners=5000, announced=2000, pairs=500, pending=50, waiting=600))
+QUICK = Sizes(rounds=5, population=Population(learners=400, announced=160, pairs=40, pending=4, waiting=48))
+
+
+@dataclass
+class World:
+    run: Running
+    guild: Any
+    channel: Any
+    staff_channel: Any
+    learner_role: Any
+    staff_role: Any
+    staff: Any
+    reader: Any
+    crowd: dict[int, Any]
+    seeded: Seeded
+    cohort_start: str
+    _joined: int = 0
+
+    async def newcomer(self, kind: str) -> Any:
+        """A new learner joins the server (and the bot has finished noticing)."""
+        self._joined += 1
+        env = self.run.env
+        member = self.guild.add_member(env.create_user(f"{kind}{self._joined}"), roles=[self.learner_role])
+        await env.settle()
+        return member
+
+
+def leaf_commands(tree: app_commands.CommandTree[Any]) -> list[str]:
+    return sorted(
+        command.qualified_name for command in tree.walk_commands() if isinstance(command, app_commands.Command)
+    )
+
+
+async def build_world(run: Running, population: Population) -> World:
+    env = run.env
+    guild = env.create_guild("Project Nexus (bench)")
+    channel = guild.create_text_channel("prodevprojectnexus")
+    staff_channel = guild.create_text_channel("nexus-staff")
+    staff_role = guild.create_role("Staff")
+    learner_role = guild.create_role("Learner")
+    admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+    staff = guild.add_member(env.create_user("coordinator"), roles=[admin_role, staff_role])
+    crowd: dict[int, Any] = {}
+    names: list[str] = []
+    for start in range(0, population.learners, MEMBER_BATCH):
+        for number_ in range(start, min(start + MEMBER_BATCH, population.learners)):
+            name = f"crowd{number_}"
+            member = guild.add_member(env.create_user(name), roles=[learner_role])
+            crowd[member.id] = member
+            names.append(name)
+        await env.settle()
+        await run.tick()
+    reader = guild.add_member(env.create_user("reader"), roles=[learner_role])
+    await env.settle()
+    start = cohort_start(env.now()).isoformat()
+    result = await staff.slash(
+        channel,
+        "nexus setup",
+        channel=channel,
+        cohort_start=start,
+        timezone="UTC",
+        learner_role=learner_role,
+        staff_role=staff_role,
+        staff_channel=staff_channel,
+    )
+    if result.response is None or "Saved" not in (result.response.content or ""):
+        raise BenchError(f"/nexus setup failed: {result.response}")
+    seeded = seed(
+        run.bot.settings.db_path,
+        guild.id,
+        population,
+        content_dir=CONTENT_DIR,
+        now=env.now(),
+        user_ids=list(crowd),
+        names=names,
+    )
+    world = World(run, guild, channel, staff_channel, learner_role, staff_role, staff, reader, crowd, seeded, start)
+    await expect_ok(reader.slash(channel, "announce", project="ecommerce", track="frontend"), "reader /announce")
+    return world
+
+
+async def expect_ok(call: Any, what: str) -> Any:
+    result = await call
+    if not getattr(result, "acknowledged", True):
+        raise BenchError(f"{what}: not answered")
+    return result
+
+
+def proposal_message(member: Any) -> discord.Message:
+    with_buttons = [message for message in member.user.dm_channel.history() if message.components]
+    if not with_buttons:
+        raise BenchError(f"{member.name} has no proposal DM")
+    return with_buttons[-1]
+
+
+def staff_pairs(world: World) -> Iterator[tuple[Any, Any]]:
+    """Announced learners who never asked for a partner, two by two on the same project (for /match pair)."""
+    by_line: dict[tuple[str, str], list[int]] = {}
+    for user in world.seeded.unmatched:
+        key, track = world.seeded.choice[user]
+        by_line.setdefault((key, track), []).append(user)
+    pairs = []
+    for (key, track), users in sorted(by_line.items()):
+        if track != "frontend":
+            continue
+        for frontend, backend in zip(users, by_line.get((key, "backend"), []), strict=False):
+            pairs.append((world.crowd[frontend], world.crowd[backend]))
+    if not pairs:
+        raise BenchError("no learners to pair by hand")
+    # Once every pair is used, the same requests are refused after the deferral: the latency path is the same.
+    return itertools.chain(pairs, itertools.repeat(pairs[-1]))
+
+
+class Script:
+    """One round runs every command once; `run.measure` keeps each latency under the command's name."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.run = world.run
+        self.entries = [entry.id for entry in load_topics(CONTENT_DIR / "topics").entries]
+        self.reminders = list(world.run.bot.cogs["RemindersCog"].by_id)  # type: ignore[attr-defined]
+        self.pairs = staff_pairs(world)
+        self.partnered: Any = None
+
+    async def slash(self, member: Any, command: str, /, **options: Any) -> Any:
+        channel = self.world.channel
+        return await self.run.measure(f"/{command}", lambda: member.slash(channel, command, **options))
+
+    async def round(self, number_: int) -> None:
+        world = self.world
+        reader, staff = world.reader, world.staff
+        await self.slash(reader, BASELINE)
+        await self.slash(reader, "help")
+        category = CATEGORIES[number_ % len(CATEGORIES)]
+        await self.slash(reader, "topics", **({"category": category} if category else {}))
+        await self.slash(reader, "topic", name=self.entries[number_ % len(self.entries)])
+        typed = TOPIC_TYPING[number_ % len(TOPIC_TYPING)]
+        await self.run.measure(
+            "autocomplete /topic name", lambda: reader.autocomplete(world.channel, "topic", "name", typed)
+        )
+        await self.slash(reader, "search", query=SEARCHES[number_ % len(SEARCHES)])
+        await self.slash(reader, "projects")
+        await self.slash(reader, "project", name=PROJECT_NAMES[number_ % len(PROJECT_NAMES)])
+        project = PROJECT_TYPING[number_ % len(PROJECT_TYPING)]
+        await self.run.measure(
+            "autocomplete /announce project",
+            lambda: reader.autocomplete(world.channel, "announce", "project", project, track="backend"),
+        )
+        await self.slash(reader, "withdraw")
+        await self.slash(reader, "reminders off" if number_ % 2 == 0 else "reminders on")
+        await self.seeker_round(number_)
+        await self.decline_round()
+        await self.accept_round()
+        if self.partnered is not None:
+            await self.slash(self.partnered, "match unpair")
+        await self.staff_round(staff, number_)
+        self.run.forget_transcript()
+        await self.run.tick()
+
+    async def seeker_round(self, number_: int) -> None:
+        """A new learner announces, asks for a partner (usually proposed one from the crowd), looks, leaves."""
+        seeker = await self.world.newcomer("seeker")
+        await self.slash(
+            seeker,
+            "announce",
+            project=SEEKER_PROJECTS[number_ % len(SEEKER_PROJECTS)],
+            track="frontend" if number_ % 2 == 0 else "backend",
+            summary="Building it with Django REST Framework and PostgreSQL.",
+            timezone=TIMEZONES[number_ % len(TIMEZONES)],
+        )
+        await self.slash(seeker, "match find")
+        await self.slash(seeker, "match status")
+        await self.slash(seeker, "me")
+        await self.slash(seeker, "match leave")
+
+    async def proposed_pair(self) -> tuple[Any, Any]:
+        """Two new learners on a project nobody else builds: the second one's /match find proposes the first."""
+        frontend = await self.world.newcomer("frontend")
+        backend = await self.world.newcomer("backend")
+        for member, track in ((frontend, "frontend"), (backend, "backend")):
+            await self.slash(member, "announce", project=BUTTON_PROJECT, track=track)
+            await self.slash(member, "match find")
+        return frontend, backend
+
+    async def decline_round(self) -> None:
+        frontend, backend = await self.proposed_pair()
+        message = proposal_message(frontend)
+        await self.run.measure("Decline button", lambda: frontend.user.click(message, label="Decline"))
+        # Both are back in the pool and blocked from each other: out they go, so the next pair meets.
+        await self.slash(frontend, "match leave")
+        await self.slash(backend, "match leave")
+
+    async def accept_round(self) -> None:
+        frontend, backend = await self.proposed_pair()
+        first = proposal_message(frontend)
+        await self.run.measure("Accept button", lambda: frontend.user.click(first, label="Accept"))
+        second = proposal_message(backend)
+        await self.run.measure("Accept button", lambda: backend.user.click(second, label="Accept"))
+        if self.partnered is None:
+            self.partnered = frontend
+
+    async def staff_round(self, staff: Any, number_: int) -> None:
+        world = self.world
+        await self.slash(staff, "nexus config")
+        await self.slash(staff, "nexus stats")
+        await self.slash(staff, "nexus gaps")
+        await self.slash(staff, "nexus export")
+        await self.slash(staff, "nexus reload")
+        await self.slash(
+            staff,
+            "nexus setup",
+            channel=world.channel,
+            cohort_start=world.cohort_start,
+            timezone="UTC",
+            learner_role=world.learner_role,
+            staff_role=world.staff_role,
+            staff_channel=world.staff_channel,
+        )
+        await self.slash(staff, "match board")
+        first, second = next(self.pairs)
+        await self.slash(staff, "match pair", first=first, second=second)
+        await self.slash(staff, "reminders schedule")
+        reminder = self.reminders[number_ % len(self.reminders)]
+        await self.slash(staff, "reminders preview", id=reminder)
+        await self.slash(staff, "reminders send", id="kickoff")
+        await self.slash(staff, "reminders pause")
+        await self.slash(staff, "reminders resume")
+
+    async def closing(self, rounds: int) -> None:
+        """/match run last: the first one seats the leftovers, which would change every round after it."""
+        for _ in range(rounds):
+            await self.slash(self.world.staff, "match run")
+            self.run.forget_transcript()
+            await self.run.tick()
+
+
+async def measure_commands(report: Report, sizes: Sizes) -> dict[str, list[float]]:
+    report.say(
+        f"== 1. bot-side latency per command: {sizes.rounds} rounds; {sizes.population.learners:,} learners, "
+        f"{sizes.population.announced:,} announced, {sizes.population.pairs:,} pairs, on disk"
+    )
+    with tempfile.TemporaryDirectory(prefix="nexus-bench-") as folder:
+        async with running_bot(bench_settings(Path(folder))) as run:
+            world = await build_world(run, sizes.population)
+            script = Script(world)
+            for number_ in range(sizes.rounds):
+                await script.round(number_)
+            await script.closing(sizes.rounds)
+            wanted = {f"/{name}" for name in leaf_commands(run.bot.tree)}
+            missing = sorted(wanted - set(run.samples))
+            if missing:
+                raise BenchError(f"no scenario measures {', '.join(missing)}")
+            errors = run.errors()
+            if errors:
+                raise BenchError(f"the bot raised {len(errors)} errors, first: {errors[0]!r}")
+            samples = dict(run.samples)
+    baseline = Spread.of(samples.pop(f"/{BASELINE}"))
+    report.detail(f"{'command':<34} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>9}")
+    report.detail(f"{'baseline /' + BASELINE:<34} {baseline.count:>5} {baseline.p50:>8.3f} {baseline.p99:>8.3f}")
+    worst_name, worst = "", Spread(0, 0.0, 0.0)
+    for name in sorted(samples):
+        spread = Spread.of(samples[name])
+        times = ratio(spread.p50, baseline.p50)
+        mark = "" if times <= GOAL_RATIO else "  > goal"
+        report.detail(f"{name:<34} {spread.count:>5} {spread.p50:>8.3f} {spread.p99:>8.3f} {number(times):>9}{mark}")
+        report.check(Goal(SECTION, f"{name} p50", times, GOAL_RATIO, "x baseline"))
+        if spread.p50 >= worst.p50:
+            worst_name, worst = name, spread
+    report.detail(f"slowest at p50: {worst_name}")
+    report.summary("commands (slowest p50)", worst.p50, "ms", ratio(worst.p50, baseline.p50))
+    return samples
