@@ -37,12 +37,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest_asyncio.fixture
-async def simcord_bot(settings: Settings) -> AsyncIterator[NexusBot]:
+async def simcord_bot(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[NexusBot]:
     bot = create_bot(settings)
     yield bot
-    # SimCord never calls bot.close(); an open aiosqlite thread would keep pytest alive.
-    await bot.db.close()
-    bot.scheduler.shutdown()
+    # SimCord never calls bot.close(); an open aiosqlite thread would keep pytest alive. A test that restarted
+    # the bot left the newest one attached to its env (already shut down by now): close that one as well.
+    env = request.node.funcargs.get("simcord_env")
+    for each in {bot, getattr(env, "bot", bot)}:
+        if isinstance(each, NexusBot):
+            await each.db.close()
+            each.scheduler.shutdown()
 
 
 async def restart(env: Any, settings: Settings) -> NexusBot:

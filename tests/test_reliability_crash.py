@@ -46,7 +46,7 @@ class Kill:
 
 def kill_plan(seed: int) -> list[Kill]:
     rng = random.Random(seed * 7919)
-    points = sorted(rng.sample(range(10, OPERATIONS - 10), KILLS))
+    points = sorted(rng.sample(range(10, OPERATIONS - 60), KILLS))
     return [Kill(point, rng.uniform(0.0, MAX_KILL_DELAY)) for point in points]
 
 
