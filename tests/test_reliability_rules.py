@@ -1,0 +1,113 @@
+"""The pure rules and storage behind the reliability fixes: cooldowns, withdrawals that block re-proposals, and
+finding matching that drifted from the announcements (on a real SQLite file)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.cooldowns import Cooldown, CoolingDown, wait_text
+from bot.matching import Drift, Proposal, settle_withdrawal
+from bot.storage.db import Database
+from bot.storage.matching import MatchingStore
+from tests.test_matching_storage import GUILD, announce, mark_left, withdraw_announcement
+
+NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("period", "uses", "refused"),
+    [
+        (10, [("ada", 0), ("ada", 9.5)], [9.5]),  # too soon
+        (10, [("ada", 0), ("ada", 10)], []),  # exactly one period later is fine
+        (10, [("ada", 0), ("grace", 1)], []),  # per person
+        (10, [("ada", 0), ("ada", 5), ("ada", 10)], [5]),  # a refused use does not restart the wait
+        (0, [("ada", 0), ("ada", 0)], []),  # 0 turns it off
+    ],
+)
+def test_cooldown(period: float, uses: list[tuple[str, float]], refused: list[float]) -> None:
+    cooldown = Cooldown(period)
+    got = []
+    for who, when in uses:
+        try:
+            cooldown.use(who, at(when))
+        except CoolingDown:
+            got.append(when)
+    assert got == refused
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(9.2, "10 s"), (0.01, "1 s"), (3.0, "3 s")])
+def test_wait_text_rounds_up(seconds: float, text: str) -> None:
+    assert wait_text(seconds) == f"Slow down a little: try again in {text}."
+
+
+def test_cooldown_forgets_old_entries() -> None:
+    cooldown = Cooldown(10)
+    for user in range(600):
+        cooldown.use(user, at(0))
+    cooldown.use("late", at(60))
+    assert len(cooldown._last) < 600
+
+
+@pytest.mark.parametrize("leaver", [10, 20])
+def test_pulling_out_of_a_proposal_blocks_the_pair(leaver: int) -> None:
+    proposal = Proposal(1, GUILD, "job-board", 10, 20, None, None, "pending", NOW, NOW + timedelta(hours=48))
+    settled = settle_withdrawal(proposal, leaver)
+    assert settled.block == "declined"
+    assert settled.leave == (leaver,) and settled.requeue == (30 - leaver,)
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[MatchingStore]:
+    db = Database(tmp_path / "matching.db")
+    await db.connect()
+    yield MatchingStore(db, proposal_ttl_hours=48)
+    await db.close()
+
+
+async def test_nothing_drifted_in_normal_use(store: MatchingStore) -> None:
+    await announce(store, 1, "backend")
+    await announce(store, 2, "frontend")
+    await store.find(GUILD, 1, NOW)
+    await store.find(GUILD, 2, NOW)
+    assert await store.drifted() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [("withdraw", "withdrawn"), ("move", "moved"), ("retrack", "moved"), ("leave", "left")],
+)
+async def test_drift_after_a_lost_event(store: MatchingStore, change: str, reason: str) -> None:
+    await announce(store, 1, "backend")
+    await announce(store, 2, "frontend")
+    await store.find(GUILD, 1, NOW)
+    await store.find(GUILD, 2, NOW)  # a pending proposal between 1 and 2
+    if change == "withdraw":
+        await withdraw_announcement(store, 2)
+    elif change == "move":
+        await announce(store, 2, "frontend", project="ecommerce")
+    elif change == "retrack":
+        await announce(store, 2, "backend")
+    else:
+        await mark_left(store, 2)
+    assert await store.drifted() == [Drift(GUILD, 2, reason)]  # type: ignore[arg-type]
+
+
+async def test_a_team_survives_a_project_change_but_not_a_withdrawal(store: MatchingStore) -> None:
+    await announce(store, 1, "backend")
+    await announce(store, 2, "frontend")
+    await store.pair(GUILD, 1, 2, 99, NOW)
+    await announce(store, 2, "frontend", project="ecommerce")
+    assert await store.drifted() == []  # by design: partners keep their team when one renames the project
+    await withdraw_announcement(store, 1)
+    # Leaving the server outranks a withdrawal when both happened.
+    await mark_left(store, 1)
+    assert await store.drifted() == [Drift(GUILD, 1, "left")]
