@@ -380,7 +380,8 @@ class MatchingCog(commands.Cog):
             for drift in await self.store.drifted():
                 await self.repair(drift)
             for proposal in await self.store.pending_proposals():
-                await self.deliver_missing(proposal)
+                if await self.deliver_missing(proposal):
+                    self.arm_redelivery(proposal.id, 1)
         except Exception:
             log.exception("matching recovery at start-up failed; it runs again at the next start")
 
