@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
 
 from bot.admin import GuildConfig
@@ -11,8 +12,18 @@ from bot.storage.db import Database
 class AdminStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Every staff check and many commands read the configuration first; only save_config() changes it, so it
+        # is read from the database once per guild and then kept (None too: "not set up yet").
+        self._configs: dict[int, GuildConfig | None] = {}
 
     async def get_config(self, guild_id: int) -> GuildConfig | None:
+        if guild_id in self._configs:
+            return self._configs[guild_id]
+        config = await self._read_config(guild_id)
+        self._configs[guild_id] = config
+        return config
+
+    async def _read_config(self, guild_id: int) -> GuildConfig | None:
         row = await self.db.fetchone(
             "SELECT guild_id, channel_id, cohort_start, timezone, learner_role_id, staff_role_id, staff_channel_id"
             " FROM guild_config WHERE guild_id = ?",
@@ -36,8 +47,8 @@ class AdminStore:
         return [config for config in configs if config is not None]
 
     async def save_config(self, config: GuildConfig, *, updated_by: int, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO guild_config (guild_id, channel_id, cohort_start, timezone, learner_role_id,"
                 " staff_role_id, staff_channel_id, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
@@ -58,13 +69,19 @@ class AdminStore:
                 ),
             )
 
+        # Forget first: if the write fails, the next read sees whatever the database holds.
+        self._configs.pop(config.guild_id, None)
+        await self.db.transact(body)
+        self._configs[config.guild_id] = config
+
     async def get_meta(self, key: str) -> str | None:
         row = await self.db.fetchone("SELECT value FROM bot_meta WHERE key = ?", (key,))
         return None if row is None else str(row["value"])
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+        await self.db.transact(
+            lambda conn: conn.execute(
                 "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+        )

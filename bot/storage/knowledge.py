@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -56,12 +57,15 @@ class KnowledgeStore:
             )
             for entry in entries
         ]
-        async with self.db.write() as conn:
-            await conn.execute("DELETE FROM knowledge_fts")
-            await conn.executemany(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM knowledge_fts")
+            conn.executemany(
                 "INSERT INTO knowledge_fts (entry_id, title, aliases, tags, summary, body) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+        return await self.db.transact(body)
 
     async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Best matches by bm25: all words first; if none match together, any of them."""
@@ -82,12 +86,15 @@ class KnowledgeStore:
 
     async def record_miss(self, guild_id: int | None, query: str, source: str, now: datetime) -> None:
         """Remember a question nothing answered (never who asked); forget ones older than a year."""
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO knowledge_misses (guild_id, query, query_key, source, asked_at) VALUES (?, ?, ?, ?, ?)",
                 (guild_id, query.strip()[:200], compact(query) or query.strip().casefold(), source, now.isoformat()),
             )
-            await conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+            conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+
+        return await self.db.transact(body)
 
     async def gaps(self, guild_id: int | None, limit: int = 15) -> list[Gap]:
         """The most frequent unanswered questions in a guild, most asked first."""
@@ -103,12 +110,15 @@ class KnowledgeStore:
         return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
 
     async def record_lookup(self, guild_id: int | None, entry_id: str, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO knowledge_lookups (guild_id, entry_id, count, last_at) VALUES (?, ?, 1, ?)"
                 " ON CONFLICT (guild_id, entry_id) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
                 (DM_GUILD if guild_id is None else guild_id, entry_id, now.isoformat()),
             )
+
+        return await self.db.transact(body)
 
     async def top_lookups(self, guild_id: int | None, limit: int = 5) -> list[LookupCount]:
         rows = await self.db.fetchall(

@@ -9,8 +9,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import aiosqlite
-
 from bot.errors import NotFound
 from bot.matching import (
     Answer,
@@ -196,25 +194,25 @@ def _pool_entry(row: sqlite3.Row) -> PoolEntry:
     )
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-    # execute_fetchall runs, fetches and closes in one trip to the database thread: a third of the hops.
-    return list(await conn.execute_fetchall(sql, params))
+def _all(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-    rows = await _all(conn, sql, params)
+def _one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    rows = _all(conn, sql, params)
     return rows[0] if rows else None
 
 
-async def _insert(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> int:
-    row = await conn.execute_insert(sql, params)
-    if row is None:
+def _insert(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    row_id = conn.execute(sql, params).lastrowid
+    if row_id is None:
         raise RuntimeError("INSERT returned no row id")
-    return int(row[0])
+    return int(row_id)
 
 
 class MatchingStore:
-    """Every read and write of matching. Each public write is one transaction."""
+    """Every read and write of matching. Each public write is one transaction, run on the database thread in one
+    trip (`Database.transact`): the rules in bot.matching are pure, so the whole find-and-claim runs there too."""
 
     def __init__(self, db: Database, *, proposal_ttl_hours: float = 48.0) -> None:
         self.db = db
@@ -223,7 +221,7 @@ class MatchingStore:
     # ----------------------------------------------------------------------------------------- reads
 
     async def current_choice(self, guild_id: int, user_id: int) -> Choice | None:
-        return await self._choice(self.db.conn, guild_id, user_id)
+        return await self.db.query(lambda conn: self._choice(conn, guild_id, user_id))
 
     async def choices(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, Choice]:
         ids = sorted(set(user_ids))
@@ -233,17 +231,17 @@ class MatchingStore:
         return {row["user_id"]: _choice(row) for row in rows}
 
     async def pool_entry(self, guild_id: int, user_id: int) -> PoolEntry | None:
-        return await self._pool_entry(self.db.conn, guild_id, user_id)
+        return await self.db.query(lambda conn: self._pool_entry(conn, guild_id, user_id))
 
     async def line_stats(self, entry: PoolEntry) -> LineStats:
-        return await self._line_stats(self.db.conn, entry)
+        return await self.db.query(lambda conn: self._line_stats(conn, entry))
 
     async def proposal(self, proposal_id: int) -> Proposal | None:
         row = await self.db.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
         return None if row is None else _proposal(row)
 
     async def pending_proposal_for(self, guild_id: int, user_id: int) -> Proposal | None:
-        return await self._pending_proposal(self.db.conn, guild_id, user_id)
+        return await self.db.query(lambda conn: self._pending_proposal(conn, guild_id, user_id))
 
     async def pending_proposals(self) -> list[Proposal]:
         """Every open proposal in every guild, soonest expiry first: what the expiry timers are re-armed from."""
@@ -251,25 +249,27 @@ class MatchingStore:
         return [_proposal(row) for row in rows]
 
     async def active_team_for(self, guild_id: int, user_id: int) -> Team | None:
-        return await self._active_team(self.db.conn, guild_id, user_id)
+        return await self.db.query(lambda conn: self._active_team(conn, guild_id, user_id))
 
     async def team(self, team_id: int) -> Team | None:
-        return await self._team(self.db.conn, team_id)
+        return await self.db.query(lambda conn: self._team(conn, team_id))
 
     async def status(self, guild_id: int, user_id: int) -> MatchStatus:
-        conn = self.db.conn
-        choice = await self._choice(conn, guild_id, user_id)
-        team = await self._active_team(conn, guild_id, user_id)
-        proposal = await self._pending_proposal(conn, guild_id, user_id)
-        entry = await self._pool_entry(conn, guild_id, user_id)
-        line = await self._line_stats(conn, entry) if entry is not None and entry.state == "waiting" else None
-        others: list[int] = []
-        if team is not None:
-            others += [member.user_id for member in team.others(user_id)]
-        if proposal is not None:
-            others.append(proposal.other(user_id))
-        people = await self._choices(conn, guild_id, others)
-        return MatchStatus(choice=choice, entry=entry, line=line, proposal=proposal, team=team, people=people)
+        def body(conn: sqlite3.Connection) -> MatchStatus:
+            choice = self._choice(conn, guild_id, user_id)
+            team = self._active_team(conn, guild_id, user_id)
+            proposal = self._pending_proposal(conn, guild_id, user_id)
+            entry = self._pool_entry(conn, guild_id, user_id)
+            line = self._line_stats(conn, entry) if entry is not None and entry.state == "waiting" else None
+            others: list[int] = []
+            if team is not None:
+                others += [member.user_id for member in team.others(user_id)]
+            if proposal is not None:
+                others.append(proposal.other(user_id))
+            people = self._choices(conn, guild_id, others)
+            return MatchStatus(choice=choice, entry=entry, line=line, proposal=proposal, team=team, people=people)
+
+        return await self.db.query(body)
 
     async def board(self, guild_id: int) -> list[BoardRow]:
         """Waiting learners per project and track, projects waiting longest first."""
@@ -364,97 +364,119 @@ class MatchingStore:
 
     async def find(self, guild_id: int, user_id: int, now: datetime) -> FindResult:
         """Join the pool and claim a counterpart, all in one write transaction: concurrent finds never share one."""
-        async with self.db.write() as conn:
-            state = await _one(conn, FIND_STATE_SQL, (guild_id, user_id))
+
+        def body(conn: sqlite3.Connection) -> FindResult:
+            state = _one(conn, FIND_STATE_SQL, (guild_id, user_id))
             choice = require_choice(None if state is None else _choice(state))
             assert state is not None  # noqa: S101 - require_choice raised otherwise
             if state["team_id"] is not None:
-                return FindResult(kind="partnered", choice=choice, team=await self._team(conn, state["team_id"]))
+                return FindResult(kind="partnered", choice=choice, team=self._team(conn, state["team_id"]))
             pending_id = state["pending_as_frontend"] or state["pending_as_backend"]
             if pending_id is not None:
-                pending = await self._proposal_row(conn, pending_id)
-                partner = await self._choice(conn, guild_id, pending.other(user_id))
+                pending = self._proposal_row(conn, pending_id)
+                partner = self._choice(conn, guild_id, pending.other(user_id))
                 return FindResult(kind="already_proposed", choice=choice, proposal=pending, partner=partner)
             # Someone already waiting on the same project and track keeps their place in line.
             rejoined = (state["pool_project_key"], state["pool_track"]) == (choice.project_key, choice.track)
             queued_at = _time(state["pool_queued_at"]) if rejoined else now
             entry = PoolEntry(guild_id, user_id, choice.project_key, choice.track, choice.timezone, queued_at)
-            proposal, partner, skipped = await self._claim(conn, entry, now)
+            proposal, partner, skipped = self._claim(conn, entry, now)
             if proposal is not None:
                 return FindResult(kind="proposed", choice=choice, proposal=proposal, partner=partner)
-            await conn.execute(
+            conn.execute(
                 POOL_WAITING_UPSERT_SQL,
                 (guild_id, user_id, entry.project_key, entry.track, entry.timezone, iso(entry.queued_at)),
             )
-            line = await self._line_stats(conn, entry, skipped)
+            line = self._line_stats(conn, entry, skipped)
             return FindResult(kind="waiting", choice=choice, line=line, rejoined=rejoined)
+
+        return await self.db.transact(body)
 
     async def answer(
         self, proposal_id: int, user_id: int, answer: Answer, now: datetime, *, leave_pool: bool = False
     ) -> ProposalUpdate:
-        async with self.db.write() as conn:
-            proposal = await self._proposal_row(conn, proposal_id)
+
+        def body(conn: sqlite3.Connection) -> ProposalUpdate:
+            proposal = self._proposal_row(conn, proposal_id)
             settlement = settle_answer(proposal, user_id, answer, leave_pool=leave_pool)
-            return await self._settle(conn, proposal, settlement, now)
+            return self._settle(conn, proposal, settlement, now)
+
+        return await self.db.transact(body)
 
     async def expire(self, proposal_id: int, now: datetime) -> ProposalUpdate | None:
         """Close a proposal whose time is up; None if it was already answered or is not due yet."""
-        async with self.db.write() as conn:
-            row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+
+        def body(conn: sqlite3.Connection) -> ProposalUpdate | None:
+            row = _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
             if row is None:
                 return None
             proposal = _proposal(row)
             if not proposal.is_due(now):
                 return None
-            return await self._settle(conn, proposal, settle_expiry(proposal), now)
+            return self._settle(conn, proposal, settle_expiry(proposal), now)
+
+        return await self.db.transact(body)
 
     async def leave(self, guild_id: int, user_id: int, now: datetime) -> Departure:
         """/match leave: out of the pool, withdrawing any pending proposal. Teams are left with /match unpair."""
-        async with self.db.write() as conn:
-            return await self._depart(conn, guild_id, user_id, now, include_team=False)
+
+        def body(conn: sqlite3.Connection) -> Departure:
+            return self._depart(conn, guild_id, user_id, now, include_team=False)
+
+        return await self.db.transact(body)
 
     async def remove_learner(self, guild_id: int, user_id: int, now: datetime) -> Departure:
         """The learner withdrew their announcement or left the server: out of the pool, proposals and team."""
-        async with self.db.write() as conn:
-            return await self._depart(conn, guild_id, user_id, now, include_team=True)
+
+        def body(conn: sqlite3.Connection) -> Departure:
+            return self._depart(conn, guild_id, user_id, now, include_team=True)
+
+        return await self.db.transact(body)
 
     async def drop_if_moved(self, guild_id: int, user_id: int, now: datetime) -> Departure | None:
         """After a new announcement: leave the pool and proposals if the project or track changed.
 
         Returns None when nothing had to change (a timezone change is simply copied to the pool).
         """
-        async with self.db.write() as conn:
-            choice = await self._choice(conn, guild_id, user_id)
-            entry = await self._pool_entry(conn, guild_id, user_id)
-            pending = await self._pending_proposal(conn, guild_id, user_id)
+
+        def body(conn: sqlite3.Connection) -> Departure | None:
+            choice = self._choice(conn, guild_id, user_id)
+            entry = self._pool_entry(conn, guild_id, user_id)
+            pending = self._pending_proposal(conn, guild_id, user_id)
             place = (choice.project_key, choice.track) if choice else None
             moved = (entry is not None and (entry.project_key, entry.track) != place) or (
                 pending is not None and (choice is None or (pending.project_key, pending.track_of(user_id)) != place)
             )
             if not moved:
                 if entry is not None and choice is not None and entry.timezone != choice.timezone:
-                    await conn.execute(
+                    conn.execute(
                         "UPDATE match_pool SET timezone = ? WHERE guild_id = ? AND user_id = ?",
                         (choice.timezone, guild_id, user_id),
                     )
                 return None
-            return await self._depart(conn, guild_id, user_id, now, include_team=False)
+            return self._depart(conn, guild_id, user_id, now, include_team=False)
+
+        return await self.db.transact(body)
 
     async def unpair(self, guild_id: int, user_id: int, now: datetime) -> Departure:
-        async with self.db.write() as conn:
-            team = await self._active_team(conn, guild_id, user_id)
+
+        def body(conn: sqlite3.Connection) -> Departure:
+            team = self._active_team(conn, guild_id, user_id)
             if team is None:
                 raise NotFound("You don't have a partner right now, so there is nothing to unpair.")
-            change = await self._leave_team(conn, team, user_id, now, block="unpaired")
+            change = self._leave_team(conn, team, user_id, now, block="unpaired")
             return Departure(user_id=user_id, team=team, team_change=change)
+
+        return await self.db.transact(body)
 
     async def pair(self, guild_id: int, first: int, second: int, staff_id: int, now: datetime) -> ManualPair:
         """Staff pairing: skips consent, withdraws both learners' pending proposals, and is logged."""
-        async with self.db.write() as conn:
-            first_choice = await self._choice(conn, guild_id, first)
-            second_choice = await self._choice(conn, guild_id, second)
+
+        def body(conn: sqlite3.Connection) -> ManualPair:
+            first_choice = self._choice(conn, guild_id, first)
+            second_choice = self._choice(conn, guild_id, second)
             low, high = pair_key(first, second)
-            block = await _one(
+            block = _one(
                 conn,
                 "SELECT reason FROM pair_blocks WHERE guild_id = ? AND user_low = ? AND user_high = ?",
                 (guild_id, low, high),
@@ -462,23 +484,23 @@ class MatchingStore:
             check_manual_pair(
                 first_choice,
                 second_choice,
-                first_team=await self._active_team(conn, guild_id, first),
-                second_team=await self._active_team(conn, guild_id, second),
+                first_team=self._active_team(conn, guild_id, first),
+                second_team=self._active_team(conn, guild_id, second),
                 block=None if block is None else cast(BlockReason, block["reason"]),
             )
             assert first_choice is not None and second_choice is not None  # noqa: S101 - checked just above
             withdrawn: list[ProposalUpdate] = []
             requeued: list[int] = []
             for user in (first, second):
-                pending = await self._pending_proposal(conn, guild_id, user)
+                pending = self._pending_proposal(conn, guild_id, user)
                 if pending is None:
                     continue
-                update = await self._settle(conn, pending, settle_withdrawal(pending, user), now, retry=False)
+                update = self._settle(conn, pending, settle_withdrawal(pending, user), now, retry=False)
                 # A proposal between these two is simply overtaken by the pairing: nobody to tell or requeue.
                 if not {first, second} >= set(pending.members):
                     withdrawn.append(update)
                     requeued += [other for other in update.settlement.requeue if other not in (first, second)]
-            team = await self._create_team(
+            team = self._create_team(
                 conn,
                 guild_id,
                 first_choice.project_key,
@@ -487,14 +509,17 @@ class MatchingStore:
                 proposal_id=None,
                 created_by=staff_id,
             )
-            await self._log(conn, guild_id, staff_id, "pair", {"team": team.id, "members": [first, second]}, now)
-            new = await self._retry(conn, guild_id, requeued, now)
+            self._log(conn, guild_id, staff_id, "pair", {"team": team.id, "members": [first, second]}, now)
+            new = self._retry(conn, guild_id, requeued, now)
             return ManualPair(team=team, withdrawn=tuple(withdrawn), new_proposals=tuple(new))
+
+        return await self.db.transact(body)
 
     async def run_leftovers(self, guild_id: int, staff_id: int, now: datetime) -> LeftoverRun:
         """/match run: seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
-        async with self.db.write() as conn:
-            pool_rows = await _all(
+
+        def body(conn: sqlite3.Connection) -> LeftoverRun:
+            pool_rows = _all(
                 conn,
                 "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at, p.state"
                 " FROM match_pool p"
@@ -506,84 +531,95 @@ class MatchingStore:
                 (guild_id,),
             )
             pool = [_pool_entry(row) for row in pool_rows]
-            teams = await self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
+            teams = self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
             people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
-            blocked = await self._blocks_among(conn, guild_id, people)
+            blocked = self._blocks_among(conn, guild_id, people)
             timezones: dict[int, str | None] = {entry.user_id: entry.timezone for entry in pool}
             member_ids = [m for team in teams for m in team.member_ids]
-            for user, choice in (await self._choices(conn, guild_id, member_ids)).items():
+            for user, choice in (self._choices(conn, guild_id, member_ids)).items():
                 timezones[user] = choice.timezone
             plan = plan_leftovers(pool, teams, blocked, timezones, now)
             by_id = {team.id: team for team in teams}
             changed: set[int] = set()
             for join in plan.joins:
                 team = by_id[join.team_id]
-                await self._add_member(conn, team, join.user_id, join.track, now)
+                self._add_member(conn, team, join.user_id, join.track, now)
                 changed.add(team.id)
-            updated = {team_id: await self._team(conn, team_id) for team_id in changed}
+            updated = {team_id: self._team(conn, team_id) for team_id in changed}
             mentioned = {entry.project_key for entry in pool}
-            labels = await self._labels(conn, guild_id, mentioned)
+            labels = self._labels(conn, guild_id, mentioned)
             details = {
                 "joined": [[join.user_id, join.team_id] for join in plan.joins],
                 "alone": [alone.user_id for alone in plan.alone],
             }
-            await self._log(conn, guild_id, staff_id, "run", details, now)
+            self._log(conn, guild_id, staff_id, "run", details, now)
             return LeftoverRun(plan=plan, teams={k: v for k, v in updated.items() if v is not None}, labels=labels)
 
+        return await self.db.transact(body)
+
     async def set_team_thread(self, team_id: int, thread_id: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
+
+        return await self.db.transact(body)
 
     async def record_delivery(self, proposal_id: int, user_id: int, channel_id: int, message_id: int, via: str) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id, user_id) DO UPDATE SET"
                 " channel_id = excluded.channel_id, message_id = excluded.message_id, via = excluded.via",
                 (proposal_id, user_id, channel_id, message_id, via),
             )
 
+        return await self.db.transact(body)
+
     async def save_fallback_thread(self, guild_id: int, user_id: int, thread_id: int, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO dm_fallback_threads (guild_id, user_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET thread_id = excluded.thread_id,"
                 " created_at = excluded.created_at",
                 (guild_id, user_id, thread_id, iso(now)),
             )
 
+        return await self.db.transact(body)
+
     # ----------------------------------------------------------------------------------------- internals
 
-    async def _choice(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Choice | None:
-        row = await _one(conn, CHOICE_SQL, (guild_id, user_id))
+    def _choice(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Choice | None:
+        row = _one(conn, CHOICE_SQL, (guild_id, user_id))
         return None if row is None else _choice(row)
 
-    async def _choices(self, conn: aiosqlite.Connection, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
+    def _choices(self, conn: sqlite3.Connection, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
-        rows = await _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
+        rows = _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
         return {row["user_id"]: _choice(row) for row in rows}
 
-    async def _pool_entry(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> PoolEntry | None:
-        row = await _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
+    def _pool_entry(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> PoolEntry | None:
+        row = _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
         return None if row is None else _pool_entry(row)
 
-    async def _proposal_row(self, conn: aiosqlite.Connection, proposal_id: int) -> Proposal:
-        row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+    def _proposal_row(self, conn: sqlite3.Connection, proposal_id: int) -> Proposal:
+        row = _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
         if row is None:
             raise NotFound("That proposal no longer exists.")
         return _proposal(row)
 
-    async def _pending_proposal(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Proposal | None:
+    def _pending_proposal(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Proposal | None:
         for sql in (PENDING_AS_FRONTEND_SQL, PENDING_AS_BACKEND_SQL):
-            row = await _one(conn, sql, (guild_id, user_id))
+            row = _one(conn, sql, (guild_id, user_id))
             if row is not None:
                 return _proposal(row)
         return None
 
-    async def _team(self, conn: aiosqlite.Connection, team_id: int) -> Team | None:
-        row = await _one(
+    def _team(self, conn: sqlite3.Connection, team_id: int) -> Team | None:
+        row = _one(
             conn,
             "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at"
             " FROM teams WHERE id = ?",
@@ -591,7 +627,7 @@ class MatchingStore:
         )
         if row is None:
             return None
-        members = await _all(
+        members = _all(
             conn,
             "SELECT user_id, track, joined_at FROM team_members WHERE team_id = ? AND left_at IS NULL"
             " ORDER BY joined_at, user_id",
@@ -612,39 +648,39 @@ class MatchingStore:
             ),
         )
 
-    async def _active_team(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Team | None:
-        row = await _one(
+    def _active_team(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Team | None:
+        row = _one(
             conn,
             "SELECT team_id FROM team_members WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
             (guild_id, user_id),
         )
-        return None if row is None else await self._team(conn, row["team_id"])
+        return None if row is None else self._team(conn, row["team_id"])
 
-    async def _active_teams(self, conn: aiosqlite.Connection, guild_id: int, projects: set[str]) -> list[Team]:
+    def _active_teams(self, conn: sqlite3.Connection, guild_id: int, projects: set[str]) -> list[Team]:
         if not projects:
             return []
         keys = sorted(projects)
-        rows = await _all(
+        rows = _all(
             conn,
             "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL"
             " AND project_key IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
             (guild_id, json.dumps(keys)),
         )
-        teams = [await self._team(conn, row["id"]) for row in rows]
+        teams = [self._team(conn, row["id"]) for row in rows]
         return [team for team in teams if team is not None]
 
-    async def _blocks_among(self, conn: aiosqlite.Connection, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
-        rows = await _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
+    def _blocks_among(self, conn: sqlite3.Connection, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
+        rows = _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
         return {
             (row["user_low"], row["user_high"])
             for row in rows
             if row["user_low"] in people and row["user_high"] in people
         }
 
-    async def _labels(self, conn: aiosqlite.Connection, guild_id: int, projects: set[str]) -> dict[str, str]:
+    def _labels(self, conn: sqlite3.Connection, guild_id: int, projects: set[str]) -> dict[str, str]:
         labels: dict[str, str] = {}
         for key in sorted(projects):
-            row = await _one(
+            row = _one(
                 conn,
                 "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL"
                 " LIMIT 1",
@@ -653,9 +689,9 @@ class MatchingStore:
             labels[key] = project_label(key, None if row is None else row["project_name"])
         return labels
 
-    async def _line_stats(self, conn: aiosqlite.Connection, entry: PoolEntry, skipped: int = 0) -> LineStats:
+    def _line_stats(self, conn: sqlite3.Connection, entry: PoolEntry, skipped: int = 0) -> LineStats:
         queued = iso(entry.queued_at)
-        row = await _one(
+        row = _one(
             conn,
             "SELECT COALESCE(SUM(track = 'frontend'), 0) AS frontend, COALESCE(SUM(track = 'backend'), 0) AS backend,"
             " COALESCE(SUM(track = ? AND (queued_at < ? OR (queued_at = ? AND user_id < ?))), 0) AS ahead"
@@ -672,8 +708,8 @@ class MatchingStore:
             counterparts_skipped=skipped,
         )
 
-    async def _claim(
-        self, conn: aiosqlite.Connection, seeker: PoolEntry, now: datetime
+    def _claim(
+        self, conn: sqlite3.Connection, seeker: PoolEntry, now: datetime
     ) -> tuple[Proposal | None, Choice | None, int]:
         """Propose the best waiting counterpart to `seeker` (the rules are bot.matching's CounterpartSearch).
 
@@ -685,7 +721,7 @@ class MatchingStore:
         gone: list[int] = []
         after_time, after_user, page_size = "", 0, FIRST_PAGE
         while len(rows_by_user) < SCAN_LIMIT:
-            rows = await _all(
+            rows = _all(
                 conn,
                 CANDIDATE_PAGE_SQL,
                 {
@@ -718,7 +754,7 @@ class MatchingStore:
             page_size = min(page_size * 4, MAX_PAGE)
         if gone:
             # Left the server or changed their announcement while waiting: tidy them out of the line.
-            await conn.execute(
+            conn.execute(
                 "DELETE FROM match_pool WHERE guild_id = ? AND state = 'waiting'"
                 " AND user_id IN (SELECT value FROM json_each(?))",
                 (seeker.guild_id, json.dumps(gone)),
@@ -727,7 +763,7 @@ class MatchingStore:
         if chosen is None:
             return None, None, search.skipped
         partner = rows_by_user[chosen.user_id]
-        await conn.execute(
+        conn.execute(
             POOL_PAIR_UPSERT_SQL,
             (
                 seeker.guild_id,
@@ -748,7 +784,7 @@ class MatchingStore:
             (seeker.user_id, chosen.user_id) if seeker.track == "frontend" else (chosen.user_id, seeker.user_id)
         )
         expires = proposal_expiry(now, self.proposal_ttl_hours)
-        proposal_id = await _insert(
+        proposal_id = _insert(
             conn,
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
@@ -768,28 +804,26 @@ class MatchingStore:
         )
         return proposal, _choice(partner), search.skipped
 
-    async def _retry(
-        self, conn: aiosqlite.Connection, guild_id: int, user_ids: Sequence[int], now: datetime
-    ) -> list[Proposal]:
+    def _retry(self, conn: sqlite3.Connection, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
         """Propose again, at once, to learners just put back in the pool (earliest in line first)."""
-        entries = [await self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
+        entries = [self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
         waiting = sorted(
             (entry for entry in entries if entry is not None and entry.state == "waiting"),
             key=lambda entry: (entry.queued_at, entry.user_id),
         )
         made: list[Proposal] = []
         for entry in waiting:
-            current = await self._pool_entry(conn, guild_id, entry.user_id)
+            current = self._pool_entry(conn, guild_id, entry.user_id)
             if current is None or current.state != "waiting":
                 continue  # claimed by an earlier retry in this same loop
-            proposal, _, _ = await self._claim(conn, current, now)
+            proposal, _, _ = self._claim(conn, current, now)
             if proposal is not None:
                 made.append(proposal)
         return made
 
-    async def _settle(
+    def _settle(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         proposal: Proposal,
         settlement: Settlement,
         now: datetime,
@@ -797,7 +831,7 @@ class MatchingStore:
         retry: bool = True,
     ) -> ProposalUpdate:
         closed = None if settlement.state == "pending" else now
-        await conn.execute(
+        conn.execute(
             "UPDATE proposals SET frontend_answer = ?, backend_answer = ?, state = ?, closed_at = ? WHERE id = ?",
             (
                 settlement.frontend_answer,
@@ -824,17 +858,15 @@ class MatchingStore:
             return ProposalUpdate(proposal=updated, settlement=settlement)
         guild_id = proposal.guild_id
         if settlement.block is not None and not settlement.partnered:
-            await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
+            self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
         for user in settlement.leave:
-            await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
+            conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
         for user in settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
-            await conn.execute(
-                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user)
-            )
+            conn.execute("UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user))
         team = None
         if settlement.partnered:
-            team = await self._create_team(
+            team = self._create_team(
                 conn,
                 guild_id,
                 proposal.project_key,
@@ -843,23 +875,23 @@ class MatchingStore:
                 proposal_id=proposal.id,
                 created_by=None,
             )
-        new = await self._retry(conn, guild_id, settlement.requeue, now) if retry else []
+        new = self._retry(conn, guild_id, settlement.requeue, now) if retry else []
         return ProposalUpdate(proposal=updated, settlement=settlement, team=team, new_proposals=tuple(new))
 
-    async def _block(
-        self, conn: aiosqlite.Connection, guild_id: int, first: int, second: int, reason: BlockReason, now: datetime
+    def _block(
+        self, conn: sqlite3.Connection, guild_id: int, first: int, second: int, reason: BlockReason, now: datetime
     ) -> None:
         low, high = pair_key(first, second)
-        await conn.execute(
+        conn.execute(
             "INSERT INTO pair_blocks (guild_id, user_low, user_high, reason, created_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_low, user_high) DO UPDATE SET reason = excluded.reason,"
             " created_at = excluded.created_at",
             (guild_id, low, high, reason, iso(now)),
         )
 
-    async def _create_team(
+    def _create_team(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         guild_id: int,
         project_key: str,
         members: Sequence[tuple[int, Track]],
@@ -868,63 +900,61 @@ class MatchingStore:
         proposal_id: int | None,
         created_by: int | None,
     ) -> Team:
-        team_id = await _insert(
+        team_id = _insert(
             conn,
             "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, project_key, proposal_id, created_by, iso(now)),
         )
         team = Team(team_id, guild_id, project_key, None, proposal_id, created_by, now)
         for user, track in members:
-            await self._add_member(conn, team, user, track, now)
-        created = await self._team(conn, team_id)
+            self._add_member(conn, team, user, track, now)
+        created = self._team(conn, team_id)
         assert created is not None  # noqa: S101 - inserted above in this transaction
         return created
 
-    async def _add_member(
-        self, conn: aiosqlite.Connection, team: Team, user_id: int, track: Track, now: datetime
-    ) -> None:
-        await conn.execute(
+    def _add_member(self, conn: sqlite3.Connection, team: Team, user_id: int, track: Track, now: datetime) -> None:
+        conn.execute(
             "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
             (team.id, team.guild_id, user_id, track, iso(now)),
         )
-        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
-        rows = await _all(
+        conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
+        rows = _all(
             conn,
             "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
             (team.id, user_id),
         )
         for row in rows:
-            await self._block(conn, team.guild_id, user_id, row["user_id"], "partnered", now)
+            self._block(conn, team.guild_id, user_id, row["user_id"], "partnered", now)
 
-    async def _leave_team(
-        self, conn: aiosqlite.Connection, team: Team, user_id: int, now: datetime, *, block: BlockReason | None
+    def _leave_team(
+        self, conn: sqlite3.Connection, team: Team, user_id: int, now: datetime, *, block: BlockReason | None
     ) -> TeamChange:
         change = team_after_leaving(team, user_id)
         leaving = [user_id, *(member.user_id for member in change.remaining)] if change.ends else [user_id]
-        await conn.execute(
+        conn.execute(
             "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
             " AND user_id IN (SELECT value FROM json_each(?))",
             (iso(now), team.id, json.dumps(leaving)),
         )
         if change.ends:
-            await conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
+            conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
         if block is not None:
             for member in change.remaining:
-                await self._block(conn, team.guild_id, user_id, member.user_id, block, now)
+                self._block(conn, team.guild_id, user_id, member.user_id, block, now)
         return change
 
-    async def _depart(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime, *, include_team: bool
+    def _depart(
+        self, conn: sqlite3.Connection, guild_id: int, user_id: int, now: datetime, *, include_team: bool
     ) -> Departure:
-        entry = await self._pool_entry(conn, guild_id, user_id)
+        entry = self._pool_entry(conn, guild_id, user_id)
         was_waiting = entry is not None and entry.state == "waiting"
         withdrawn: list[ProposalUpdate] = []
-        pending = await self._pending_proposal(conn, guild_id, user_id)
+        pending = self._pending_proposal(conn, guild_id, user_id)
         if pending is not None:
-            withdrawn.append(await self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
-        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-        team = await self._active_team(conn, guild_id, user_id) if include_team else None
-        change = await self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
+            withdrawn.append(self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
+        conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        team = self._active_team(conn, guild_id, user_id) if include_team else None
+        change = self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
         return Departure(
             user_id=user_id,
             was_waiting=was_waiting,
@@ -933,16 +963,16 @@ class MatchingStore:
             team_change=change,
         )
 
-    async def _log(
+    def _log(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         guild_id: int,
         actor_id: int,
         action: str,
         details: dict[str, Any],
         now: datetime,
     ) -> None:
-        await conn.execute(
+        conn.execute(
             "INSERT INTO matching_log (guild_id, actor_id, action, details, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, actor_id, action, json.dumps(details, sort_keys=True), iso(now)),
         )

@@ -88,26 +88,26 @@ class ProjectsStore:
 
     async def announce(self, draft: AnnouncementDraft, *, display_name: str, now: datetime) -> AnnounceOutcome:
         """Upsert the learner, end the current choice as 'replaced' and record the new one, in one transaction."""
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> AnnounceOutcome:
+            conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET display_name = excluded.display_name, left_at = NULL",
                 (draft.guild_id, draft.user_id, display_name, now.isoformat()),
             )
-            async with conn.execute(
+            rows = conn.execute(
                 "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (draft.guild_id, draft.user_id),
-            ) as cursor:
-                rows = list(await cursor.fetchall())
+            ).fetchall()
             previous = _announcement(rows[0]) if rows else None
             if previous is not None and same_choice(draft, previous):
                 return AnnounceOutcome(previous, previous, changed=False)
             if previous is not None:
-                await conn.execute(
+                conn.execute(
                     "UPDATE announcements SET ended_at = ?, end_reason = 'replaced' WHERE id = ?",
                     (now.isoformat(), previous.id),
                 )
-            async with conn.execute(
+            inserted = conn.execute(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
                 " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING *",
@@ -123,30 +123,33 @@ class ProjectsStore:
                     int(draft.late),
                     now.isoformat(),
                 ),
-            ) as cursor:
-                inserted = list(await cursor.fetchall())
-        return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
+            ).fetchall()
+            return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
+
+        return await self.db.transact(body)
 
     async def withdraw(self, guild_id: int, user_id: int, *, now: datetime) -> Announcement | None:
         """End the current choice as 'withdrawn'; the row stays for history. None if there was nothing to end."""
-        async with (
-            self.db.write() as conn,
-            conn.execute(
+
+        def body(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            return conn.execute(
                 "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
                 " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
                 " RETURNING *",
                 (now.isoformat(), guild_id, user_id),
-            ) as cursor,
-        ):
-            rows = list(await cursor.fetchall())
+            ).fetchall()
+
+        rows = await self.db.transact(body)
         return _announcement(rows[0]) if rows else None
 
     async def mark_posted(self, announcement_id: int, message_id: int, *, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
                 (message_id, now.isoformat(), announcement_id),
             )
+
+        return await self.db.transact(body)
 
     async def unposted(self, guild_id: int) -> list[Announcement]:
         """Current choices not yet in the channel, oldest first (channel missing or the post failed)."""
@@ -178,24 +181,25 @@ class ProjectsStore:
 
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
-        async with (
-            self.db.write() as conn,
-            conn.execute(
+
+        def body(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
                 (now.isoformat(), guild_id, user_id),
-            ) as cursor,
-        ):
+            )
             return bool(cursor.rowcount)
 
+        return await self.db.transact(body)
+
     async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
-        async with (
-            self.db.write() as conn,
-            conn.execute(
+        def body(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL",
                 (guild_id, user_id),
-            ) as cursor,
-        ):
+            )
             return bool(cursor.rowcount)
+
+        return await self.db.transact(body)
 
     async def export_rows(self, guild_id: int, *, history: bool) -> list[ExportRow]:
         """Current choices, or every choice ever made (history), oldest first."""
@@ -209,50 +213,60 @@ class ProjectsStore:
 
     async def status(self, guild_id: int, user_id: int) -> LearnerStatus:
         """/me: the current choice, the matching state (team > proposal > pool) and the reminder preference."""
-        learner = await self.db.fetchone(
-            "SELECT reminders_opt_out, left_at FROM learners WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-        )
-        return LearnerStatus(
-            announcement=await self.current(guild_id, user_id),
-            match=await self._match_status(guild_id, user_id),
-            reminders_opt_out=bool(learner["reminders_opt_out"]) if learner else False,
-            left=learner is not None and learner["left_at"] is not None,
-        )
 
-    async def _match_status(self, guild_id: int, user_id: int) -> MatchStatus:
-        team = await self.db.fetchone(
-            "SELECT m.team_id, m.joined_at, t.thread_id FROM team_members m JOIN teams t ON t.id = m.team_id"
-            " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
-            (guild_id, user_id),
-        )
-        if team is not None:
-            partners = await self.db.fetchall(
-                "SELECT user_id FROM team_members WHERE team_id = ? AND user_id != ? AND left_at IS NULL"
-                " ORDER BY joined_at, user_id",
-                (team["team_id"], user_id),
+        def body(conn: sqlite3.Connection) -> LearnerStatus:
+            learner = conn.execute(
+                "SELECT reminders_opt_out, left_at FROM learners WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id),
+            ).fetchone()
+            current = conn.execute(
+                "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
+                (guild_id, user_id),
+            ).fetchone()
+            return LearnerStatus(
+                announcement=None if current is None else _announcement(current),
+                match=_match_status(conn, guild_id, user_id),
+                reminders_opt_out=bool(learner["reminders_opt_out"]) if learner else False,
+                left=learner is not None and learner["left_at"] is not None,
             )
-            return MatchStatus(
-                state="partnered",
-                since=_time(team["joined_at"]),
-                partner_ids=tuple(row["user_id"] for row in partners),
-                thread_id=team["thread_id"],
-            )
-        proposal = await self.db.fetchone(
-            "SELECT frontend_id, backend_id, created_at, expires_at FROM proposals"
-            " WHERE guild_id = ? AND state = 'pending' AND (frontend_id = ? OR backend_id = ?)",
-            (guild_id, user_id, user_id),
+
+        return await self.db.query(body)
+
+
+def _match_status(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MatchStatus:
+    team = conn.execute(
+        "SELECT m.team_id, m.joined_at, t.thread_id FROM team_members m JOIN teams t ON t.id = m.team_id"
+        " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
+        (guild_id, user_id),
+    ).fetchone()
+    if team is not None:
+        partners = conn.execute(
+            "SELECT user_id FROM team_members WHERE team_id = ? AND user_id != ? AND left_at IS NULL"
+            " ORDER BY joined_at, user_id",
+            (team["team_id"], user_id),
+        ).fetchall()
+        return MatchStatus(
+            state="partnered",
+            since=_time(team["joined_at"]),
+            partner_ids=tuple(row["user_id"] for row in partners),
+            thread_id=team["thread_id"],
         )
-        if proposal is not None:
-            partner = proposal["backend_id"] if proposal["frontend_id"] == user_id else proposal["frontend_id"]
-            return MatchStatus(
-                state="proposed",
-                since=_time(proposal["created_at"]),
-                partner_ids=(partner,),
-                expires_at=_time(proposal["expires_at"]),
-            )
-        pool = await self.db.fetchone(
-            "SELECT queued_at FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    proposal = conn.execute(
+        "SELECT frontend_id, backend_id, created_at, expires_at FROM proposals"
+        " WHERE guild_id = ? AND state = 'pending' AND (frontend_id = ? OR backend_id = ?)",
+        (guild_id, user_id, user_id),
+    ).fetchone()
+    if proposal is not None:
+        partner = proposal["backend_id"] if proposal["frontend_id"] == user_id else proposal["frontend_id"]
+        return MatchStatus(
+            state="proposed",
+            since=_time(proposal["created_at"]),
+            partner_ids=(partner,),
+            expires_at=_time(proposal["expires_at"]),
         )
-        if pool is not None:
-            return MatchStatus(state="waiting", since=_time(pool["queued_at"]))
-        return MatchStatus()
+    pool = conn.execute(
+        "SELECT queued_at FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ).fetchone()
+    if pool is not None:
+        return MatchStatus(state="waiting", since=_time(pool["queued_at"]))
+    return MatchStatus()

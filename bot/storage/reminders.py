@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from sqlite3 import Row
 from typing import cast
 
 from bot.reminders import (
@@ -31,7 +31,7 @@ def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _run(row: Row) -> ReminderRun:
+def _run(row: sqlite3.Row) -> ReminderRun:
     return ReminderRun(
         guild_id=row["guild_id"],
         cohort_key=row["cohort_key"],
@@ -46,7 +46,7 @@ def _run(row: Row) -> ReminderRun:
     )
 
 
-def _delivery(row: Row) -> Delivery:
+def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(
         recipient=row["recipient"],
         nonce=row["nonce"],
@@ -88,26 +88,26 @@ class RemindersStore:
         The same cohort (a corrected date or zone, or a restart) keeps what was sent and moves what was not;
         a new cohort starts a fresh week. Skipped runs come back only when their time actually moved.
         """
-        async with self.db.write() as conn:
-            async with conn.execute(
+
+        def body(conn: sqlite3.Connection) -> Cohort:
+            active = conn.execute(
                 "SELECT cohort_key, cohort_start FROM reminder_cohorts WHERE guild_id = ? AND active = 1",
                 (guild_id,),
-            ) as cursor:
-                active = await cursor.fetchone()
+            ).fetchone()
             if active is None or is_new_cohort(date.fromisoformat(active["cohort_start"]), cohort_start):
                 key = cohort_start.isoformat()
                 if active is not None:
-                    await conn.execute(
+                    conn.execute(
                         "UPDATE reminder_runs SET state = 'skipped', reason = ?"
                         " WHERE guild_id = ? AND cohort_key = ? AND state = 'pending'",
                         (f"replaced by the cohort starting {key}", guild_id, active["cohort_key"]),
                     )
-                    await conn.execute(
+                    conn.execute(
                         "UPDATE reminder_cohorts SET active = 0 WHERE guild_id = ? AND cohort_key = ?",
                         (guild_id, active["cohort_key"]),
                     )
                 # A key seen before (staff switched back to an earlier date) keeps its history: no resends.
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, active, created_at)"
                     " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET active = 1,"
                     " cohort_start = excluded.cohort_start, timezone = excluded.timezone",
@@ -115,19 +115,21 @@ class RemindersStore:
                 )
             else:
                 key = active["cohort_key"]
-                await conn.execute(
+                conn.execute(
                     "UPDATE reminder_cohorts SET cohort_start = ?, timezone = ? WHERE guild_id = ? AND cohort_key = ?",
                     (cohort_start.isoformat(), timezone, guild_id, key),
                 )
             for reminder_id, due_at in due.items():
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO reminder_runs (guild_id, cohort_key, reminder_id, due_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (guild_id, cohort_key, reminder_id) DO UPDATE SET"
                     " due_at = excluded.due_at, state = 'pending', reason = NULL"
                     " WHERE state = 'pending' OR (state = 'skipped' AND due_at <> excluded.due_at)",
                     (guild_id, key, reminder_id, due_at.isoformat()),
                 )
-        return Cohort(guild_id, key, cohort_start, timezone)
+            return Cohort(guild_id, key, cohort_start, timezone)
+
+        return await self.db.transact(body)
 
     async def runs(self, guild_id: int, cohort_key: str) -> list[ReminderRun]:
         rows = await self.db.fetchall(
@@ -150,46 +152,61 @@ class RemindersStore:
     ) -> bool:
         """pending -> sending (a manual send may also revive a skipped run). False if someone else has it."""
         states = ("pending", "skipped") if manual else ("pending",)
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE reminder_runs SET state = 'sending', started_at = ?, reason = NULL"  # noqa: S608
                 f" WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state IN ({placeholders(states)})",
                 (now.isoformat(), guild_id, cohort_key, reminder_id, *states),
             )
             return cursor.rowcount == 1
 
+        return await self.db.transact(body)
+
     async def skip(self, guild_id: int, cohort_key: str, reminder_id: str, reason: str, now: datetime) -> bool:
         """pending or sending -> skipped, with the reason staff will see."""
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE reminder_runs SET state = 'skipped', reason = ?, finished_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state IN ('pending', 'sending')",
                 (reason, now.isoformat(), guild_id, cohort_key, reminder_id),
             )
             return cursor.rowcount == 1
 
+        return await self.db.transact(body)
+
     async def finish(self, guild_id: int, cohort_key: str, reminder_id: str, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_runs SET state = 'sent', finished_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state = 'sending'",
                 (now.isoformat(), guild_id, cohort_key, reminder_id),
             )
 
+        return await self.db.transact(body)
+
     async def set_total(self, guild_id: int, cohort_key: str, reminder_id: str, total: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_runs SET total = ? WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ?",
                 (total, guild_id, cohort_key, reminder_id),
             )
 
+        return await self.db.transact(body)
+
     async def set_progress_message(self, guild_id: int, cohort_key: str, reminder_id: str, message_id: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_runs SET progress_message_id = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ?",
                 (message_id, guild_id, cohort_key, reminder_id),
             )
+
+        return await self.db.transact(body)
 
     async def next_due(self, guild_id: int, cohort_key: str) -> datetime | None:
         row = await self.db.fetchone(
@@ -214,15 +231,18 @@ class RemindersStore:
 
     async def set_paused(self, guild_id: int, paused: bool, *, by: int, now: datetime) -> bool:
         """True if this changed anything."""
-        async with self.db.write() as conn:
+
+        def body(conn: sqlite3.Connection) -> bool:
             if paused:
-                cursor = await conn.execute(
+                cursor = conn.execute(
                     "INSERT OR IGNORE INTO reminder_pauses (guild_id, paused_at, paused_by) VALUES (?, ?, ?)",
                     (guild_id, now.isoformat(), by),
                 )
             else:
-                cursor = await conn.execute("DELETE FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
+                cursor = conn.execute("DELETE FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
             return cursor.rowcount == 1
+
+        return await self.db.transact(body)
 
     # --- deliveries ---------------------------------------------------------------------------------------
 
@@ -231,32 +251,37 @@ class RemindersStore:
     ) -> Delivery:
         """Claim a recipient before sending. An existing row wins: a 'claimed' or 'retry' one is resent with
         its own nonce; a 'sent' or 'failed' one is not sent again."""
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> Delivery:
+            conn.execute(
                 "INSERT OR IGNORE INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"
                 " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
                 (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
             )
-            async with conn.execute(
+            row = conn.execute(
                 f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (guild_id, cohort_key, reminder_id, recipient),
-            ) as cursor:
-                row = await cursor.fetchone()
-        if row is None:  # inserted or already there, inside the same transaction
-            raise RuntimeError("reminder delivery row vanished")
-        return _delivery(row)
+            ).fetchone()
+            if row is None:  # inserted or already there, inside the same transaction
+                raise RuntimeError("reminder delivery row vanished")
+            return _delivery(row)
+
+        return await self.db.transact(body)
 
     async def mark_sent(
         self, guild_id: int, cohort_key: str, reminder_id: str, recipient: int, message_id: int, now: datetime
     ) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
                 " updated_at = ?, next_attempt_at = NULL, reason = NULL, kind = NULL"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (message_id, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
             )
+
+        return await self.db.transact(body)
 
     async def mark_failed(
         self,
@@ -270,13 +295,16 @@ class RemindersStore:
         now: datetime,
     ) -> None:
         """A permanent failure: kept (never deleted) and listed for staff and in the next channel post."""
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_deliveries SET state = 'failed', kind = ?, reason = ?, attempts = attempts + 1,"
                 " updated_at = ?, next_attempt_at = NULL"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (kind, reason, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
             )
+
+        return await self.db.transact(body)
 
     async def mark_retry(
         self,
@@ -289,22 +317,24 @@ class RemindersStore:
         next_attempt_at: datetime,
         now: datetime,
     ) -> Delivery:
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> Delivery:
+            conn.execute(
                 "UPDATE reminder_deliveries SET state = 'retry', reason = ?, attempts = attempts + 1,"
                 " updated_at = ?, next_attempt_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (reason, now.isoformat(), next_attempt_at.isoformat(), guild_id, cohort_key, reminder_id, recipient),
             )
-            async with conn.execute(
+            row = conn.execute(
                 f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (guild_id, cohort_key, reminder_id, recipient),
-            ) as cursor:
-                row = await cursor.fetchone()
-        if row is None:
-            raise RuntimeError("reminder delivery row vanished")
-        return _delivery(row)
+            ).fetchone()
+            if row is None:
+                raise RuntimeError("reminder delivery row vanished")
+            return _delivery(row)
+
+        return await self.db.transact(body)
 
     async def deliveries(self, guild_id: int, cohort_key: str, reminder_id: str) -> dict[int, Delivery]:
         rows = await self.db.fetchall(
@@ -356,13 +386,16 @@ class RemindersStore:
     async def mark_reported(self, guild_id: int, cohort_key: str, recipients: Sequence[int], in_reminder: str) -> None:
         if not recipients:
             return
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE reminder_deliveries SET reported_in = ?"  # noqa: S608
                 " WHERE guild_id = ? AND cohort_key = ? AND state = 'failed' AND reported_in IS NULL"
                 f" AND recipient IN ({placeholders(recipients)})",
                 (in_reminder, guild_id, cohort_key, *recipients),
             )
+
+        return await self.db.transact(body)
 
     # --- audience data (tables owned by announcements and matching; read here) -----------------------------
 
@@ -393,10 +426,13 @@ class RemindersStore:
         self, guild_id: int, user_id: int, *, display_name: str, opt_out: bool, now: datetime
     ) -> None:
         """/reminders off|on: creates the learner row if Nexus has not seen them yet."""
-        async with self.db.write() as conn:
-            await conn.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at, reminders_opt_out)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id)"
                 " DO UPDATE SET reminders_opt_out = excluded.reminders_opt_out",
                 (guild_id, user_id, display_name, now.isoformat(), int(opt_out)),
             )
+
+        return await self.db.transact(body)
