@@ -1,4 +1,4 @@
-"""Discord surface for projects: /announce, /withdraw, /projects, /project, /me and /nexus export."""
+"""Discord surface for projects: /announce, /withdraw, /projects, /project, /me (and forgetting), /nexus export."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.admin import GuildConfig
 from bot.app import answer_user_errors, send_private
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
+from bot.privacy import Forgotten
 from bot.projects import (
     TRACKS,
     Announcement,
@@ -39,6 +40,7 @@ from bot.projects import (
     resolve_project,
 )
 from bot.projects_content import PROJECTS_FILE, load_projects
+from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.timezones import suggest_timezones
 from cogs.common import Interaction, clip, ensure_staff, guild_of, require_learner, staff_command
@@ -218,6 +220,18 @@ def format_status(status: LearnerStatus) -> discord.Embed:
     return embed
 
 
+def format_forget_preview(found: Forgotten) -> str:
+    return (
+        f"Delete your Nexus data in this server? That is: {found.describe()}. Your public announcement posts are "
+        "taken down, any pending proposal is withdrawn and any team ends; your partner's team record stays, "
+        "without your name or id. This cannot be undone."
+    )
+
+
+def format_forgotten(forgotten: Forgotten) -> str:
+    return f"Done: deleted {forgotten.describe()}. Nexus no longer holds data about you in this server."
+
+
 class OwnerView(discord.ui.View):
     """A view only the person who ran the command may use."""
 
@@ -249,22 +263,29 @@ class OwnerView(discord.ui.View):
         return True
 
 
-class WithdrawView(OwnerView):
-    def __init__(self, cog: ProjectsCog, owner_id: int, guild_id: int) -> None:
+class ConfirmView(OwnerView):
+    """Confirm / Cancel for a step that cannot be undone: Confirm runs `action` and shows what it answers."""
+
+    def __init__(self, owner_id: int, action: Callable[[], Awaitable[str]], kept: str) -> None:
         super().__init__(owner_id)
-        self.cog = cog
-        self.guild_id = guild_id
+        self.action = action
+        self.kept = kept
         self.add_button("Confirm", discord.ButtonStyle.danger, self.confirm)
         self.add_button("Cancel", discord.ButtonStyle.secondary, self.cancel)
 
     async def confirm(self, interaction: Interaction) -> None:
         self.stop()
-        content = await self.cog.withdraw(self.guild_id, self.owner_id)
+        content = await self.action()
         await interaction.response.edit_message(content=content, view=None)
 
     async def cancel(self, interaction: Interaction) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Kept: your announcement is unchanged.", view=None)
+        await interaction.response.edit_message(content=self.kept, view=None)
+
+
+class WithdrawView(ConfirmView):
+    def __init__(self, cog: ProjectsCog, owner_id: int, guild_id: int) -> None:
+        super().__init__(owner_id, lambda: cog.withdraw(guild_id, owner_id), "Kept: your announcement is unchanged.")
 
 
 class BoardView(OwnerView):
@@ -297,6 +318,7 @@ class ProjectsCog(commands.Cog):
         self.bot = bot
         self.catalogue = catalogue
         self.store = store
+        self.privacy = PrivacyStore(bot.db)
         # One poster at a time: two announcements at once must not both post the same pending row.
         self.post_lock = asyncio.Lock()
         self.announce_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
@@ -425,10 +447,19 @@ class ProjectsCog(commands.Cog):
 
     @app_commands.command(name="me", description="Your project, partner status and reminder setting (private)")
     @app_commands.guild_only()
-    async def me_command(self, interaction: Interaction) -> None:
+    @app_commands.describe(forget="True to delete your Nexus data in this server (asks to confirm first)")
+    async def me_command(self, interaction: Interaction, forget: bool = False) -> None:
+        if forget:
+            await self.ask_forget(interaction)
+            return
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
         await interaction.response.send_message(embed=format_status(status), ephemeral=True)
+
+    @app_commands.command(name="forget-me", description="Delete your Nexus data in this server (asks to confirm)")
+    @app_commands.guild_only()
+    async def forget_me_command(self, interaction: Interaction) -> None:
+        await self.ask_forget(interaction)
 
     @app_commands.check(ensure_staff)
     async def export_command(self, interaction: Interaction) -> None:
@@ -548,6 +579,45 @@ class ProjectsCog(commands.Cog):
             f"Withdrawn: you are no longer announced on **{safe_text(withdrawn.project_name)}**. "
             "Your history is kept; `/announce` again whenever you are ready."
         )
+
+    async def ask_forget(self, interaction: Interaction) -> None:
+        """/me forget:true and /forget-me: say what would be deleted, and delete only after Confirm."""
+        guild = guild_of(interaction)
+        found = await self.privacy.found(guild.id, interaction.user.id)
+        if not found.total:
+            raise NotFound("Nexus holds no data about you in this server: nothing to delete.")
+        view = ConfirmView(
+            interaction.user.id,
+            lambda: self.forget(guild, interaction.user.id),
+            "Kept: nothing was deleted.",
+        )
+        await interaction.response.send_message(format_forget_preview(found), view=view, ephemeral=True)
+        view.origin = interaction
+
+    async def forget(self, guild: discord.Guild, user_id: int) -> str:
+        # Matching withdraws pending proposals (requeueing the other learner) and ends the team through its own
+        # code path; the listeners are awaited because the deletion below must come after their work.
+        listeners = self.bot.extra_events.get("on_nexus_announcement_withdrawn", [])
+        results = await asyncio.gather(*(listener(guild.id, user_id) for listener in listeners), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("withdrawal before forgetting failed guild=%s", guild.id, exc_info=result)
+        forgotten = await self.privacy.forget(guild.id, user_id, now=self.bot.now())
+        log.info("learner data forgotten guild=%s %s", guild.id, forgotten.counts())
+        await self.take_down(guild, forgotten.post_ids)
+        return format_forgotten(forgotten)
+
+    async def take_down(self, guild: discord.Guild, post_ids: tuple[int, ...]) -> None:
+        """Delete the forgotten learner's public announcement posts; one that is already gone is fine."""
+        config = await self.bot.admin_store.get_config(guild.id)
+        channel = guild.get_channel(config.channel_id) if config else None
+        if not isinstance(channel, discord.TextChannel):
+            return
+        for message_id in post_ids:
+            try:
+                await channel.get_partial_message(message_id).delete()
+            except discord.HTTPException:
+                log.info("could not delete a forgotten announcement post guild=%s", guild.id)
 
     # ------------------------------------------------------------------ events
 

@@ -62,6 +62,7 @@ POLICY: dict[str, tuple[dict[str, str], Options]] = {
     "projects": (MEMBERS, no_options),
     "project": (MEMBERS, fixed(name="ecommerce")),
     "me": (MEMBERS, no_options),
+    "forget-me": (MEMBERS, no_options),
     "match find": (LEARNERS, no_options),
     "match status": (MEMBERS, no_options),
     "match leave": (MEMBERS, no_options),

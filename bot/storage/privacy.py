@@ -1,0 +1,93 @@
+"""Data rights storage: count, then delete or anonymise, one learner's data in one guild in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bot.privacy import Forgotten
+from bot.storage.db import Database
+
+
+def _count(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> int:
+    row = conn.execute(sql, params).fetchone()
+    return int(row[0])
+
+
+def _found(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Forgotten:
+    ids = (guild_id, user_id)
+    posts = conn.execute(
+        "SELECT message_id FROM announcements WHERE guild_id = ? AND user_id = ? AND message_id IS NOT NULL",
+        ids,
+    ).fetchall()
+    return Forgotten(
+        announcements=_count(conn, "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND user_id = ?", ids),
+        pool_entries=_count(conn, "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND user_id = ?", ids),
+        proposals=_count(
+            conn,
+            "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND ? IN (frontend_id, backend_id)",
+            ids,
+        ),
+        team_memberships=_count(conn, "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND user_id = ?", ids),
+        pair_blocks=_count(
+            conn,
+            "SELECT COUNT(*) FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)",
+            ids,
+        ),
+        reminder_deliveries=_count(
+            conn, "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids
+        ),
+        learner=_count(conn, "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND user_id = ?", ids),
+        post_ids=tuple(int(row[0]) for row in posts),
+    )
+
+
+class PrivacyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def found(self, guild_id: int, user_id: int) -> Forgotten:
+        """What `forget` would remove right now (for the confirmation)."""
+        return await self.db.query(lambda conn: _found(conn, guild_id, user_id))
+
+    async def forget(self, guild_id: int, user_id: int, now: datetime) -> Forgotten:
+        """Delete the learner's data in this guild; anonymise what other learners' history still needs.
+
+        Team rows stay (the partner's team remains) but the member's id becomes a negative placeholder derived
+        from the row id: stable, unique (so the team's primary key holds), and never a real Discord id.
+        """
+
+        def body(conn: sqlite3.Connection) -> Forgotten:
+            found = _found(conn, guild_id, user_id)
+            ids = (guild_id, user_id)
+            stamp = now.isoformat()
+            conn.execute("DELETE FROM announcements WHERE guild_id = ? AND user_id = ?", ids)
+            conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", ids)
+            # Matching has already withdrawn a pending proposal; this only closes one it could not.
+            conn.execute(
+                "UPDATE proposals SET state = 'withdrawn', closed_at = ?"
+                " WHERE guild_id = ? AND state = 'pending' AND ? IN (frontend_id, backend_id)",
+                (stamp, guild_id, user_id),
+            )
+            conn.execute(
+                "DELETE FROM proposal_deliveries WHERE user_id = ?"
+                " AND proposal_id IN (SELECT id FROM proposals WHERE guild_id = ?)",
+                (user_id, guild_id),
+            )
+            conn.execute(
+                "UPDATE proposals SET frontend_id = 0 WHERE guild_id = ? AND frontend_id = ?",
+                ids,
+            )
+            conn.execute("UPDATE proposals SET backend_id = 0 WHERE guild_id = ? AND backend_id = ?", ids)
+            conn.execute(
+                "UPDATE team_members SET user_id = -rowid, left_at = COALESCE(left_at, ?)"
+                " WHERE guild_id = ? AND user_id = ?",
+                (stamp, guild_id, user_id),
+            )
+            conn.execute("DELETE FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)", ids)
+            conn.execute("DELETE FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", ids)
+            conn.execute("DELETE FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids)
+            conn.execute("DELETE FROM learners WHERE guild_id = ? AND user_id = ?", ids)
+            return found
+
+        return await self.db.transact(body)
