@@ -201,6 +201,7 @@ class Script:
             lambda: reader.autocomplete(world.channel, "announce", "project", project, track="backend"),
         )
         await self.slash(reader, "withdraw")
+        await self.slash(reader, "forget-me")
         await self.slash(reader, "reminders off" if number_ % 2 == 0 else "reminders on")
         await self.seeker_round(number_)
         await self.decline_round()
