@@ -5,10 +5,16 @@ before the gateway event) to the bot's first response call to Discord (the `/int
 request), read with `time.perf_counter_ns()`, which SimCord does not virtualise. Interaction responses travel
 through discord.py's webhook adapter rather than `bot.http.request`, so the probe wraps SimCord's request router,
 where both transports meet. An actor call's own wall time is not used: it includes SimCord settling the world.
+
+SimCord settles the world right after emitting an interaction, in the same event loop as the bot: each time the
+bot awaits (a database round trip), the settling loop runs a scan of every task, timer and view before the bot
+can continue, a cost production never pays. So while an interaction is unanswered the probe holds that scan back
+until the answer (or ANSWER_TIMEOUT) and lets it run afterwards; nothing else about settling changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -40,6 +46,7 @@ VIRTUAL_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 # scans every live view once per pending task: left to pile up over hundreds of rounds, views with a timeout (the
 # longest is 300 s) make that scan, not the bot, the largest part of an awaiting command's measured latency.
 TICK_SECONDS = 301.0
+ANSWER_TIMEOUT = 5.0
 CALLBACK_PATH = re.compile(r"^/interactions/(\d+)/[^/]+/callback$")
 
 
@@ -90,9 +97,14 @@ class LatencyProbe:
     def __init__(self, env: Any) -> None:
         self._dispatched: dict[int, int] = {}
         self._answered: dict[int, int] = {}
+        self._answer = asyncio.Event()
         self._unregister = env._register_dispatch_observer(self._on_dispatch)
+        self._env = env
+        self._settle = env._settle_internal
+        env._settle_internal = self._settle_after_answer
 
     def _on_dispatch(self, record: Any) -> None:
+        self._answer.clear()
         self._dispatched[int(record.id)] = time.perf_counter_ns()
 
     def on_request(self, path: str) -> None:
@@ -102,6 +114,14 @@ class LatencyProbe:
         interaction_id = int(match.group(1))
         if interaction_id in self._dispatched and interaction_id not in self._answered:
             self._answered[interaction_id] = time.perf_counter_ns()
+            self._answer.set()
+
+    async def _settle_after_answer(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("dispatch") == "INTERACTION_CREATE" and not self._answer.is_set():
+            waiting = asyncio.ensure_future(self._answer.wait())
+            await asyncio.wait({waiting}, timeout=ANSWER_TIMEOUT)
+            waiting.cancel()
+        return await self._settle(*args, **kwargs)
 
     def reset(self) -> None:
         self._dispatched.clear()
@@ -119,6 +139,7 @@ class LatencyProbe:
 
     def close(self) -> None:
         self._unregister()
+        self._env._settle_internal = self._settle
 
 
 @contextmanager
