@@ -13,10 +13,6 @@ class InvalidInput(UserError):
     """An option value broke a rule (length, format, range)."""
 
 
-class NotAllowed(UserError):
-    """The person may not do this (a bot, or a member without the learner role); the message says what is needed."""
-
-
 class NotConfigured(UserError):
     """Staff have not run /nexus setup yet for this server."""
 

@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.admin import GuildConfig
 from bot.app import NexusBot, StaffOnly
-from bot.errors import NotAllowed, NotConfigured
+from bot.errors import NotConfigured
 
 Interaction = discord.Interaction[NexusBot]
 
@@ -31,18 +31,6 @@ def is_learner(member: discord.Member, config: GuildConfig | None) -> bool:
     if config is not None and config.learner_role_id is not None:
         return member.get_role(config.learner_role_id) is not None
     return not is_staff(member, config)
-
-
-def require_learner(member: discord.Member | discord.User, config: GuildConfig | None) -> None:
-    """Commands that put someone on the board or make the bot DM others are for learners only."""
-    if isinstance(member, discord.Member) and is_learner(member, config):
-        return
-    if config is not None and config.learner_role_id is not None:
-        raise NotAllowed(
-            f"Only learners (the <@&{config.learner_role_id}> role) can do this here. "
-            "If you are a learner, ask staff to give you the role."
-        )
-    raise NotAllowed("Only learners can do this here; staff members and bots are not matched with learners.")
 
 
 async def ensure_staff(interaction: Interaction) -> bool:

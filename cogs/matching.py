@@ -36,7 +36,7 @@ from bot.matching import (
     project_label,
 )
 from bot.storage.matching import MatchingStore
-from cogs.common import Interaction, clip, ensure_staff, guild_of, require_config, require_learner, staff_command
+from cogs.common import Interaction, clip, ensure_staff, guild_of, require_config, staff_command
 
 if TYPE_CHECKING:
     from bot.app import NexusBot
@@ -400,7 +400,6 @@ class MatchingCog(commands.Cog):
     @match.command(name="find", description="Join the pool for your announced project and get a partner proposal")
     async def find(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
-        require_learner(interaction.user, await self.bot.admin_store.get_config(guild.id))
         # It may DM another learner, so it is rate-limited per person.
         self.find_cooldown.use(interaction.user.id, self.bot.now())
         result = await self.store.find(guild.id, interaction.user.id, self.bot.now())

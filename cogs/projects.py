@@ -43,7 +43,7 @@ from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, require_learner, staff_command
+from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
 
 if TYPE_CHECKING:
     from bot.app import NexusBot
@@ -355,7 +355,6 @@ class ProjectsCog(commands.Cog):
     ) -> None:
         guild = guild_of(interaction)
         config = await self.bot.admin_store.get_config(guild.id)
-        require_learner(interaction.user, config)
         draft = draft_announcement(
             guild_id=guild.id,
             user_id=interaction.user.id,

@@ -21,7 +21,6 @@ KINDS = ("learner", "staff_role", "manage_server", "bot", "no_learner_role", "dm
 ANYWHERE = {"learner": "ok", "staff_role": "ok", "manage_server": "ok", "bot": "refused", "no_learner_role": "ok"}
 EVERYONE = {**ANYWHERE, "dm": "ok"}
 MEMBERS = {**ANYWHERE, "dm": "hidden"}
-LEARNERS = {**MEMBERS, "staff_role": "denied", "manage_server": "denied", "no_learner_role": "denied"}
 STAFF = {**MEMBERS, "learner": "denied", "no_learner_role": "denied"}
 # /nexus is shown only to Manage Server by default (a server admin may show it to the staff role too).
 STAFF_HIDDEN = {**STAFF, "learner": "hidden", "staff_role": "hidden", "no_learner_role": "hidden"}
@@ -57,13 +56,13 @@ POLICY: dict[str, tuple[dict[str, str], Options]] = {
     "topic": (EVERYONE, fixed(name="django")),
     "search": (EVERYONE, fixed(query="jwt")),
     "topics": (EVERYONE, no_options),
-    "announce": (LEARNERS, fixed(project="ecommerce", track="backend")),
+    "announce": (MEMBERS, fixed(project="ecommerce", track="backend")),
     "withdraw": (MEMBERS, no_options),
     "projects": (MEMBERS, no_options),
     "project": (MEMBERS, fixed(name="ecommerce")),
     "me": (MEMBERS, no_options),
     "forget-me": (MEMBERS, no_options),
-    "match find": (LEARNERS, no_options),
+    "match find": (MEMBERS, no_options),
     "match status": (MEMBERS, no_options),
     "match leave": (MEMBERS, no_options),
     "match unpair": (MEMBERS, no_options),
