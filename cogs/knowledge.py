@@ -304,8 +304,7 @@ class KnowledgeCog(commands.Cog):
 
     @app_commands.check(ensure_staff)
     async def gaps_command(self, interaction: Interaction) -> None:
-        gaps = await self.store.gaps(interaction.guild_id, limit=GAPS_SHOWN)
-        counts = await self.store.top_lookups(interaction.guild_id)
+        gaps, counts = await self.store.gaps_report(interaction.guild_id, gaps=GAPS_SHOWN)
         lookups = [(entry, item) for item in counts if (entry := self.knowledge.get(item.entry_id)) is not None]
         await interaction.response.send_message(embed=format_gaps(gaps, lookups), ephemeral=True)
 

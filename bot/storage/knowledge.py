@@ -98,19 +98,15 @@ class KnowledgeStore:
 
     async def gaps(self, guild_id: int | None, limit: int = 15) -> list[Gap]:
         """The most frequent unanswered questions in a guild, most asked first."""
-        rows = await self.db.fetchall(
-            "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
-            " (SELECT latest.query FROM knowledge_misses AS latest"
-            "  WHERE latest.guild_id IS misses.guild_id AND latest.query_key = misses.query_key"
-            "  ORDER BY latest.asked_at DESC, latest.id DESC LIMIT 1) AS query"
-            " FROM knowledge_misses AS misses WHERE guild_id IS ?"
-            " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
-            (guild_id, limit),
-        )
-        return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
+        return await self.db.query(lambda conn: _gaps(conn, guild_id, limit))
+
+    async def gaps_report(
+        self, guild_id: int | None, *, gaps: int = 15, lookups: int = 5
+    ) -> tuple[list[Gap], list[LookupCount]]:
+        """/nexus gaps: the unanswered questions and the most opened entries, in one trip to the database."""
+        return await self.db.query(lambda conn: (_gaps(conn, guild_id, gaps), _top_lookups(conn, guild_id, lookups)))
 
     async def record_lookup(self, guild_id: int | None, entry_id: str, now: datetime) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO knowledge_lookups (guild_id, entry_id, count, last_at) VALUES (?, ?, 1, ?)"
@@ -121,11 +117,28 @@ class KnowledgeStore:
         return await self.db.transact(body)
 
     async def top_lookups(self, guild_id: int | None, limit: int = 5) -> list[LookupCount]:
-        rows = await self.db.fetchall(
-            "SELECT entry_id, count FROM knowledge_lookups WHERE guild_id = ? ORDER BY count DESC, entry_id LIMIT ?",
-            (DM_GUILD if guild_id is None else guild_id, limit),
-        )
-        return [LookupCount(row["entry_id"], row["count"]) for row in rows]
+        return await self.db.query(lambda conn: _top_lookups(conn, guild_id, limit))
+
+
+def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Gap]:
+    rows = conn.execute(
+        "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
+        " (SELECT latest.query FROM knowledge_misses AS latest"
+        "  WHERE latest.guild_id IS misses.guild_id AND latest.query_key = misses.query_key"
+        "  ORDER BY latest.asked_at DESC, latest.id DESC LIMIT 1) AS query"
+        " FROM knowledge_misses AS misses WHERE guild_id IS ?"
+        " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
+        (guild_id, limit),
+    ).fetchall()
+    return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
+
+
+def _top_lookups(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[LookupCount]:
+    rows = conn.execute(
+        "SELECT entry_id, count FROM knowledge_lookups WHERE guild_id = ? ORDER BY count DESC, entry_id LIMIT ?",
+        (DM_GUILD if guild_id is None else guild_id, limit),
+    ).fetchall()
+    return [LookupCount(row["entry_id"], row["count"]) for row in rows]
 
 
 def _snippet(summary: str | None, body: str | None) -> str:

@@ -395,7 +395,6 @@ class MatchingStore:
     async def answer(
         self, proposal_id: int, user_id: int, answer: Answer, now: datetime, *, leave_pool: bool = False
     ) -> ProposalUpdate:
-
         def body(conn: sqlite3.Connection) -> ProposalUpdate:
             proposal = self._proposal_row(conn, proposal_id)
             settlement = settle_answer(proposal, user_id, answer, leave_pool=leave_pool)
@@ -459,7 +458,6 @@ class MatchingStore:
         return await self.db.transact(body)
 
     async def unpair(self, guild_id: int, user_id: int, now: datetime) -> Departure:
-
         def body(conn: sqlite3.Connection) -> Departure:
             team = self._active_team(conn, guild_id, user_id)
             if team is None:
@@ -558,14 +556,12 @@ class MatchingStore:
         return await self.db.transact(body)
 
     async def set_team_thread(self, team_id: int, thread_id: int) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
 
         return await self.db.transact(body)
 
     async def record_delivery(self, proposal_id: int, user_id: int, channel_id: int, message_id: int, via: str) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
@@ -577,7 +573,6 @@ class MatchingStore:
         return await self.db.transact(body)
 
     async def save_fallback_thread(self, guild_id: int, user_id: int, thread_id: int, now: datetime) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO dm_fallback_threads (guild_id, user_id, thread_id, created_at) VALUES (?, ?, ?, ?)"

@@ -177,7 +177,6 @@ class RemindersStore:
         return await self.db.transact(body)
 
     async def finish(self, guild_id: int, cohort_key: str, reminder_id: str, now: datetime) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE reminder_runs SET state = 'sent', finished_at = ?"
@@ -188,7 +187,6 @@ class RemindersStore:
         return await self.db.transact(body)
 
     async def set_total(self, guild_id: int, cohort_key: str, reminder_id: str, total: int) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE reminder_runs SET total = ? WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ?",
@@ -198,7 +196,6 @@ class RemindersStore:
         return await self.db.transact(body)
 
     async def set_progress_message(self, guild_id: int, cohort_key: str, reminder_id: str, message_id: int) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE reminder_runs SET progress_message_id = ?"
@@ -272,7 +269,6 @@ class RemindersStore:
     async def mark_sent(
         self, guild_id: int, cohort_key: str, reminder_id: str, recipient: int, message_id: int, now: datetime
     ) -> None:
-
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
@@ -317,7 +313,6 @@ class RemindersStore:
         next_attempt_at: datetime,
         now: datetime,
     ) -> Delivery:
-
         def body(conn: sqlite3.Connection) -> Delivery:
             conn.execute(
                 "UPDATE reminder_deliveries SET state = 'retry', reason = ?, attempts = attempts + 1,"
