@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ContentError
 from bot.projects import PROJECT_NAME_LIMIT, Catalogue, Project, catalogue_collisions
-from bot.yaml_marks import read_yaml, where
+from bot.yaml_marks import read_yaml, validation_problems, where
 
 PROJECTS_FILE = "projects.yaml"
 KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -47,12 +47,7 @@ def load_projects(path: Path) -> Catalogue:
     try:
         parsed = ProjectsFile.model_validate(data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            location = tuple(item["loc"])
-            field = ".".join(str(part) for part in location) or "(file)"
-            problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
-        raise ContentError(problems) from None
+        raise ContentError(validation_problems(path, root, error)) from None
     projects = [
         Project(
             key=model.key,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ContentError
 from bot.reminders import LAST_REMINDER_DAY, Audience, Block, Reminder, template_problems
-from bot.yaml_marks import deepest_node, read_yaml, where
+from bot.yaml_marks import deepest_node, read_yaml, validation_problems, where
 
 REMINDERS_FILE = "reminders.yaml"
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -69,12 +69,7 @@ def load_reminders(path: Path) -> tuple[Reminder, ...]:
     try:
         parsed = RemindersFile.model_validate(data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            location = tuple(item["loc"])
-            field = ".".join(str(part) for part in location) or "(file)"
-            problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
-        raise ContentError(problems) from None
+        raise ContentError(validation_problems(path, root, error)) from None
     problems = []
     seen: set[str] = set()
     for index, model in enumerate(parsed.reminders):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from bot.errors import ContentError
 
@@ -54,3 +55,13 @@ def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tu
         position = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ContentError([f"{position}: not valid YAML: {getattr(error, 'problem', None) or error}"]) from None
     return root, data
+
+
+def validation_problems(path: Path, root: Any, error: ValidationError) -> list[str]:
+    """Every pydantic error as `file:line:col: field: message`."""
+    problems = []
+    for item in error.errors():
+        location = tuple(item["loc"])
+        field = ".".join(str(part) for part in location) or "(file)"
+        problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
+    return problems
