@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
@@ -857,16 +858,7 @@ class MatchingCog(commands.Cog):
             await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
         if thread is None:
             return team
-        return Team(
-            id=team.id,
-            guild_id=team.guild_id,
-            project_key=team.project_key,
-            thread_id=thread.id,
-            proposal_id=team.proposal_id,
-            created_by=team.created_by,
-            created_at=team.created_at,
-            members=team.members,
-        )
+        return replace(team, thread_id=thread.id)
 
     async def announce_joins(self, run: LeftoverRun) -> None:
         for join in run.plan.joins:

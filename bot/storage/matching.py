@@ -6,6 +6,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -836,17 +837,11 @@ class MatchingStore:
                 proposal.id,
             ),
         )
-        updated = Proposal(
-            id=proposal.id,
-            guild_id=proposal.guild_id,
-            project_key=proposal.project_key,
-            frontend_id=proposal.frontend_id,
-            backend_id=proposal.backend_id,
+        updated = replace(
+            proposal,
             frontend_answer=settlement.frontend_answer,
             backend_answer=settlement.backend_answer,
             state=settlement.state,
-            created_at=proposal.created_at,
-            expires_at=proposal.expires_at,
             closed_at=closed,
         )
         if settlement.state == "pending":
