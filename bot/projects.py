@@ -358,30 +358,73 @@ def project_label(key: str, catalogue: Catalogue, custom_name: str | None = None
     return custom_name or key.removeprefix(CUSTOM_PREFIX).replace("-", " ")
 
 
-def compute_board(members: Iterable[ProjectMember], catalogue: Catalogue) -> list[BoardRow]:
-    """Every official project plus custom ones in use; busiest first, then most recent activity, then name."""
-    grouped: dict[str, list[ProjectMember]] = {project.key: [] for project in catalogue.projects}
+@dataclass(frozen=True)
+class ProjectTotals:
+    """One project's current announcements, counted; learners who left the server are not counted."""
+
+    key: str
+    latest_name: str  # the name in its most recent announcement (custom projects are named by learners)
+    latest_at: datetime
+    frontend: int = 0
+    backend: int = 0
+    paired: int = 0
+    waiting: int = 0
+
+
+def project_totals(members: Iterable[ProjectMember]) -> list[ProjectTotals]:
+    """What the board counts, from individual members (storage can also count it directly)."""
+    grouped: dict[str, list[ProjectMember]] = {}
     for member in members:
         if not member.left:
             grouped.setdefault(member.project_key, []).append(member)
-    rows: list[BoardRow] = []
+    totals: list[ProjectTotals] = []
     for key, people in grouped.items():
-        latest = max(people, key=lambda person: person.created_at) if people else None
-        rows.append(
-            BoardRow(
+        latest = max(people, key=lambda person: person.created_at)
+        totals.append(
+            ProjectTotals(
                 key=key,
-                name=project_label(key, catalogue, latest.project_name if latest else None),
+                latest_name=latest.project_name,
+                latest_at=latest.created_at,
                 frontend=sum(1 for person in people if person.track == "frontend"),
                 backend=sum(1 for person in people if person.track == "backend"),
                 paired=sum(1 for person in people if person.paired),
                 waiting=sum(1 for person in people if person.waiting),
-                last_activity=latest.created_at if latest else None,
+            )
+        )
+    return totals
+
+
+def board_from_totals(totals: Iterable[ProjectTotals], catalogue: Catalogue) -> list[BoardRow]:
+    """Every official project plus custom ones in use; busiest first, then most recent activity, then name."""
+    counted = {total.key: total for total in totals}
+    keys = [project.key for project in catalogue.projects]
+    keys += [key for key in counted if catalogue.get(key) is None]
+    rows: list[BoardRow] = []
+    for key in keys:
+        total = counted.get(key)
+        if total is None:
+            rows.append(BoardRow(key=key, name=project_label(key, catalogue)))
+            continue
+        rows.append(
+            BoardRow(
+                key=key,
+                name=project_label(key, catalogue, total.latest_name),
+                frontend=total.frontend,
+                backend=total.backend,
+                paired=total.paired,
+                waiting=total.waiting,
+                last_activity=total.latest_at,
             )
         )
     rows.sort(key=lambda row: row.name.casefold())
     rows.sort(key=lambda row: row.last_activity.timestamp() if row.last_activity else float("-inf"), reverse=True)
     rows.sort(key=lambda row: row.total, reverse=True)
     return rows
+
+
+def compute_board(members: Iterable[ProjectMember], catalogue: Catalogue) -> list[BoardRow]:
+    """Every official project plus custom ones in use; busiest first, then most recent activity, then name."""
+    return board_from_totals(project_totals(members), catalogue)
 
 
 def board_row(members: Iterable[ProjectMember], key: str, catalogue: Catalogue) -> BoardRow:

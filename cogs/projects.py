@@ -28,10 +28,10 @@ from bot.projects import (
     Page,
     ProjectMember,
     Track,
+    board_from_totals,
     board_page,
     board_row,
     compact,
-    compute_board,
     draft_announcement,
     export_csv,
     is_custom_key,
@@ -415,7 +415,7 @@ class ProjectsCog(commands.Cog):
     @app_commands.guild_only()
     async def projects_command(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
-        rows = compute_board(await self.store.members(guild.id), self.catalogue)
+        rows = board_from_totals(await self.store.board_totals(guild.id), self.catalogue)
         view = BoardView(interaction.user.id, rows)
         if view.page.count == 1:
             await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)

@@ -14,6 +14,7 @@ from bot.projects import (
     LearnerStatus,
     MatchStatus,
     ProjectMember,
+    ProjectTotals,
     Track,
     same_choice,
 )
@@ -30,6 +31,21 @@ MEMBER_QUERY = (
     "   AS paired"
     " FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
     " WHERE a.guild_id = ? AND a.ended_at IS NULL"
+)
+
+# The board's counts per project, counted by SQLite: one row per project instead of one per learner. With exactly
+# one MAX() in the query, SQLite takes project_name from the row holding it: the latest announcement's name.
+BOARD_TOTALS_QUERY = (
+    "SELECT a.project_key, a.project_name, MAX(a.created_at) AS latest_at,"
+    " SUM(a.track = 'frontend') AS frontend, SUM(a.track = 'backend') AS backend,"
+    " SUM(EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
+    "   WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL))"
+    "   AS paired,"
+    " SUM(EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
+    "   AND p.project_key = a.project_key AND p.state = 'waiting')) AS waiting"
+    " FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " WHERE a.guild_id = ? AND a.ended_at IS NULL AND l.left_at IS NULL"
+    " GROUP BY a.project_key ORDER BY a.project_key"
 )
 
 
@@ -170,14 +186,33 @@ class ProjectsStore:
         rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params)
         return [_member(row) for row in rows]
 
+    async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
+        """/projects: each project's counts, without reading every learner (see compute_board for the rules)."""
+        rows = await self.db.fetchall(BOARD_TOTALS_QUERY, (guild_id,))
+        return [
+            ProjectTotals(
+                key=row["project_key"],
+                latest_name=row["project_name"],
+                latest_at=datetime.fromisoformat(row["latest_at"]),
+                frontend=row["frontend"],
+                backend=row["backend"],
+                paired=row["paired"],
+                waiting=row["waiting"],
+            )
+            for row in rows
+        ]
+
     async def custom_projects(self, guild_id: int) -> dict[str, str]:
-        """Custom project keys in current use, each with its most recently typed name."""
-        # A key range rather than LIKE 'custom:%', so only the custom keys are read from announcements_by_project
-        # (LIKE cannot use that index): every keystroke of /announce's project autocomplete asks.
+        """Custom project keys in current use, in the order they first appeared, each with its latest typed name."""
+        # One row per key, read from announcements_by_project alone (ids grow with time, so MIN/MAX(id) are the
+        # first and the latest announcement): /announce and every keystroke of its autocomplete ask, and a cohort
+        # can hold thousands of announcements of custom projects.
         rows = await self.db.fetchall(
-            "SELECT project_key, project_name FROM announcements"
-            " WHERE guild_id = ? AND ended_at IS NULL AND project_key >= 'custom:' AND project_key < 'custom;'"
-            " ORDER BY created_at, id",
+            "SELECT first.project_key, latest.project_name FROM"
+            " (SELECT project_key, MIN(id) AS first_id, MAX(id) AS latest_id FROM announcements"
+            "  WHERE guild_id = ? AND ended_at IS NULL AND project_key >= 'custom:' AND project_key < 'custom;'"
+            "  GROUP BY project_key) AS first"
+            " JOIN announcements latest ON latest.id = first.latest_id ORDER BY first.first_id",
             (guild_id,),
         )
         return {row["project_key"]: row["project_name"] for row in rows}
