@@ -1,4 +1,4 @@
-"""The bot under SimCord for benchmarks: a baseline command, a latency probe, and people to act as.
+"""The bot under SimCord for benchmarks: the bench-only baseline command, the latency probe, the virtual clock tick.
 
 Bot-side latency is the time from SimCord handing an interaction to the bot (its dispatch observer, called right
 before the gateway event) to the bot's first response call to Discord (the `/interactions/{id}/{token}/callback`
