@@ -16,7 +16,7 @@ from bench.report import Report, machine_lines
 Section = Callable[[Report, bool], Awaitable[None]]
 
 SECTIONS: dict[str, Section] = {
-    "commands": lambda report, quick: commands.measure_commands(report, commands.QUICK if quick else commands.FULL),
+    "commands": lambda report, quick: commands.measure_commands(report, commands.sizes(quick)),
     "search": lambda report, quick: search.measure_search(report, search.QUICK if quick else search.FULL),
     "matching": lambda report, quick: matching.measure_matching(report, matching.QUICK if quick else matching.FULL),
     "reminders": lambda report, quick: reminders.measure_reminders(
@@ -47,10 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, well under a minute (the smoke test)")
     parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only this section (repeatable)")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="section 1 only: N rounds instead of 200 at the full size (to iterate on one fix; not for the record)",
+    )
+    parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="profile each section with pyinstrument; write DIR/<section>.html"
     )
     args = parser.parse_args(argv)
     quiet_logs()
+    if args.rounds is not None:
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1")
+        commands.ROUNDS_OVERRIDE = args.rounds
     report = Report()
     for line in machine_lines():
         report.say(line)

@@ -22,8 +22,12 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
     version = await db.connect()
     try:
         assert version == LATEST_VERSION
-        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+        writer = db.conn
+        assert next(iter(await writer.execute_fetchall("PRAGMA journal_mode")))[0] == "wal"
+        assert next(iter(await writer.execute_fetchall("PRAGMA foreign_keys")))[0] == 1
+        assert next(iter(await writer.execute_fetchall("PRAGMA busy_timeout")))[0] >= 1000
+        # Reads run on their own connection, which must refuse to write.
+        assert (await db.fetchone("PRAGMA query_only"))[0] == 1
         assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 1000
         assert await db.integrity_check() == "ok"
     finally:

@@ -43,16 +43,20 @@ LATEST_VERSION = max((version for version, _, _ in load_migrations()), default=0
 
 
 class Database:
-    """One aiosqlite connection shared by every store. Reads run freely; writes take `transact()` or `write()`.
+    """The bot's SQLite file: writes on aiosqlite's thread, reads on the event loop. Every store shares one.
 
-    Every call into aiosqlite is a round trip to its database thread, and the round trips, not SQLite, are most
-    of what a command waits for. So reads fetch in one trip, `query()` runs several reads in one trip, and
-    `transact()` runs a whole write transaction in one trip.
+    Every call into aiosqlite is a round trip to its database thread, and the round trips, not SQLite, were most
+    of what a command waited for. So `transact()` runs a whole write transaction in one trip (a commit may wait
+    for the disk or for another process's lock, which must never stall the event loop), while reads, which in
+    WAL mode never wait for a writer, run at once on a second, read-only connection owned by the event loop:
+    `fetchall`/`fetchone` for one statement, `query()` for several under one snapshot. A read that may return
+    a whole cohort passes `bulk=True` and goes to the database thread instead, so it cannot stall the loop.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
 
     @property
@@ -79,22 +83,38 @@ class Database:
             "synchronous=NORMAL",
         ):
             # Fully consume each pragma's result: an unfinished statement would block the next COMMIT.
-            await self.fetchall(f"PRAGMA {pragma}")
-        return await self.migrate()
+            await self._conn.execute_fetchall(f"PRAGMA {pragma}")
+        version = await self.migrate()
+        self._reader = self._open_reader()
+        return version
+
+    def _open_reader(self) -> sqlite3.Connection | None:
+        if str(self.path) == ":memory:":
+            return None  # a second connection to :memory: would be another, empty database
+        # check_same_thread=False: the bot's loop thread uses it, but tests may create the Database elsewhere;
+        # it is never used from two threads at once (reads do not await).
+        reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        reader.row_factory = sqlite3.Row
+        for pragma in ("query_only=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+            reader.execute(f"PRAGMA {pragma}").fetchall()
+        return reader
 
     async def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.close()
         if self._conn is None:
             return
         try:
-            await self.fetchall("PRAGMA optimize")
+            await self._conn.execute_fetchall("PRAGMA optimize")
         except sqlite3.Error:
             log.debug("PRAGMA optimize failed on close", exc_info=True)
         conn, self._conn = self._conn, None
         await conn.close()
 
     async def schema_version(self) -> int:
-        row = await self.fetchone("PRAGMA user_version")
-        return int(row[0]) if row else 0
+        rows = list(await self.conn.execute_fetchall("PRAGMA user_version"))
+        return int(rows[0][0]) if rows else 0
 
     async def migrate(self) -> int:
         current = await self.schema_version()
@@ -154,23 +174,28 @@ class Database:
                 raise
             return result
 
-    async def query(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Several reads in one trip to the database thread: `body` is synchronous sqlite3 code, as in transact()."""
+    async def query(self, body: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> T:
+        """Several reads under one snapshot: `body` is synchronous sqlite3 code as in transact(), and never writes."""
         conn = self.conn
-        result: T = await conn._execute(_run_reads, conn, body)  # type: ignore[no-untyped-call]
-        return result
+        if self._reader is None or bulk:
+            result: T = await conn._execute(_run_reads, conn, body)  # type: ignore[no-untyped-call]
+            return result
+        return _read_snapshot(self._reader, body)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        # Execute, fetch and close in one trip (a cursor would take three).
-        return list(await self.conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Sequence[Any] = (), *, bulk: bool = False) -> list[sqlite3.Row]:
+        conn = self.conn
+        if self._reader is None or bulk:
+            # Execute, fetch and close in one trip (a cursor would take three).
+            return list(await conn.execute_fetchall(sql, params))
+        return self._reader.execute(sql, params).fetchall()
 
     async def integrity_check(self) -> str:
-        row = await self.fetchone("PRAGMA integrity_check")
-        return str(row[0]) if row else "no answer"
+        rows = list(await self.conn.execute_fetchall("PRAGMA integrity_check"))
+        return str(rows[0][0]) if rows else "no answer"
 
     async def backup_to(self, target: Path) -> None:
         """Online backup (safe while the bot runs) using SQLite's backup API."""
@@ -208,7 +233,16 @@ def _run_transaction(conn: aiosqlite.Connection, body: Callable[[sqlite3.Connect
 
 
 def _run_reads(conn: aiosqlite.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-    return body(conn._conn)
+    return _read_snapshot(conn._conn, body)
+
+
+def _read_snapshot(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
+    """The body's reads see one committed state, not a write that lands between two of them."""
+    connection.execute("BEGIN")
+    try:
+        return body(connection)
+    finally:
+        connection.execute("COMMIT")
 
 
 UNAVAILABLE_CODES = (
