@@ -379,7 +379,8 @@ def project_totals(members: Iterable[ProjectMember]) -> list[ProjectTotals]:
             grouped.setdefault(member.project_key, []).append(member)
     totals: list[ProjectTotals] = []
     for key, people in grouped.items():
-        latest = max(people, key=lambda person: person.created_at)
+        # The last of equal times wins, as in storage, which breaks ties by announcement id.
+        latest = max(reversed(people), key=lambda person: person.created_at)
         totals.append(
             ProjectTotals(
                 key=key,
@@ -394,28 +395,27 @@ def project_totals(members: Iterable[ProjectMember]) -> list[ProjectTotals]:
     return totals
 
 
+def total_row(key: str, total: ProjectTotals | None, catalogue: Catalogue) -> BoardRow:
+    """One project's board row from its counts (None: nobody is on it)."""
+    if total is None:
+        return BoardRow(key=key, name=project_label(key, catalogue))
+    return BoardRow(
+        key=key,
+        name=project_label(key, catalogue, total.latest_name),
+        frontend=total.frontend,
+        backend=total.backend,
+        paired=total.paired,
+        waiting=total.waiting,
+        last_activity=total.latest_at,
+    )
+
+
 def board_from_totals(totals: Iterable[ProjectTotals], catalogue: Catalogue) -> list[BoardRow]:
     """Every official project plus custom ones in use; busiest first, then most recent activity, then name."""
     counted = {total.key: total for total in totals}
     keys = [project.key for project in catalogue.projects]
     keys += [key for key in counted if catalogue.get(key) is None]
-    rows: list[BoardRow] = []
-    for key in keys:
-        total = counted.get(key)
-        if total is None:
-            rows.append(BoardRow(key=key, name=project_label(key, catalogue)))
-            continue
-        rows.append(
-            BoardRow(
-                key=key,
-                name=project_label(key, catalogue, total.latest_name),
-                frontend=total.frontend,
-                backend=total.backend,
-                paired=total.paired,
-                waiting=total.waiting,
-                last_activity=total.latest_at,
-            )
-        )
+    rows = [total_row(key, counted.get(key), catalogue) for key in keys]
     rows.sort(key=lambda row: row.name.casefold())
     rows.sort(key=lambda row: row.last_activity.timestamp() if row.last_activity else float("-inf"), reverse=True)
     rows.sort(key=lambda row: row.total, reverse=True)
@@ -428,11 +428,44 @@ def compute_board(members: Iterable[ProjectMember], catalogue: Catalogue) -> lis
 
 
 def board_row(members: Iterable[ProjectMember], key: str, catalogue: Catalogue) -> BoardRow:
-    """The counts for one project (the announcement post's "N learners on the other side" hint)."""
-    for row in compute_board((member for member in members if member.project_key == key), catalogue):
-        if row.key == key:
-            return row
-    return BoardRow(key=key, name=project_label(key, catalogue))
+    """The counts for one project, from its members (storage keeps them counted: see ProjectsStore.board_total)."""
+    totals = project_totals(member for member in members if member.project_key == key)
+    return total_row(key, totals[0] if totals else None, catalogue)
+
+
+# /project names at most this many learners per list and counts the rest: a field holds 1,024 characters, and a
+# popular project has hundreds of learners, so reading them all would only be thrown away.
+ROSTER_NAMES = 40
+
+
+@dataclass(frozen=True)
+class Roster:
+    """What /project shows of one project: the first learners of each list, and how many each list holds."""
+
+    totals: ProjectTotals | None  # counts of present learners (as on the board)
+    on_track: dict[Track, tuple[ProjectMember, ...]]  # oldest announcement first, including those who left
+    on_track_count: dict[Track, int]  # everyone with a current announcement, including those who left
+    looking: tuple[ProjectMember, ...]  # waiting in matching's pool for this project and still in the server
+
+    def present(self, track: Track) -> int:
+        return 0 if self.totals is None else (self.totals.frontend if track == "frontend" else self.totals.backend)
+
+    @property
+    def looking_count(self) -> int:
+        return 0 if self.totals is None else self.totals.waiting
+
+
+def roster_from_members(members: Iterable[ProjectMember], key: str, limit: int = ROSTER_NAMES) -> Roster:
+    """The same roster from every member of the guild (what storage reads with LIMITs and counts)."""
+    mine = [member for member in members if member.project_key == key]
+    totals = project_totals(mine)
+    looking = [member for member in mine if member.waiting and not member.left]
+    return Roster(
+        totals=totals[0] if totals else None,
+        on_track={track: tuple(m for m in mine if m.track == track)[:limit] for track in TRACKS},
+        on_track_count={track: sum(1 for m in mine if m.track == track) for track in TRACKS},
+        looking=tuple(looking[:limit]),
+    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,10 +27,10 @@ from bot.projects import (
     LearnerStatus,
     Page,
     ProjectMember,
+    Roster,
     Track,
     board_from_totals,
     board_page,
-    board_row,
     compact,
     draft_announcement,
     export_csv,
@@ -38,6 +38,7 @@ from bot.projects import (
     name_words,
     other_track,
     resolve_project,
+    total_row,
 )
 from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.privacy import PrivacyStore
@@ -154,31 +155,36 @@ def format_board(page: Page) -> discord.Embed:
     return embed
 
 
-def _names(members: list[ProjectMember], limit: int = 1024) -> str:
+def _names(members: Sequence[ProjectMember], total: int, limit: int = 1024) -> str:
+    """One name per line, as many as fit in `limit` characters, then how many of `total` are left out."""
     lines: list[str] = []
     for index, member in enumerate(members):
         marks = [
             label for label, on in (("left", member.left), ("paired", member.paired), ("looking", member.waiting)) if on
         ]
         line = safe_text(member.display_name) + (f" ({', '.join(marks)})" if marks else "")
-        rest = f"… and {len(members) - index} more"
+        rest = f"… and {total - index} more"
         if sum(len(item) + 1 for item in lines) + len(line) + len(rest) + 2 > limit:
             lines.append(rest)
             break
         lines.append(line)
+    else:
+        if total > len(members):
+            lines.append(f"… and {total - len(members)} more")
     return "\n".join(lines) or "Nobody yet."
 
 
-def format_project(name: str, description: str, members: list[ProjectMember]) -> discord.Embed:
+def format_project(name: str, description: str, roster: Roster) -> discord.Embed:
     embed = discord.Embed(title=clip(name, 256), description=clip(description, 4096), colour=discord.Colour.blurple())
     for track in ("backend", "frontend"):
-        on_track = [member for member in members if member.track == track]
-        present = sum(1 for member in on_track if not member.left)
-        embed.add_field(name=f"{track_label(track)} ({present})", value=_names(on_track), inline=True)
-    looking = [member for member in members if member.waiting and not member.left]
+        embed.add_field(
+            name=f"{track_label(track)} ({roster.present(track)})",
+            value=_names(roster.on_track[track], roster.on_track_count[track]),
+            inline=True,
+        )
     embed.add_field(
         name="Looking for a partner",
-        value=_names(looking) if looking else "Nobody is waiting right now.",
+        value=_names(roster.looking, roster.looking_count) if roster.looking else "Nobody is waiting right now.",
         inline=False,
     )
     return embed
@@ -377,8 +383,8 @@ class ProjectsCog(commands.Cog):
             log.info("announcement guild=%s user=%s project=%s", guild.id, interaction.user.id, draft.project_key)
             self.bot.dispatch("nexus_announcement_changed", guild.id, interaction.user.id, previous_key)
         delivery = await self.deliver(guild, config, outcome.announcement)
-        members = await self.store.members(guild.id, draft.project_key)
-        embed = format_announcement(outcome.announcement, board_row(members, draft.project_key, self.catalogue))
+        total = await self.store.board_total(guild.id, draft.project_key)
+        embed = format_announcement(outcome.announcement, total_row(draft.project_key, total, self.catalogue))
         content = format_recorded(outcome, delivery, config.channel_id if config else None)
         await interaction.followup.send(content, embed=embed, ephemeral=True)
 
@@ -433,12 +439,12 @@ class ProjectsCog(commands.Cog):
         official = self.catalogue.get(choice.key)
         if official is None and choice.key not in custom:
             raise NotFound(f"Nobody has announced a project called `{choice.name}`. `/projects` lists them all.")
-        members = await self.store.members(guild.id, choice.key)
+        roster = await self.store.roster(guild.id, choice.key)
         if official is not None:
             title, description = official.label, official.description
         else:
             title, description = custom[choice.key], "A custom project named by learners in this server."
-        await interaction.response.send_message(embed=format_project(title, description, members), ephemeral=True)
+        await interaction.response.send_message(embed=format_project(title, description, roster), ephemeral=True)
 
     @project_command.autocomplete("name")
     async def project_name_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -545,9 +551,9 @@ class ProjectsCog(commands.Cog):
             if not isinstance(channel, discord.TextChannel):
                 log.warning("announcement channel missing guild=%s channel=%s", guild.id, config.channel_id)
                 return posted, "the channel no longer exists"
-            members = await self.store.members(guild.id)
             for item in pending:
-                row = board_row(members, item.project_key, self.catalogue)
+                total = await self.store.board_total(guild.id, item.project_key)
+                row = total_row(item.project_key, total, self.catalogue)
                 try:
                     message = await channel.send(
                         embed=format_announcement(item, row), allowed_mentions=discord.AllowedMentions.none()

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from bot.projects import (
+    ROSTER_NAMES,
+    TRACKS,
     Announcement,
     AnnouncementDraft,
     AnnounceOutcome,
@@ -15,6 +17,7 @@ from bot.projects import (
     MatchStatus,
     ProjectMember,
     ProjectTotals,
+    Roster,
     Track,
     same_choice,
 )
@@ -33,20 +36,65 @@ MEMBER_QUERY = (
     " WHERE a.guild_id = ? AND a.ended_at IS NULL"
 )
 
-# The board's counts per project, counted by SQLite: one row per project instead of one per learner. With exactly
-# one MAX() in the query, SQLite takes project_name from the row holding it: the latest announcement's name.
-BOARD_TOTALS_QUERY = (
-    "SELECT a.project_key, a.project_name, MAX(a.created_at) AS latest_at,"
-    " SUM(a.track = 'frontend') AS frontend, SUM(a.track = 'backend') AS backend,"
-    " SUM(EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
-    "   WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL))"
-    "   AS paired,"
-    " SUM(EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
-    "   AND p.project_key = a.project_key AND p.state = 'waiting')) AS waiting"
-    " FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    " WHERE a.guild_id = ? AND a.ended_at IS NULL AND l.left_at IS NULL"
-    " GROUP BY a.project_key ORDER BY a.project_key"
+# The board reads counts that triggers keep up to date (migration 0050: board_counts, board_members), and names
+# each project after its latest announcement by a learner still in the server: one index probe per track.
+BOARD_COUNTS_SQL = (
+    "SELECT project_key, frontend, backend, paired, waiting FROM board_counts"
+    " WHERE guild_id = ? AND frontend + backend > 0"
 )
+LATEST_ON_TRACK_SQL = (
+    "SELECT a.id, a.project_name, a.created_at FROM announcements a"
+    " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    " WHERE a.guild_id = ? AND a.project_key = ? AND a.track = ? AND a.ended_at IS NULL AND l.left_at IS NULL"
+    " ORDER BY a.created_at DESC, a.id DESC LIMIT 1"
+)
+# The whole recount the triggers stand in for: what board_counts must always equal (see board_recount).
+BOARD_RECOUNT_SQL = (
+    "SELECT project_key, SUM(frontend) AS frontend, SUM(backend) AS backend, SUM(paired) AS paired,"
+    " SUM(waiting) AS waiting FROM board_members WHERE guild_id = ? GROUP BY project_key HAVING COUNT(*) > 0"
+)
+ROSTER_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
+TRACK_COUNT_SQL = (
+    "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND project_key = ? AND track = ? AND ended_at IS NULL"
+)
+# Driven from the pool's line index: only the learners waiting for this project, however many announced it.
+ROSTER_LOOKING_SQL = (
+    "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
+    " 1 AS waiting, 0 AS paired"
+    " FROM match_pool p"
+    " JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
+    "   AND a.project_key = p.project_key"
+    " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting'"
+    " ORDER BY a.created_at, a.id LIMIT ?"
+)
+
+
+def _board_totals(conn: sqlite3.Connection, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+    sql, params = BOARD_COUNTS_SQL, list[object]([guild_id])
+    if key is not None:
+        sql += " AND project_key = ?"
+        params.append(key)
+    totals: list[ProjectTotals] = []
+    for row in conn.execute(sql, params).fetchall():
+        latest = [
+            found
+            for track in TRACKS
+            if (found := conn.execute(LATEST_ON_TRACK_SQL, (guild_id, row["project_key"], track)).fetchone())
+        ]
+        newest = max(latest, key=lambda found: (found["created_at"], found["id"]))
+        totals.append(
+            ProjectTotals(
+                key=row["project_key"],
+                latest_name=newest["project_name"],
+                latest_at=datetime.fromisoformat(newest["created_at"]),
+                frontend=row["frontend"],
+                backend=row["backend"],
+                paired=row["paired"],
+                waiting=row["waiting"],
+            )
+        )
+    return totals
 
 
 def _time(value: str | None) -> datetime | None:
@@ -187,20 +235,42 @@ class ProjectsStore:
         return [_member(row) for row in rows]
 
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
-        """/projects: each project's counts, without reading every learner (see compute_board for the rules)."""
-        rows = await self.db.fetchall(BOARD_TOTALS_QUERY, (guild_id,))
-        return [
-            ProjectTotals(
-                key=row["project_key"],
-                latest_name=row["project_name"],
-                latest_at=datetime.fromisoformat(row["latest_at"]),
-                frontend=row["frontend"],
-                backend=row["backend"],
-                paired=row["paired"],
-                waiting=row["waiting"],
+        """/projects: each project's counts, kept by triggers (compute_board states the rules they keep)."""
+        return await self.db.query(lambda conn: _board_totals(conn, guild_id))
+
+    async def board_total(self, guild_id: int, key: str) -> ProjectTotals | None:
+        """One project's counts (None: nobody present is on it)."""
+        found = await self.db.query(lambda conn: _board_totals(conn, guild_id, key))
+        return found[0] if found else None
+
+    async def board_recount(self, guild_id: int) -> dict[str, tuple[int, int, int, int]]:
+        """(frontend, backend, paired, waiting) per project recounted from every learner: what the triggers keep."""
+        rows = await self.db.fetchall(BOARD_RECOUNT_SQL, (guild_id,), bulk=True)
+        return {row["project_key"]: (row["frontend"], row["backend"], row["paired"], row["waiting"]) for row in rows}
+
+    async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
+        """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
+
+        def body(conn: sqlite3.Connection) -> Roster:
+            totals = _board_totals(conn, guild_id, key)
+            on_track = {
+                track: tuple(
+                    _member(row) for row in conn.execute(ROSTER_TRACK_SQL, (guild_id, key, track, limit)).fetchall()
+                )
+                for track in TRACKS
+            }
+            counts = {
+                track: int(conn.execute(TRACK_COUNT_SQL, (guild_id, key, track)).fetchone()[0]) for track in TRACKS
+            }
+            looking = conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, limit)).fetchall()
+            return Roster(
+                totals=totals[0] if totals else None,
+                on_track=on_track,
+                on_track_count=counts,
+                looking=tuple(_member(row) for row in looking),
             )
-            for row in rows
-        ]
+
+        return await self.db.query(body)
 
     async def custom_projects(self, guild_id: int) -> dict[str, str]:
         """Custom project keys in current use, in the order they first appeared, each with its latest typed name."""
