@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -331,6 +331,12 @@ class ProjectMember:
     left: bool = False
     waiting: bool = False
     paired: bool = False
+    queued_at: datetime | None = None  # their place in matching's line while waiting
+
+
+def in_line(member: ProjectMember) -> tuple[datetime, int]:
+    """Matching's order: first queued first (a requeued learner keeps their place), then by id."""
+    return (member.queued_at or datetime.max.replace(tzinfo=UTC), member.user_id)
 
 
 @dataclass(frozen=True)
@@ -445,7 +451,7 @@ class Roster:
     totals: ProjectTotals | None  # counts of present learners (as on the board)
     on_track: dict[Track, tuple[ProjectMember, ...]]  # oldest announcement first, including those who left
     on_track_count: dict[Track, int]  # everyone with a current announcement, including those who left
-    looking: tuple[ProjectMember, ...]  # waiting in matching's pool for this project and still in the server
+    looking: tuple[ProjectMember, ...]  # waiting in matching's pool for this project, still here; in line order
 
     def present(self, track: Track) -> int:
         return 0 if self.totals is None else (self.totals.frontend if track == "frontend" else self.totals.backend)
@@ -459,7 +465,7 @@ def roster_from_members(members: Iterable[ProjectMember], key: str, limit: int =
     """The same roster from every member of the guild (what storage reads with LIMITs and counts)."""
     mine = [member for member in members if member.project_key == key]
     totals = project_totals(mine)
-    looking = [member for member in mine if member.waiting and not member.left]
+    looking = sorted((member for member in mine if member.waiting and not member.left), key=in_line)
     return Roster(
         totals=totals[0] if totals else None,
         on_track={track: tuple(m for m in mine if m.track == track)[:limit] for track in TRACKS},

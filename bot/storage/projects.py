@@ -19,6 +19,7 @@ from bot.projects import (
     ProjectTotals,
     Roster,
     Track,
+    in_line,
     same_choice,
 )
 from bot.storage.db import Database
@@ -27,8 +28,8 @@ from bot.storage.db import Database
 # paired while they belong to a team that has not ended.
 MEMBER_QUERY = (
     "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
-    " EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
-    "   AND p.project_key = a.project_key AND p.state = 'waiting') AS waiting,"
+    " (SELECT p.queued_at FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
+    "   AND p.project_key = a.project_key AND p.state = 'waiting') AS queued_at,"
     " EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
     "   WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL)"
     "   AS paired"
@@ -57,16 +58,17 @@ ROSTER_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER 
 TRACK_COUNT_SQL = (
     "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND project_key = ? AND track = ? AND ended_at IS NULL"
 )
-# Driven from the pool's line index: only the learners waiting for this project, however many announced it.
+# Driven from the pool's line index, one track at a time in the order matching serves it: only the learners
+# waiting for this project are read, however many announced it.
 ROSTER_LOOKING_SQL = (
     "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
-    " 1 AS waiting, 0 AS paired"
+    " p.queued_at, 0 AS paired"
     " FROM match_pool p"
     " JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
     "   AND a.project_key = p.project_key"
     " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
-    " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting'"
-    " ORDER BY a.created_at, a.id LIMIT ?"
+    " WHERE p.guild_id = ? AND p.project_key = ? AND p.track = ? AND p.state = 'waiting'"
+    " ORDER BY p.queued_at, p.user_id LIMIT ?"
 )
 
 
@@ -130,8 +132,9 @@ def _member(row: sqlite3.Row) -> ProjectMember:
         track=cast(Track, row["track"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         left=row["left_at"] is not None,
-        waiting=bool(row["waiting"]),
+        waiting=row["queued_at"] is not None,
         paired=bool(row["paired"]),
+        queued_at=_time(row["queued_at"]),
     )
 
 
@@ -262,12 +265,16 @@ class ProjectsStore:
             counts = {
                 track: int(conn.execute(TRACK_COUNT_SQL, (guild_id, key, track)).fetchone()[0]) for track in TRACKS
             }
-            looking = conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, limit)).fetchall()
+            looking = [
+                _member(row)
+                for track in TRACKS
+                for row in conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, track, limit)).fetchall()
+            ]
             return Roster(
                 totals=totals[0] if totals else None,
                 on_track=on_track,
                 on_track_count=counts,
-                looking=tuple(_member(row) for row in looking),
+                looking=tuple(sorted(looking, key=in_line)[:limit]),
             )
 
         return await self.db.query(body)
