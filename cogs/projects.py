@@ -158,16 +158,18 @@ def format_board(page: Page) -> discord.Embed:
 def _names(members: Sequence[ProjectMember], total: int, limit: int = 1024) -> str:
     """One name per line, as many as fit in `limit` characters, then how many of `total` are left out."""
     lines: list[str] = []
+    used = 0  # characters so far, newlines included
     for index, member in enumerate(members):
         marks = [
             label for label, on in (("left", member.left), ("paired", member.paired), ("looking", member.waiting)) if on
         ]
         line = safe_text(member.display_name) + (f" ({', '.join(marks)})" if marks else "")
         rest = f"… and {total - index} more"
-        if sum(len(item) + 1 for item in lines) + len(line) + len(rest) + 2 > limit:
+        if used + len(line) + len(rest) + 2 > limit:
             lines.append(rest)
             break
         lines.append(line)
+        used += len(line) + 1
     else:
         if total > len(members):
             lines.append(f"… and {total - len(members)} more")

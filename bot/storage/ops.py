@@ -19,7 +19,8 @@ class BackupError(Exception):
 
 # Counters from other features' tables: (name, table it needs, scalar subquery with one `?` for the guild id).
 CORE_COUNTERS: tuple[tuple[str, str, str], ...] = (
-    ("learners", "learners", "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND left_at IS NULL"),
+    # Kept by triggers (migration 0051): counting the learners themselves grows with the cohort.
+    ("learners", "learner_counts", "SELECT COALESCE(SUM(present), 0) FROM learner_counts WHERE guild_id = ?"),
     ("waiting", "match_pool", "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND state = 'waiting'"),
     ("pending_proposals", "proposals", "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND state = 'pending'"),
     ("paired", "team_members", "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND left_at IS NULL"),
@@ -67,10 +68,13 @@ class OpsStore:
         tables = await self.tables()
         optional = [counter for counter in OPTIONAL_COUNTERS if counter[1] in tables]
         counts = await self._counts([*CORE_COUNTERS, *optional], guild_id)
+        # The board's counts, kept by triggers (migration 0050): learners still in the server, as /projects shows.
+        # A custom project is named by any one current announcement: one index probe per project.
         rows = await self.db.fetchall(
-            "SELECT project_key, MIN(project_name) AS project_name,"
-            " SUM(track = 'frontend') AS frontend, SUM(track = 'backend') AS backend"
-            " FROM announcements WHERE guild_id = ? AND ended_at IS NULL GROUP BY project_key",
+            "SELECT b.project_key, b.frontend, b.backend,"
+            " (SELECT a.project_name FROM announcements a WHERE a.guild_id = b.guild_id"
+            "   AND a.project_key = b.project_key AND a.ended_at IS NULL LIMIT 1) AS project_name"
+            " FROM board_counts b WHERE b.guild_id = ? AND b.frontend + b.backend > 0",
             (guild_id,),
         )
         projects = tuple(
