@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from bot.admin import GuildConfig
@@ -318,9 +318,12 @@ class AnnounceOutcome:
     changed: bool
 
 
-@dataclass(frozen=True)
-class ProjectMember:
-    """A learner whose current announcement names a project, with their matching state."""
+class ProjectMember(NamedTuple):
+    """A learner whose current announcement names a project, with their matching state.
+
+    A named tuple rather than a frozen dataclass: /project builds dozens per call, and a tuple is built several
+    times faster than a frozen dataclass, which sets each field through object.__setattr__.
+    """
 
     user_id: int
     display_name: str
@@ -439,9 +442,9 @@ def board_row(members: Iterable[ProjectMember], key: str, catalogue: Catalogue) 
     return total_row(key, totals[0] if totals else None, catalogue)
 
 
-# /project names at most this many learners per list and counts the rest: a field holds 1,024 characters, and a
-# popular project has hundreds of learners, so reading them all would only be thrown away.
-ROSTER_NAMES = 40
+# /project names the first learners of each list and counts the rest ("… and 312 more"): a popular project has
+# hundreds, more than anyone reads in a list or a 1,024-character field holds, so reading them all is wasted.
+ROSTER_NAMES = 20
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class Database:
         # it is never used from two threads at once (reads do not await).
         reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         reader.row_factory = sqlite3.Row
-        for pragma in ("query_only=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+        for pragma in ("query_only=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "mmap_size=268435456"):
             reader.execute(f"PRAGMA {pragma}").fetchall()
         return reader
 

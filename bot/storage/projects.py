@@ -38,16 +38,14 @@ MEMBER_QUERY = (
 )
 
 # The board reads counts that triggers keep up to date (migration 0050: board_counts, board_members), and names
-# each project after its latest announcement by a learner still in the server: one index probe per track.
+# each project after its latest announcement by a learner still in the server: one index probe per project.
 BOARD_COUNTS_SQL = (
-    "SELECT project_key, frontend, backend, paired, waiting FROM board_counts"
-    " WHERE guild_id = ? AND frontend + backend > 0"
-)
-LATEST_ON_TRACK_SQL = (
-    "SELECT a.id, a.project_name, a.created_at FROM announcements a"
-    " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    " WHERE a.guild_id = ? AND a.project_key = ? AND a.track = ? AND a.ended_at IS NULL AND l.left_at IS NULL"
-    " ORDER BY a.created_at DESC, a.id DESC LIMIT 1"
+    "SELECT b.project_key, b.frontend, b.backend, b.paired, b.waiting, a.project_name, a.created_at"
+    " FROM board_counts b JOIN announcements a ON a.id = ("
+    "   SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
+    "   WHERE x.guild_id = b.guild_id AND x.project_key = b.project_key AND x.ended_at IS NULL"
+    "     AND l.left_at IS NULL ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
+    " WHERE b.guild_id = ? AND b.frontend + b.backend > 0"
 )
 # The whole recount the triggers stand in for: what board_counts must always equal (see board_recount).
 BOARD_RECOUNT_SQL = (
@@ -75,27 +73,20 @@ ROSTER_LOOKING_SQL = (
 def _board_totals(conn: sqlite3.Connection, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
     sql, params = BOARD_COUNTS_SQL, list[object]([guild_id])
     if key is not None:
-        sql += " AND project_key = ?"
+        sql += " AND b.project_key = ?"
         params.append(key)
-    totals: list[ProjectTotals] = []
-    for row in conn.execute(sql, params).fetchall():
-        latest = [
-            found
-            for track in TRACKS
-            if (found := conn.execute(LATEST_ON_TRACK_SQL, (guild_id, row["project_key"], track)).fetchone())
-        ]
-        newest = max(latest, key=lambda found: (found["created_at"], found["id"]))
-        totals.append(
-            ProjectTotals(
-                key=row["project_key"],
-                latest_name=newest["project_name"],
-                latest_at=datetime.fromisoformat(newest["created_at"]),
-                frontend=row["frontend"],
-                backend=row["backend"],
-                paired=row["paired"],
-                waiting=row["waiting"],
-            )
+    totals = [
+        ProjectTotals(
+            key=row["project_key"],
+            latest_name=row["project_name"],
+            latest_at=datetime.fromisoformat(row["created_at"]),
+            frontend=row["frontend"],
+            backend=row["backend"],
+            paired=row["paired"],
+            waiting=row["waiting"],
         )
+        for row in conn.execute(sql, params).fetchall()
+    ]
     return totals
 
 
@@ -124,17 +115,18 @@ def _announcement(row: sqlite3.Row) -> Announcement:
 
 
 def _member(row: sqlite3.Row) -> ProjectMember:
+    queued_at = row["queued_at"]
     return ProjectMember(
-        user_id=row["user_id"],
-        display_name=row["display_name"],
-        project_key=row["project_key"],
-        project_name=row["project_name"],
-        track=cast(Track, row["track"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        left=row["left_at"] is not None,
-        waiting=row["queued_at"] is not None,
-        paired=bool(row["paired"]),
-        queued_at=_time(row["queued_at"]),
+        row["user_id"],
+        row["display_name"],
+        row["project_key"],
+        row["project_name"],
+        row["track"],
+        datetime.fromisoformat(row["created_at"]),
+        row["left_at"] is not None,
+        queued_at is not None,
+        bool(row["paired"]),
+        None if queued_at is None else datetime.fromisoformat(queued_at),
     )
 
 

@@ -39,11 +39,12 @@ INSERT INTO board_counts (guild_id, project_key, frontend, backend, paired, wait
 SELECT guild_id, project_key, SUM(frontend), SUM(backend), SUM(paired), SUM(waiting)
 FROM board_members GROUP BY guild_id, project_key;
 
--- /project lists a project's learners per track, oldest first, and the board names a project after its
--- latest announcement: both read a few entries of this index instead of sorting every announcement.
+-- /project lists a project's learners per track, oldest first, and the board names each project after its
+-- latest announcement: both read a few entries of an index instead of sorting every announcement.
 DROP INDEX announcements_by_project;
 CREATE INDEX announcements_by_project ON announcements (guild_id, project_key, track, created_at)
     WHERE ended_at IS NULL;
+CREATE INDEX announcements_latest ON announcements (guild_id, project_key, created_at) WHERE ended_at IS NULL;
 
 
 -- announcements
