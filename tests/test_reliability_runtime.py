@@ -77,11 +77,11 @@ async def test_ready_firing_again_starts_nothing_twice(world: World) -> None:
 
 
 async def make_read_only(world: World) -> None:
-    await world.env.bot.db.conn.execute_fetchall("PRAGMA query_only = ON")
+    await world.env.bot.db.set_pragma("query_only = ON")
 
 
 async def allow_writes(world: World) -> None:
-    await world.env.bot.db.conn.execute_fetchall("PRAGMA query_only = OFF")
+    await world.env.bot.db.set_pragma("query_only = OFF")
 
 
 async def test_read_only_database_gives_clear_private_errors_and_the_bot_stays_up(world: World) -> None:
@@ -121,7 +121,7 @@ async def test_read_only_database_gives_clear_private_errors_and_the_bot_stays_u
 async def test_full_disk_refuses_the_write_that_needs_space_and_the_bot_stays_up(world: World) -> None:
     db = world.env.bot.db
     pages = (await db.fetchone("PRAGMA page_count"))[0]
-    await db.conn.execute_fetchall(f"PRAGMA max_page_count = {pages}")
+    await db.set_pragma(f"max_page_count = {pages}")
     store = ProjectsStore(db)
     refused = None
     for index in range(60):
@@ -136,7 +136,7 @@ async def test_full_disk_refuses_the_write_that_needs_space_and_the_bot_stays_up
     assert refused is not None, "the database never filled up"
     assert await store.current(world.guild.id, refused.id) is None
 
-    await db.conn.execute_fetchall("PRAGMA max_page_count = 1073741823")
+    await db.set_pragma("max_page_count = 1073741823")
     again = await refused.slash(world.channel, "announce", project="Project again", track="backend")
     assert "Recorded" in texts(again)
     assert await db.integrity_check() == "ok"

@@ -12,7 +12,7 @@ import pytest
 from bot.admin import GuildConfig
 from bot.errors import StorageUnavailable
 from bot.storage.admin import AdminStore
-from bot.storage.db import LATEST_VERSION, Database, load_migrations
+from bot.storage.db import BUSY_TIMEOUT_MS, CHECKPOINT_EVERY_COMMITS, LATEST_VERSION, Database, load_migrations
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -22,13 +22,15 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
     version = await db.connect()
     try:
         assert version == LATEST_VERSION
-        writer = db.conn
-        assert next(iter(await writer.execute_fetchall("PRAGMA journal_mode")))[0] == "wal"
-        assert next(iter(await writer.execute_fetchall("PRAGMA foreign_keys")))[0] == 1
-        assert next(iter(await writer.execute_fetchall("PRAGMA busy_timeout")))[0] >= 1000
-        # Reads run on their own connection, which must refuse to write.
-        assert (await db.fetchone("PRAGMA query_only"))[0] == 1
-        assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 1000
+        thread = db.conn
+        assert next(iter(await thread.execute_fetchall("PRAGMA journal_mode")))[0] == "wal"
+        assert next(iter(await thread.execute_fetchall("PRAGMA foreign_keys")))[0] == 1
+        assert next(iter(await thread.execute_fetchall("PRAGMA busy_timeout")))[0] >= 1000
+        # The event loop's connection: the same guarantees, but it never checkpoints and hands waits over.
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+        assert (await db.fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
+        assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0
         assert await db.integrity_check() == "ok"
     finally:
         await db.close()
@@ -98,9 +100,62 @@ async def test_read_only_database_gives_a_user_error(tmp_path: Path) -> None:
     uri_db = Database(path)
     await uri_db.connect()
     try:
-        await uri_db.conn.execute("PRAGMA query_only=ON")
+        await uri_db.set_pragma("query_only=ON")
         with pytest.raises(StorageUnavailable, match="read-only"):
             await AdminStore(uri_db).set_meta("x", "y")
     finally:
-        await uri_db.conn.execute("PRAGMA query_only=OFF")
+        await uri_db.set_pragma("query_only=OFF")
         await uri_db.close()
+
+
+async def test_a_write_waits_for_another_process_on_the_thread_not_the_event_loop(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    other = sqlite3.connect(tmp_path / "n.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        write = asyncio.create_task(AdminStore(db).set_meta("k", "v"))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the write waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not write.done() and ticks == 20
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, timeout=BUSY_TIMEOUT_MS / 1000)
+        assert await AdminStore(db).get_meta("k") == "v"
+    finally:
+        other.close()
+        await db.close()
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_a_clear_storage_error(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    await db.set_pragma("busy_timeout = 50")  # the thread's wait, shortened for the test
+    other = sqlite3.connect(tmp_path / "n.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageUnavailable, match="busy"):
+            await AdminStore(db).set_meta("k", "v")
+        other.execute("ROLLBACK")
+        assert await AdminStore(db).get_meta("k") is None
+    finally:
+        other.close()
+        await db.close()
+
+
+async def test_the_thread_checkpoints_so_the_log_stays_small(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    store = AdminStore(db)
+    writes = CHECKPOINT_EVERY_COMMITS * 2 + 100
+    try:
+        for index in range(writes):
+            await store.set_meta("counter", str(index))
+        # wal_checkpoint reports the frames in the log before it runs: without the periodic checkpoints every
+        # commit would still be there (at least one frame each).
+        _, frames, _ = (await db.fetchone("PRAGMA wal_checkpoint(PASSIVE)")) or (0, 0, 0)
+        assert 0 < frames < writes - CHECKPOINT_EVERY_COMMITS
+        assert await store.get_meta("counter") == str(writes - 1)
+    finally:
+        await db.close()

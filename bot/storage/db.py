@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+# The event loop's connection waits this long for another process's lock, then hands the write to the thread.
+LOOP_BUSY_TIMEOUT_MS = 20
+# The loop's connection never checkpoints (a checkpoint syncs to disk); the database thread does, this often.
+CHECKPOINT_EVERY_COMMITS = 500
 
 T = TypeVar("T")
 
@@ -43,21 +47,28 @@ LATEST_VERSION = max((version for version, _, _ in load_migrations()), default=0
 
 
 class Database:
-    """The bot's SQLite file: writes on aiosqlite's thread, reads on the event loop. Every store shares one.
+    """The bot's SQLite file, shared by every store: small reads and writes on the event loop, the rest on a thread.
 
-    Every call into aiosqlite is a round trip to its database thread, and the round trips, not SQLite, were most
-    of what a command waited for. So `transact()` runs a whole write transaction in one trip (a commit may wait
-    for the disk or for another process's lock, which must never stall the event loop), while reads, which in
-    WAL mode never wait for a writer, run at once on a second, read-only connection owned by the event loop:
-    `fetchall`/`fetchone` for one statement, `query()` for several under one snapshot. A read that may return
-    a whole cohort passes `bulk=True` and goes to the database thread instead, so it cannot stall the loop.
+    Every call into aiosqlite is a round trip to its database thread (a queue, a thread wake-up, a wake-up of the
+    loop), and those trips, not SQLite, were most of what a command waited for. A command's reads and writes
+    touch a few rows and take tens of microseconds, so they run at once on a second connection owned by the
+    event loop: `fetchall`/`fetchone` for one statement, `query()` for several reads under one snapshot,
+    `transact()` for one write transaction. What could stall the loop stays on aiosqlite's thread:
+    - waiting for a lock held by another process: the loop's connection gives up after LOOP_BUSY_TIMEOUT_MS and
+      the write is retried on the thread, which waits up to BUSY_TIMEOUT_MS;
+    - checkpoints, which sync the file to disk: the loop's connection never runs one, the thread runs a passive
+      one every CHECKPOINT_EVERY_COMMITS commits;
+    - anything that may read or write a whole cohort: callers pass `bulk=True`;
+    - migrations and backups.
+    Both connections run in WAL mode with synchronous=NORMAL, so a commit appends to the log without a sync.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._local: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._commits = 0
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -85,24 +96,36 @@ class Database:
             # Fully consume each pragma's result: an unfinished statement would block the next COMMIT.
             await self._conn.execute_fetchall(f"PRAGMA {pragma}")
         version = await self.migrate()
-        self._reader = self._open_reader()
+        self._local = self._open_local()
         return version
 
-    def _open_reader(self) -> sqlite3.Connection | None:
+    def _open_local(self) -> sqlite3.Connection | None:
         if str(self.path) == ":memory:":
             return None  # a second connection to :memory: would be another, empty database
-        # check_same_thread=False: the bot's loop thread uses it, but tests may create the Database elsewhere;
-        # it is never used from two threads at once (reads do not await).
-        reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        reader.row_factory = sqlite3.Row
-        for pragma in ("query_only=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "mmap_size=268435456"):
-            reader.execute(f"PRAGMA {pragma}").fetchall()
-        return reader
+        # check_same_thread=False: the Database may be created outside the loop's thread (tests); it is never
+        # used from two threads at once, since nothing awaits while using it.
+        local = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        local.row_factory = sqlite3.Row
+        for pragma in (
+            "foreign_keys=ON",
+            f"busy_timeout={LOOP_BUSY_TIMEOUT_MS}",
+            "synchronous=NORMAL",
+            "wal_autocheckpoint=0",
+            "mmap_size=268435456",
+        ):
+            local.execute(f"PRAGMA {pragma}").fetchall()
+        return local
+
+    async def set_pragma(self, pragma: str) -> None:
+        """A connection setting (e.g. query_only, max_page_count) on every connection the bot writes through."""
+        await self.conn.execute_fetchall(f"PRAGMA {pragma}")
+        if self._local is not None:
+            self._local.execute(f"PRAGMA {pragma}").fetchall()
 
     async def close(self) -> None:
-        if self._reader is not None:
-            reader, self._reader = self._reader, None
-            reader.close()
+        if self._local is not None:
+            local, self._local = self._local, None
+            local.close()
         if self._conn is None:
             return
         try:
@@ -153,34 +176,58 @@ class Database:
                 await conn.rollback()
                 raise _unavailable(error) from error
 
-    async def transact(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """One write transaction in one trip to the database thread; the same guarantees as `write()`.
+    async def transact(self, body: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> T:
+        """One write transaction; the same guarantees as `write()`.
 
-        `body` is plain synchronous sqlite3 code run on the database thread between BEGIN IMMEDIATE and COMMIT
-        (ROLLBACK if it raises), under the same lock as `write()`. It must not await or touch anything but the
-        connection it is given; what it returns is returned here, what it raises is raised here.
+        `body` is plain synchronous sqlite3 code run between BEGIN IMMEDIATE and COMMIT (ROLLBACK if it raises),
+        under the same lock as `write()`: on the event loop, or on the database thread for `bulk` work or when
+        another process holds the lock. It must not await or touch anything but the connection it is given;
+        what it returns is returned here, what it raises is raised here.
         """
         async with self._write_lock:
+            local = self._local
+            if local is not None and not bulk:
+                try:
+                    result = _run_transaction(local, body)
+                except _Refused as refused:
+                    if not (refused.at_begin and _is_busy(refused.error)):
+                        raise _unavailable(refused.error) from refused.error
+                    log.info("database locked by another process; writing from the database thread")
+                except sqlite3.OperationalError as error:
+                    # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
+                    if _is_unavailable(error):
+                        raise _unavailable(error) from error
+                    raise
+                else:
+                    await self._after_commit()
+                    return result
             conn = self.conn
             try:
                 # aiosqlite's own way to run a callable on its thread (every public method goes through it).
-                result: T = await conn._execute(_run_transaction, conn, body)  # type: ignore[no-untyped-call]
+                result = await conn._execute(_run_transaction, conn._conn, body)  # type: ignore[no-untyped-call]
             except _Refused as refused:
                 raise _unavailable(refused.error) from refused.error
             except sqlite3.OperationalError as error:
-                # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
                 if _is_unavailable(error):
                     raise _unavailable(error) from error
                 raise
             return result
 
+    async def _after_commit(self) -> None:
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY_COMMITS == 0:
+            try:
+                await self.conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; the next one retries", exc_info=True)
+
     async def query(self, body: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> T:
         """Several reads under one snapshot: `body` is synchronous sqlite3 code as in transact(), and never writes."""
         conn = self.conn
-        if self._reader is None or bulk:
-            result: T = await conn._execute(_run_reads, conn, body)  # type: ignore[no-untyped-call]
+        if self._local is None or bulk:
+            result: T = await conn._execute(_read_snapshot, conn._conn, body)  # type: ignore[no-untyped-call]
             return result
-        return _read_snapshot(self._reader, body)
+        return _read_snapshot(self._local, body)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
@@ -188,10 +235,10 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = (), *, bulk: bool = False) -> list[sqlite3.Row]:
         conn = self.conn
-        if self._reader is None or bulk:
+        if self._local is None or bulk:
             # Execute, fetch and close in one trip (a cursor would take three).
             return list(await conn.execute_fetchall(sql, params))
-        return self._reader.execute(sql, params).fetchall()
+        return self._local.execute(sql, params).fetchall()
 
     async def integrity_check(self) -> str:
         rows = list(await self.conn.execute_fetchall("PRAGMA integrity_check"))
@@ -205,20 +252,20 @@ class Database:
 
 
 class _Refused(Exception):
-    """BEGIN or COMMIT failed on the database thread; transact() turns it into StorageUnavailable."""
+    """BEGIN or COMMIT failed; transact() turns it into StorageUnavailable (or, if BEGIN was busy, retries)."""
 
-    def __init__(self, error: sqlite3.OperationalError) -> None:
+    def __init__(self, error: sqlite3.OperationalError, *, at_begin: bool) -> None:
         super().__init__(str(error))
         self.error = error
+        self.at_begin = at_begin
 
 
-def _run_transaction(conn: aiosqlite.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database thread: BEGIN IMMEDIATE, the body, COMMIT; ROLLBACK if anything fails."""
-    connection = conn._conn
+def _run_transaction(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
+    """BEGIN IMMEDIATE, the body, COMMIT; ROLLBACK if anything fails."""
     try:
         connection.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
-        raise _Refused(error) from error
+        raise _Refused(error, at_begin=True) from error
     try:
         result = body(connection)
     except BaseException:
@@ -228,12 +275,8 @@ def _run_transaction(conn: aiosqlite.Connection, body: Callable[[sqlite3.Connect
         connection.commit()
     except sqlite3.OperationalError as error:
         connection.rollback()
-        raise _Refused(error) from error
+        raise _Refused(error, at_begin=False) from error
     return result
-
-
-def _run_reads(conn: aiosqlite.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-    return _read_snapshot(conn._conn, body)
 
 
 def _read_snapshot(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
@@ -253,6 +296,11 @@ UNAVAILABLE_CODES = (
     "SQLITE_LOCKED",
     "SQLITE_CANTOPEN",
 )
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _is_unavailable(error: sqlite3.OperationalError) -> bool:

@@ -554,7 +554,8 @@ class MatchingStore:
             self._log(conn, guild_id, staff_id, "run", details, now)
             return LeftoverRun(plan=plan, teams={k: v for k, v in updated.items() if v is not None}, labels=labels)
 
-        return await self.db.transact(body)
+        # Reads the whole waiting pool of the guild: on the database thread, not the event loop.
+        return await self.db.transact(body, bulk=True)
 
     async def set_team_thread(self, team_id: int, thread_id: int) -> None:
         def body(conn: sqlite3.Connection) -> None:

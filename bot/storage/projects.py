@@ -226,7 +226,7 @@ class ProjectsStore:
         if project_key is not None:
             sql += " AND a.project_key = ?"
             params.append(project_key)
-        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params)
+        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params, bulk=project_key is None)
         return [_member(row) for row in rows]
 
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
@@ -315,6 +315,7 @@ class ProjectsStore:
             " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
             " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) ORDER BY a.created_at, a.id",
             (guild_id, int(history)),
+            bulk=True,  # every announcement of the guild, maybe with its history
         )
         return [ExportRow(_announcement(row), row["display_name"], row["left_at"] is not None) for row in rows]
 

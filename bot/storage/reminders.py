@@ -336,6 +336,7 @@ class RemindersStore:
             f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
             " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? ORDER BY recipient",
             (guild_id, cohort_key, reminder_id),
+            bulk=True,  # one row per recipient of a run: a cohort's worth
         )
         return {row["recipient"]: _delivery(row) for row in rows}
 
@@ -399,6 +400,7 @@ class RemindersStore:
             "SELECT user_id, project_key, project_name, track FROM announcements"
             " WHERE guild_id = ? AND ended_at IS NULL ORDER BY created_at, id",
             (guild_id,),
+            bulk=True,  # the audiences of a reminder are planned over the whole cohort
         )
         return [
             AnnouncedLearner(row["user_id"], row["project_key"], row["project_name"], cast(Track, row["track"]))
@@ -407,13 +409,13 @@ class RemindersStore:
 
     async def teamed(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(
-            "SELECT user_id FROM team_members WHERE guild_id = ? AND left_at IS NULL", (guild_id,)
+            "SELECT user_id FROM team_members WHERE guild_id = ? AND left_at IS NULL", (guild_id,), bulk=True
         )
         return frozenset(row["user_id"] for row in rows)
 
     async def opted_out(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(
-            "SELECT user_id FROM learners WHERE guild_id = ? AND reminders_opt_out = 1", (guild_id,)
+            "SELECT user_id FROM learners WHERE guild_id = ? AND reminders_opt_out = 1", (guild_id,), bulk=True
         )
         return frozenset(row["user_id"] for row in rows)
 
