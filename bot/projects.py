@@ -444,7 +444,7 @@ def board_row(members: Iterable[ProjectMember], key: str, catalogue: Catalogue) 
 
 # /project names the first learners of each list and counts the rest ("… and 312 more"): a popular project has
 # hundreds, more than anyone reads in a list or a 1,024-character field holds, so reading them all is wasted.
-ROSTER_NAMES = 20
+ROSTER_NAMES = 12
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,27 @@ async def assert_board_consistent(stores: Stores, guild: int, context: str) -> N
             assert roster.on_track == computed.on_track, label
             assert roster.on_track_count == computed.on_track_count, label
             assert roster.looking == computed.looking, label
+    await assert_tallies_consistent(stores, guild, context)
+
+
+async def assert_tallies_consistent(stores: Stores, guild: int, context: str) -> None:
+    """The other trigger-kept counts (learners present, the pool per line) equal a recount of their tables."""
+    present = await stores.db.fetchone("SELECT COUNT(*) FROM learners WHERE guild_id = ? AND left_at IS NULL", (guild,))
+    kept = await stores.db.fetchone("SELECT COALESCE(SUM(present), 0) FROM learner_counts WHERE guild_id = ?", (guild,))
+    assert present is not None and kept is not None and kept[0] == present[0], context
+    lines = await stores.db.fetchall(
+        "SELECT project_key, track, COUNT(*) AS waiting, MIN(queued_at) AS oldest FROM match_pool"
+        " WHERE guild_id = ? AND state = 'waiting' GROUP BY project_key, track",
+        (guild,),
+    )
+    expected: dict[str, list[int]] = {}
+    for line in lines:
+        expected.setdefault(line["project_key"], [0, 0])[0 if line["track"] == "frontend" else 1] = line["waiting"]
+    board = await stores.matching.board(guild)
+    assert {row.project_key: [row.frontend_waiting, row.backend_waiting] for row in board} == expected, context
+    for row in board:
+        first = min(datetime.fromisoformat(line["oldest"]) for line in lines if line["project_key"] == row.project_key)
+        assert row.oldest_wait == first, context
 
 
 Check = Callable[[str], Awaitable[None]]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ BUSY_TIMEOUT_MS = 5000
 LOOP_BUSY_TIMEOUT_MS = 20
 # The loop's connection never checkpoints (a checkpoint syncs to disk); the database thread does, this often.
 CHECKPOINT_EVERY_COMMITS = 500
+LOOP_CACHE_KIB = 32 * 1024  # pages are only held once read, so a small cohort uses little of it
 
 T = TypeVar("T")
 
@@ -112,6 +113,9 @@ class Database:
             "synchronous=NORMAL",
             "wal_autocheckpoint=0",
             "mmap_size=268435456",
+            # Every command's reads and writes share this cache; SQLite's default 2 MiB held less than one
+            # benchmark round's pages, so each command re-read its pages from the file.
+            f"cache_size=-{LOOP_CACHE_KIB}",
         ):
             local.execute(f"PRAGMA {pragma}").fetchall()
         return local
@@ -229,11 +233,13 @@ class Database:
             return result
         return _read_snapshot(self._local, body)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = (), *, bulk: bool = False) -> list[sqlite3.Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *, bulk: bool = False
+    ) -> list[sqlite3.Row]:
         conn = self.conn
         if self._local is None or bulk:
             # Execute, fetch and close in one trip (a cursor would take three).

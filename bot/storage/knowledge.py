@@ -18,12 +18,15 @@ DM_GUILD = 0
 
 # Columns: 0 entry_id (not indexed), 1 title, 2 aliases, 3 tags, 4 summary, 5 body. bm25 weights follow that
 # order, so a word in a title counts ten times one in the body; snippets come from the summary and the body.
+# A snippet tokenises its whole column, and bodies are long: the body's is only made for a hit whose summary
+# does not show the match (most of the cost of a search otherwise).
 _SEARCH_SQL = (
     "SELECT entry_id,"
-    " snippet(knowledge_fts, 4, ?, ?, '…', 14) AS summary_snippet,"
-    " snippet(knowledge_fts, 5, ?, ?, '…', 14) AS body_snippet"
-    " FROM knowledge_fts WHERE knowledge_fts MATCH ?"
-    " ORDER BY bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) LIMIT ?"
+    " snippet(knowledge_fts, 4, :start, :end, '…', 14) AS summary_snippet,"
+    " CASE WHEN instr(snippet(knowledge_fts, 4, :start, :end, '…', 14), :start) > 0 THEN NULL"
+    "   ELSE snippet(knowledge_fts, 5, :start, :end, '…', 14) END AS body_snippet"
+    " FROM knowledge_fts WHERE knowledge_fts MATCH :match"
+    " ORDER BY bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) LIMIT :limit"
 )
 
 
@@ -76,7 +79,7 @@ class KnowledgeStore:
         for joiner in joiners:
             rows = await self.db.fetchall(
                 _SEARCH_SQL,
-                (MATCH_START, MATCH_END, MATCH_START, MATCH_END, match_expression(terms, joiner), limit),
+                {"start": MATCH_START, "end": MATCH_END, "match": match_expression(terms, joiner), "limit": limit},
             )
             if rows:
                 return [

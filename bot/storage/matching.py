@@ -274,14 +274,16 @@ class MatchingStore:
 
     async def board(self, guild_id: int) -> list[BoardRow]:
         """Waiting learners per project and track, projects waiting longest first."""
+        # Counts kept by triggers (migration 0052); the longest wait of each line is its first index entry.
         rows = await self.db.fetchall(
-            "SELECT p.project_key,"
-            " SUM(p.track = 'frontend') AS frontend, SUM(p.track = 'backend') AS backend,"
-            " MIN(p.queued_at) AS oldest,"
-            " (SELECT a.project_name FROM announcements a WHERE a.guild_id = p.guild_id"
-            "   AND a.project_key = p.project_key AND a.ended_at IS NULL LIMIT 1) AS name"
-            " FROM match_pool p WHERE p.guild_id = ? AND p.state = 'waiting'"
-            " GROUP BY p.project_key ORDER BY oldest, p.project_key",
+            "SELECT c.project_key, SUM(CASE WHEN c.track = 'frontend' THEN c.waiting ELSE 0 END) AS frontend,"
+            " SUM(CASE WHEN c.track = 'backend' THEN c.waiting ELSE 0 END) AS backend,"
+            " MIN((SELECT MIN(p.queued_at) FROM match_pool p WHERE p.guild_id = c.guild_id"
+            "   AND p.project_key = c.project_key AND p.track = c.track AND p.state = 'waiting')) AS oldest,"
+            " (SELECT a.project_name FROM announcements a WHERE a.guild_id = c.guild_id"
+            "   AND a.project_key = c.project_key AND a.ended_at IS NULL LIMIT 1) AS name"
+            " FROM pool_counts c WHERE c.guild_id = ? AND c.waiting > 0"
+            " GROUP BY c.project_key HAVING oldest IS NOT NULL ORDER BY oldest, c.project_key",
             (guild_id,),
         )
         return [

@@ -21,7 +21,8 @@ class BackupError(Exception):
 CORE_COUNTERS: tuple[tuple[str, str, str], ...] = (
     # Kept by triggers (migration 0051): counting the learners themselves grows with the cohort.
     ("learners", "learner_counts", "SELECT COALESCE(SUM(present), 0) FROM learner_counts WHERE guild_id = ?"),
-    ("waiting", "match_pool", "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND state = 'waiting'"),
+    # Kept by triggers (migration 0052), like the learners count.
+    ("waiting", "pool_counts", "SELECT COALESCE(SUM(waiting), 0) FROM pool_counts WHERE guild_id = ?"),
     ("pending_proposals", "proposals", "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND state = 'pending'"),
     ("paired", "team_members", "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND left_at IS NULL"),
     ("teams", "teams", "SELECT COUNT(*) FROM teams WHERE guild_id = ? AND ended_at IS NULL"),
