@@ -196,6 +196,60 @@ def search_terms(query: str) -> list[list[str]]:
     return meaningful or terms
 
 
+SNIPPET_WORDS = 14
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _stem(token: str) -> str:
+    """A crude stand-in for the index's Porter stemmer, enough to find the words a hit matched."""
+    return token if len(token) <= 4 else token[: max(4, len(token) - 3)]
+
+
+def _fold(word: str) -> str:
+    folded = word.casefold()
+    if folded.isascii():
+        return folded
+    return "".join(char for char in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(char))
+
+
+def search_snippet(
+    texts: Sequence[str], terms: Sequence[Sequence[str]], start: str, end: str, words: int = SNIPPET_WORDS
+) -> str | None:
+    """Where a full-text hit matched: the first text holding a term, cut to `words` words around the most
+    matched words, which are wrapped in `start`/`end`; None if no text shows a term.
+
+    Made here, not by FTS5's snippet(), which tokenises the whole column for every hit: that was most of the
+    cost of a search. Short tokens ("n", "1") must match a whole word, longer ones their stem.
+    """
+    exact = {token for tokens in terms for token in tokens if len(token) <= 2}
+    stems = tuple({_stem(token) for tokens in terms for token in tokens if len(token) > 2})
+    for text in texts:
+        spans = [(found.start(), found.end()) for found in _WORD.finditer(text)]
+        hits = []
+        for index, (left, right) in enumerate(spans):
+            word = _fold(text[left:right])
+            if word in exact or word.startswith(stems):
+                hits.append(index)
+        if not hits:
+            continue
+        # The window holding the most matched words; the earliest one wins a tie.
+        first = max(hits, key=lambda at: (sum(1 for hit in hits if at <= hit < at + words), -at))
+        first = max(0, min(first - 2, len(spans) - words))
+        last = min(len(spans), first + words) - 1
+        marked = set(hits)
+        parts = ["…"] if first > 0 else []
+        cursor = spans[first][0]
+        for index in range(first, last + 1):
+            left, right = spans[index]
+            parts.append(text[cursor:left])
+            parts.append(f"{start}{text[left:right]}{end}" if index in marked else text[left:right])
+            cursor = right
+        if last < len(spans) - 1:
+            parts.append("…")
+        return "".join(parts)
+    return None
+
+
 def one_line(text: str, limit: int = SNIPPET_LIMIT) -> str:
     """Collapse whitespace and Markdown emphasis to fit one line of a list."""
     flat = _WHITESPACE.sub(" ", text.replace("**", "").replace("`", "")).strip()

@@ -6,7 +6,17 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.knowledge import Entry, Gap, LookupCount, SearchHit, compact, highlight_snippet, one_line, search_terms
+from bot.knowledge import (
+    Entry,
+    Gap,
+    LookupCount,
+    SearchHit,
+    compact,
+    highlight_snippet,
+    one_line,
+    search_snippet,
+    search_terms,
+)
 from bot.storage.db import Database
 
 # Control characters never appear in content, so they mark matches unambiguously inside snippets.
@@ -18,15 +28,10 @@ DM_GUILD = 0
 
 # Columns: 0 entry_id (not indexed), 1 title, 2 aliases, 3 tags, 4 summary, 5 body. bm25 weights follow that
 # order, so a word in a title counts ten times one in the body; snippets come from the summary and the body.
-# A snippet tokenises its whole column, and bodies are long: the body's is only made for a hit whose summary
-# does not show the match (most of the cost of a search otherwise).
+# Ranked by bm25 only: the snippet is cut in Python from the hit's summary or body (see search_snippet).
 _SEARCH_SQL = (
-    "SELECT entry_id,"
-    " snippet(knowledge_fts, 4, :start, :end, '…', 14) AS summary_snippet,"
-    " CASE WHEN instr(snippet(knowledge_fts, 4, :start, :end, '…', 14), :start) > 0 THEN NULL"
-    "   ELSE snippet(knowledge_fts, 5, :start, :end, '…', 14) END AS body_snippet"
-    " FROM knowledge_fts WHERE knowledge_fts MATCH :match"
-    " ORDER BY bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) LIMIT :limit"
+    "SELECT entry_id, summary, body FROM knowledge_fts WHERE knowledge_fts MATCH ?"
+    " ORDER BY bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) LIMIT ?"
 )
 
 
@@ -77,14 +82,9 @@ class KnowledgeStore:
             return []
         joiners = ("AND", "OR") if len(terms) > 1 else ("AND",)
         for joiner in joiners:
-            rows = await self.db.fetchall(
-                _SEARCH_SQL,
-                {"start": MATCH_START, "end": MATCH_END, "match": match_expression(terms, joiner), "limit": limit},
-            )
+            rows = await self.db.fetchall(_SEARCH_SQL, (match_expression(terms, joiner), limit))
             if rows:
-                return [
-                    SearchHit(row["entry_id"], _snippet(row["summary_snippet"], row["body_snippet"])) for row in rows
-                ]
+                return [SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], terms)) for row in rows]
         return []
 
     async def record_miss(self, guild_id: int | None, query: str, source: str, now: datetime) -> None:
@@ -144,9 +144,9 @@ def _top_lookups(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> 
     return [LookupCount(row["entry_id"], row["count"]) for row in rows]
 
 
-def _snippet(summary: str | None, body: str | None) -> str:
+def _snippet(summary: str, body: str, terms: list[list[str]]) -> str:
     """The summary around the match when it matched, else the body around it, else the summary's start."""
-    for candidate in (summary, body):
-        if candidate and MATCH_START in candidate:
-            return highlight_snippet(candidate, MATCH_START, MATCH_END)
-    return one_line((summary or body or "").replace(MATCH_START, "").replace(MATCH_END, ""))
+    marked = search_snippet((summary, body), terms, MATCH_START, MATCH_END)
+    if marked is not None:
+        return highlight_snippet(marked, MATCH_START, MATCH_END)
+    return one_line(summary or body)
