@@ -14,6 +14,7 @@ from bot.knowledge import (
     compact,
     highlight_snippet,
     normalise,
+    search_snippet,
     search_terms,
     singular,
 )
@@ -232,3 +233,22 @@ def test_highlight_snippet_is_one_line_without_content_markdown() -> None:
 
 def test_compact_joins_spellings() -> None:
     assert compact("f-string") == compact("F String") == compact("fstrings") == "fstring"
+
+
+def test_search_snippet_marks_stemmed_and_whole_short_words() -> None:
+    text = "Queries multiply: N+1 means one query per row, and n is the number of rows."
+    marked = search_snippet([text], search_terms("n+1 queries"), "[", "]", words=30)
+    assert marked == "[Queries] multiply: [N]+[1] means one [query] per row, and [n] is the number of rows"
+
+
+def test_search_snippet_prefers_the_first_text_that_matches_and_cuts_around_the_matches() -> None:
+    summary = "Background jobs for Django."
+    body = " ".join(f"w{index}" for index in range(40)) + " celery retries with backoff " + "tail " * 20
+    assert search_snippet([summary, body], search_terms("django"), "[", "]") == "Background jobs for [Django]"
+    cut = search_snippet([summary, body], search_terms("celery retry"), "[", "]", words=6)
+    assert cut == "…w38 w39 [celery] [retries] with backoff…"
+    assert search_snippet([summary, body], search_terms("kubernetes"), "[", "]") is None
+
+
+def test_search_snippet_ignores_accents_like_the_index() -> None:
+    assert search_snippet(["Un café à Paris"], search_terms("cafe"), "[", "]") == "Un [café] à Paris"
