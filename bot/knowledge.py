@@ -198,6 +198,42 @@ def search_terms(query: str) -> list[list[str]]:
 
 SNIPPET_WORDS = 14
 _WORD = re.compile(r"[^\W_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+class _Fold(dict[int, int]):
+    """str.translate table: each character lower-cased and without its accent, one for one (offsets hold)."""
+
+    def __missing__(self, code: int) -> int:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        base = decomposed[0].lower() if decomposed else chr(code)
+        self[code] = folded = ord(base) if len(base) == 1 else code
+        return folded
+
+
+_FOLD = _Fold()
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents, offsets unchanged: str.lower() unless a letter carries an accent (rare here)."""
+    lowered = text.lower()
+    if len(lowered) == len(text) and not any(
+        unicodedata.decomposition(char) for char in set(_NON_ASCII.findall(lowered))
+    ):
+        return lowered
+    return text.translate(_FOLD)
+
+
+def _densest(starts: list[int], reach: int) -> int:
+    """The match that begins the stretch of `reach` characters holding the most matches (the earliest on a tie)."""
+    best, best_count, last = starts[0], 0, 0
+    for first, start in enumerate(starts):
+        last = max(last, first)
+        while last + 1 < len(starts) and starts[last + 1] < start + reach:
+            last += 1
+        if last - first + 1 > best_count:
+            best, best_count = start, last - first + 1
+    return best
 
 
 def _stem(token: str) -> str:
@@ -205,46 +241,58 @@ def _stem(token: str) -> str:
     return token if len(token) <= 4 else token[: max(4, len(token) - 3)]
 
 
-def _fold(word: str) -> str:
-    folded = word.casefold()
-    if folded.isascii():
-        return folded
-    return "".join(char for char in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(char))
+def _word_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isalnum()
+
+
+def _match_starts(folded: str, stems: Sequence[str], shorts: Sequence[str]) -> list[int]:
+    """Where a word starts with a stem, or is a short token; str.find is several times faster than a regex."""
+    starts: set[int] = set()
+    for needle, whole in [(stem, False) for stem in stems] + [(short, True) for short in shorts]:
+        at = folded.find(needle)
+        while at != -1:
+            if not _word_char(folded, at - 1) and not (whole and _word_char(folded, at + len(needle))):
+                starts.add(at)
+            at = folded.find(needle, at + 1)
+    return sorted(starts)
 
 
 def search_snippet(
     texts: Sequence[str], terms: Sequence[Sequence[str]], start: str, end: str, words: int = SNIPPET_WORDS
 ) -> str | None:
-    """Where a full-text hit matched: the first text holding a term, cut to `words` words around the most
+    """Where a full-text hit matched: the first text holding a term, cut to about `words` words around the most
     matched words, which are wrapped in `start`/`end`; None if no text shows a term.
 
     Made here, not by FTS5's snippet(), which tokenises the whole column for every hit: that was most of the
-    cost of a search. Short tokens ("n", "1") must match a whole word, longer ones their stem.
+    cost of a search. str.find locates the matches; only the words around them are split.
     """
-    exact = {token for tokens in terms for token in tokens if len(token) <= 2}
-    stems = tuple({_stem(token) for tokens in terms for token in tokens if len(token) > 2})
+    if not any(terms):
+        return None
+    tokens = {token.translate(_FOLD) for words_ in terms for token in words_}
+    stems = sorted({_stem(token) for token in tokens if len(token) > 2})
+    shorts = sorted(token for token in tokens if len(token) <= 2)
     for text in texts:
-        spans = [(found.start(), found.end()) for found in _WORD.finditer(text)]
-        hits = []
-        for index, (left, right) in enumerate(spans):
-            word = _fold(text[left:right])
-            if word in exact or word.startswith(stems):
-                hits.append(index)
-        if not hits:
+        found = _match_starts(_folded(text), stems, shorts)
+        if not found:
             continue
-        # The window holding the most matched words; the earliest one wins a tie.
-        first = max(hits, key=lambda at: (sum(1 for hit in hits if at <= hit < at + words), -at))
-        first = max(0, min(first - 2, len(spans) - words))
-        last = min(len(spans), first + words) - 1
-        marked = set(hits)
-        parts = ["…"] if first > 0 else []
-        cursor = spans[first][0]
-        for index in range(first, last + 1):
-            left, right = spans[index]
+        anchor = _densest(found, reach=words * 8)  # characters: roughly `words` words of prose
+        after: list[tuple[int, int]] = []
+        for match in _WORD.finditer(text, anchor):
+            after.append((match.start(), match.end()))
+            if len(after) >= words - 2:
+                break
+        # Two words of lead-in, more when the text ends soon after the match.
+        lead = max(2, words - len(after))
+        before = [(m.start(), m.end()) for m in _WORD.finditer(text, max(0, anchor - lead * 12), anchor)]
+        spans = before[-lead:] + after
+        marked = set(found)
+        parts = ["…"] if spans[0][0] > 0 and _WORD.search(text, 0, spans[0][0]) else []
+        cursor = spans[0][0]
+        for left, right in spans:
             parts.append(text[cursor:left])
-            parts.append(f"{start}{text[left:right]}{end}" if index in marked else text[left:right])
+            parts.append(f"{start}{text[left:right]}{end}" if left in marked else text[left:right])
             cursor = right
-        if last < len(spans) - 1:
+        if _WORD.search(text, cursor):
             parts.append("…")
         return "".join(parts)
     return None

@@ -52,13 +52,17 @@ BOARD_RECOUNT_SQL = (
     "SELECT project_key, SUM(frontend) AS frontend, SUM(backend) AS backend, SUM(paired) AS paired,"
     " SUM(waiting) AS waiting FROM board_members WHERE guild_id = ? GROUP BY project_key HAVING COUNT(*) > 0"
 )
-ROSTER_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
-TRACK_COUNT_SQL = (
-    "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND project_key = ? AND track = ? AND ended_at IS NULL"
+_ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
+ROSTER_TRACKS_SQL = (
+    "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
+)
+TRACK_COUNTS_SQL = (
+    "SELECT track, COUNT(*) AS count FROM announcements"
+    " WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL GROUP BY track"
 )
 # Driven from the pool's line index, one track at a time in the order matching serves it: only the learners
 # waiting for this project are read, however many announced it.
-ROSTER_LOOKING_SQL = (
+_LOOKING_SQL = (
     "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
     " p.queued_at, 0 AS paired"
     " FROM match_pool p"
@@ -67,6 +71,9 @@ ROSTER_LOOKING_SQL = (
     " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " WHERE p.guild_id = ? AND p.project_key = ? AND p.track = ? AND p.state = 'waiting'"
     " ORDER BY p.queued_at, p.user_id LIMIT ?"
+)
+ROSTER_LOOKING_SQL = (
+    "SELECT * FROM (" + _LOOKING_SQL + ") UNION ALL SELECT * FROM (" + _LOOKING_SQL + ")"  # noqa: S608 - constants
 )
 
 
@@ -247,24 +254,19 @@ class ProjectsStore:
         """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
 
         def body(conn: sqlite3.Connection) -> Roster:
+            # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
             totals = _board_totals(conn, guild_id, key)
-            on_track = {
-                track: tuple(
-                    _member(row) for row in conn.execute(ROSTER_TRACK_SQL, (guild_id, key, track, limit)).fetchall()
-                )
-                for track in TRACKS
-            }
-            counts = {
-                track: int(conn.execute(TRACK_COUNT_SQL, (guild_id, key, track)).fetchone()[0]) for track in TRACKS
-            }
-            looking = [
-                _member(row)
-                for track in TRACKS
-                for row in conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, track, limit)).fetchall()
-            ]
+            both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
+            on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
+            for row in conn.execute(ROSTER_TRACKS_SQL, both_tracks).fetchall():
+                on_track[row["track"]].append(_member(row))
+            counts: dict[Track, int] = {track: 0 for track in TRACKS}
+            for row in conn.execute(TRACK_COUNTS_SQL, (guild_id, key)).fetchall():
+                counts[row["track"]] = row["count"]
+            looking = [_member(row) for row in conn.execute(ROSTER_LOOKING_SQL, both_tracks).fetchall()]
             return Roster(
                 totals=totals[0] if totals else None,
-                on_track=on_track,
+                on_track={track: tuple(members) for track, members in on_track.items()},
                 on_track_count=counts,
                 looking=tuple(sorted(looking, key=in_line)[:limit]),
             )
