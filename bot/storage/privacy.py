@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.privacy import Forgotten
 from bot.storage.db import Database
 
 
-def _count(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> int:
+def _count(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] | Mapping[str, object]) -> int:
     row = conn.execute(sql, params).fetchone()
     return int(row[0])
 
 
 def _found(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Forgotten:
     ids = (guild_id, user_id)
+    named = {"guild": guild_id, "user": user_id}
     posts = conn.execute(
         "SELECT message_id FROM announcements WHERE guild_id = ? AND user_id = ? AND message_id IS NOT NULL",
         ids,
@@ -25,14 +27,18 @@ def _found(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Forgotten:
         pool_entries=_count(conn, "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND user_id = ?", ids),
         proposals=_count(
             conn,
-            "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND ? IN (frontend_id, backend_id)",
-            ids,
+            # Two index look-ups (migration 0053); `? IN (frontend_id, backend_id)` would scan every proposal.
+            "SELECT (SELECT COUNT(*) FROM proposals WHERE guild_id = :guild AND frontend_id = :user)"
+            " + (SELECT COUNT(*) FROM proposals WHERE guild_id = :guild AND backend_id = :user"
+            "    AND frontend_id != :user)",
+            named,
         ),
         team_memberships=_count(conn, "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND user_id = ?", ids),
         pair_blocks=_count(
             conn,
-            "SELECT COUNT(*) FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)",
-            ids,
+            "SELECT (SELECT COUNT(*) FROM pair_blocks WHERE guild_id = :guild AND user_low = :user)"
+            " + (SELECT COUNT(*) FROM pair_blocks WHERE guild_id = :guild AND user_high = :user)",
+            named,
         ),
         reminder_deliveries=_count(
             conn, "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids
