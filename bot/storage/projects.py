@@ -60,20 +60,17 @@ TRACK_COUNTS_SQL = (
     "SELECT track, COUNT(*) AS count FROM announcements"
     " WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL GROUP BY track"
 )
-# Driven from the pool's line index, one track at a time in the order matching serves it: only the learners
-# waiting for this project are read, however many announced it.
-_LOOKING_SQL = (
+# Driven from the pool's per-project index (migration 0053) in the order matching serves it: only the first
+# learners waiting for this project are read, however many announced it.
+ROSTER_LOOKING_SQL = (
     "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
     " p.queued_at, 0 AS paired"
     " FROM match_pool p"
     " JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
     "   AND a.project_key = p.project_key"
     " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
-    " WHERE p.guild_id = ? AND p.project_key = ? AND p.track = ? AND p.state = 'waiting'"
+    " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting'"
     " ORDER BY p.queued_at, p.user_id LIMIT ?"
-)
-ROSTER_LOOKING_SQL = (
-    "SELECT * FROM (" + _LOOKING_SQL + ") UNION ALL SELECT * FROM (" + _LOOKING_SQL + ")"  # noqa: S608 - constants
 )
 
 
@@ -263,7 +260,7 @@ class ProjectsStore:
             counts: dict[Track, int] = {track: 0 for track in TRACKS}
             for row in conn.execute(TRACK_COUNTS_SQL, (guild_id, key)).fetchall():
                 counts[row["track"]] = row["count"]
-            looking = [_member(row) for row in conn.execute(ROSTER_LOOKING_SQL, both_tracks).fetchall()]
+            looking = [_member(row) for row in conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, limit)).fetchall()]
             return Roster(
                 totals=totals[0] if totals else None,
                 on_track={track: tuple(members) for track, members in on_track.items()},
@@ -275,16 +272,23 @@ class ProjectsStore:
 
     async def custom_projects(self, guild_id: int) -> dict[str, str]:
         """Custom project keys in current use, in the order they first appeared, each with its latest typed name."""
-        # One row per key, read from announcements_by_project alone (ids grow with time, so MIN/MAX(id) are the
-        # first and the latest announcement): /announce and every keystroke of its autocomplete ask, and a cohort
-        # can hold thousands of announcements of custom projects.
+        # /announce and every keystroke of its autocomplete ask, and a cohort can hold thousands of announcements
+        # of custom projects: the keys are walked one index seek at a time (SQLite has no skip scan), and ids grow
+        # with time, so MIN/MAX(id) of a key are its first and latest announcement (migration 0053's index).
         rows = await self.db.fetchall(
-            "SELECT first.project_key, latest.project_name FROM"
-            " (SELECT project_key, MIN(id) AS first_id, MAX(id) AS latest_id FROM announcements"
-            "  WHERE guild_id = ? AND ended_at IS NULL AND project_key >= 'custom:' AND project_key < 'custom;'"
-            "  GROUP BY project_key) AS first"
-            " JOIN announcements latest ON latest.id = first.latest_id ORDER BY first.first_id",
-            (guild_id,),
+            "WITH RECURSIVE keys (key) AS ("
+            "  SELECT MIN(project_key) FROM announcements WHERE guild_id = :guild AND ended_at IS NULL"
+            "   AND project_key >= 'custom:' AND project_key < 'custom;'"
+            "  UNION ALL SELECT (SELECT MIN(project_key) FROM announcements WHERE guild_id = :guild"
+            "   AND ended_at IS NULL AND project_key > keys.key AND project_key < 'custom;')"
+            "  FROM keys WHERE keys.key IS NOT NULL)"
+            " SELECT keys.key AS project_key, latest.project_name FROM keys"
+            " JOIN announcements latest ON latest.id = (SELECT MAX(id) FROM announcements"
+            "   WHERE guild_id = :guild AND project_key = keys.key AND ended_at IS NULL)"
+            " WHERE keys.key IS NOT NULL"
+            " ORDER BY (SELECT MIN(id) FROM announcements WHERE guild_id = :guild AND project_key = keys.key"
+            "   AND ended_at IS NULL)",
+            {"guild": guild_id},
         )
         return {row["project_key"]: row["project_name"] for row in rows}
 
