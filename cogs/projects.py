@@ -436,8 +436,12 @@ class ProjectsCog(commands.Cog):
     @app_commands.describe(name="The project: an official title, alias or a custom project's name")
     async def project_command(self, interaction: Interaction, name: str) -> None:
         guild = guild_of(interaction)
-        custom = await self.store.custom_projects(guild.id)
-        choice = resolve_project(name, "backend", self.catalogue, custom)
+        # Official names resolve without the guild's custom projects, which are read only when needed.
+        custom: dict[str, str] = {}
+        choice = resolve_project(name, "backend", self.catalogue)
+        if not choice.official:
+            custom = await self.store.custom_projects(guild.id)
+            choice = resolve_project(name, "backend", self.catalogue, custom)
         official = self.catalogue.get(choice.key)
         if official is None and choice.key not in custom:
             raise NotFound(f"Nobody has announced a project called `{choice.name}`. `/projects` lists them all.")
