@@ -274,21 +274,16 @@ class MatchingStore:
 
     async def board(self, guild_id: int) -> list[BoardRow]:
         """Waiting learners per project and track, projects waiting longest first."""
-        # Counts kept by triggers (migration 0052); the longest wait of each line is its first index entry, read
-        # once per line (MATERIALIZED: inlined, SQLite would evaluate it again for HAVING and ORDER BY).
+        # Counts and each line's oldest wait are kept by triggers (migration 0052): a few rows, not the pool.
         rows = await self.db.fetchall(
-            "WITH lines AS MATERIALIZED ("
-            "  SELECT c.guild_id, c.project_key, c.track, c.waiting,"
-            "   (SELECT MIN(p.queued_at) FROM match_pool p WHERE p.guild_id = c.guild_id"
-            "     AND p.project_key = c.project_key AND p.track = c.track AND p.state = 'waiting') AS oldest"
-            "  FROM pool_counts c WHERE c.guild_id = ? AND c.waiting > 0)"
-            " SELECT l.project_key, SUM(CASE WHEN l.track = 'frontend' THEN l.waiting ELSE 0 END) AS frontend,"
-            " SUM(CASE WHEN l.track = 'backend' THEN l.waiting ELSE 0 END) AS backend, MIN(l.oldest) AS oldest,"
+            "SELECT c.project_key, SUM(CASE WHEN c.track = 'frontend' THEN c.waiting ELSE 0 END) AS frontend,"
+            " SUM(CASE WHEN c.track = 'backend' THEN c.waiting ELSE 0 END) AS backend, MIN(c.oldest) AS oldest,"
             # Only custom projects are named by what learners typed (project_label names official ones).
-            " CASE WHEN l.project_key >= 'custom:' AND l.project_key < 'custom;' THEN"
-            "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = l.guild_id"
-            "   AND a.project_key = l.project_key AND a.ended_at IS NULL LIMIT 1) END AS name"
-            " FROM lines l GROUP BY l.project_key HAVING MIN(l.oldest) IS NOT NULL ORDER BY 4, l.project_key",
+            " CASE WHEN c.project_key >= 'custom:' AND c.project_key < 'custom;' THEN"
+            "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = c.guild_id"
+            "   AND a.project_key = c.project_key AND a.ended_at IS NULL LIMIT 1) END AS name"
+            " FROM pool_counts c WHERE c.guild_id = ? AND c.waiting > 0"
+            " GROUP BY c.project_key HAVING MIN(c.oldest) IS NOT NULL ORDER BY 4, c.project_key",
             (guild_id,),
         )
         return [
