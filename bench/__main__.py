@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -69,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, section in SECTIONS.items():
         if args.only and name not in args.only:
             continue
+        # Sections are independent: none should pay for collecting the garbage the one before it left.
+        gc.collect()
         if args.profile is None:
             asyncio.run(section(report, args.quick))
         else:
