@@ -196,6 +196,7 @@ def search_terms(query: str) -> list[list[str]]:
     return meaningful or terms
 
 
+KEYS_PER_ENTRY_GUESS = 3  # names per entry (title and aliases), to weigh a word's key list against survivors
 SNIPPET_WORDS = 14
 _WORD = re.compile(r"[^\W_]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -331,12 +332,14 @@ class KnowledgeBase:
         "_by_id",
         "_by_length",
         "_entries",
+        "_entry_keys",
         "_exact",
         "_keys",
         "_prefix_keys",
         "_prefix_order",
         "_prefix_rank",
         "_vocabulary",
+        "_word_key_totals",
         "_word_keys",
     )
 
@@ -361,6 +364,10 @@ class KnowledgeBase:
                     explains = kind is KeyKind.ALIAS and joined not in title_key
                     keys.append(_Key(position, text, words, joined, kind, explains))
         self._keys = tuple(keys)
+        entry_keys: list[list[int]] = [[] for _ in ordered]
+        for index, name_key in enumerate(keys):
+            entry_keys[name_key.entry].append(index)
+        self._entry_keys = tuple(tuple(indexes) for indexes in entry_keys)
         exact: dict[str, int] = {}
         word_keys: dict[str, list[int]] = {}
         for index, name_key in enumerate(keys):
@@ -380,6 +387,11 @@ class KnowledgeBase:
             rank[index] = place
         self._prefix_rank = tuple(rank)
         self._vocabulary = tuple(sorted(word_keys))
+        # Running totals of names per vocabulary word, so a prefix's count is one subtraction.
+        totals = [0]
+        for word in self._vocabulary:
+            totals.append(totals[-1] + len(word_keys[word]))
+        self._word_key_totals = tuple(totals)
         self._word_keys: Mapping[str, tuple[int, ...]] = MappingProxyType(
             {word: tuple(indexes) for word, indexes in word_keys.items()}
         )
@@ -491,6 +503,12 @@ class KnowledgeBase:
             ):
                 offer(indexes[position], Tier.FUZZY, float(score))
 
+    def _names_starting_with(self, word: str) -> int:
+        """How many names hold a word starting with `word` (an upper bound: a name may hold two such words)."""
+        low = bisect_left(self._vocabulary, word)
+        high = bisect_left(self._vocabulary, word + _PREFIX_END, lo=low)
+        return self._word_key_totals[high] - self._word_key_totals[low]
+
     def _keys_with_word_prefix(self, word: str) -> set[int]:
         low = bisect_left(self._vocabulary, word)
         high = bisect_left(self._vocabulary, word + _PREFIX_END, lo=low)
@@ -499,33 +517,69 @@ class KnowledgeBase:
             found.update(self._word_keys[self._vocabulary[position]])
         return found
 
+    def _typo_words(self, word: str) -> dict[str, float]:
+        """Known words within a few edits of a typed one ("refrsh": refresh)."""
+        if len(word) <= FUZZY_MIN_LENGTH:
+            return {}
+        return {
+            known: float(score)
+            for known, score, _ in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=WORD_FUZZY_CUTOFF, limit=10
+            )
+        }
+
     def _offer_words(self, words: Sequence[str], offer: _Offer, *, typos: bool) -> None:
         """Every typed word starts a word of one of the entry's names: "jwt refresh", "git commit".
 
         With `typos`, a typed word may also be a near miss of a known word ("jwt refrsh").
         """
-        matching: dict[int, dict[int, float]] | None = None  # entry -> {key index: word score}
-        for word in words:
-            scores = dict.fromkeys(self._keys_with_word_prefix(word), 100.0)
-            if typos and len(word) > FUZZY_MIN_LENGTH:
-                for known, score, _ in process.extract(
-                    word, self._vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=WORD_FUZZY_CUTOFF, limit=10
-                ):
-                    for key_index in self._word_keys[known]:
-                        scores[key_index] = max(scores.get(key_index, 0.0), float(score))
-            by_entry: dict[int, dict[int, float]] = {}
-            for key_index, score in scores.items():
-                by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = score
-            if matching is None:
-                matching = by_entry
-            else:
-                matching = {
-                    entry: _merge_min(keys, by_entry[entry]) for entry, keys in matching.items() if entry in by_entry
-                }
+        # The most selective word first, then each other word either by its own key list (when it starts few
+        # names) or checked against the names of the entries still in the running (when it starts many: "n",
+        # "1" or "production" start thousands, and the list of survivors is by then short).
+        ordered = sorted(words, key=self._names_starting_with)
+        scores = dict.fromkeys(self._keys_with_word_prefix(ordered[0]), 100.0)
+        if typos:
+            for known, score in self._typo_words(ordered[0]).items():
+                for key_index in self._word_keys[known]:
+                    scores[key_index] = max(scores.get(key_index, 0.0), score)
+        matching: dict[int, dict[int, float]] = {}
+        for key_index, score in scores.items():
+            matching.setdefault(self._keys[key_index].entry, {})[key_index] = score
+        for word in ordered[1:]:
             if not matching:
                 return
+            near = self._typo_words(word) if typos else {}
+            narrowed: dict[int, dict[int, float]] = {}
+            if self._names_starting_with(word) < len(matching) * KEYS_PER_ENTRY_GUESS:
+                by_entry: dict[int, dict[int, float]] = {}
+                for key_index in self._keys_with_word_prefix(word):
+                    by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = 100.0
+                for known, score in near.items():
+                    for key_index in self._word_keys[known]:
+                        found_in = by_entry.setdefault(self._keys[key_index].entry, {})
+                        found_in[key_index] = max(found_in.get(key_index, 0.0), score)
+                for entry, keys in matching.items():
+                    if entry in by_entry:
+                        narrowed[entry] = _merge_min(keys, by_entry[entry])
+                matching = narrowed
+                continue
+            for entry, keys in matching.items():
+                found: dict[int, float] = {}
+                for key_index in self._entry_keys[entry]:
+                    key_words = self._keys[key_index].words
+                    if any(known.startswith(word) for known in key_words):
+                        found[key_index] = 100.0
+                    elif near:
+                        score = max((near.get(known, 0.0) for known in key_words), default=0.0)
+                        if score:
+                            found[key_index] = score
+                if found:
+                    narrowed[entry] = _merge_min(keys, found)
+            matching = narrowed
+        if not matching:
+            return
         typed_length = sum(len(word) for word in words)
-        for keys in (matching or {}).values():
+        for keys in matching.values():
             # The name holding the most of what was typed explains the match best.
             key_index = min(keys, key=lambda index: (len(self._keys[index].compact), index))
             coverage = min(1.0, typed_length / len(self._keys[key_index].compact))
