@@ -140,7 +140,7 @@ async def measure_reminders(report: Report, sizes: Sizes) -> None:
         raise BenchError(f"planned {sent} and {raw_sent} recipients, expected {sizes.recipients}")
     rate, raw_rate = sent / elapsed, raw_sent / raw_elapsed
     report.detail(
-        f"stores (aiosqlite): {sent:,} recipients in {number(elapsed)} s = {number(rate)}/s; "
+        f"stores (the bot's Database): {sent:,} recipients in {number(elapsed)} s = {number(rate)}/s; "
         f"raw sqlite3 on one thread (baseline): {number(raw_rate)}/s"
     )
     report.check(Goal(SECTION, "fan-out", rate, GOAL_PER_SECOND, "recipients/s", higher_is_better=True))
