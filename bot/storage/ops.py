@@ -70,11 +70,12 @@ class OpsStore:
         optional = [counter for counter in OPTIONAL_COUNTERS if counter[1] in tables]
         counts = await self._counts([*CORE_COUNTERS, *optional], guild_id)
         # The board's counts, kept by triggers (migration 0050): learners still in the server, as /projects shows.
-        # A custom project is named by any one current announcement: one index probe per project.
+        # Official projects are labelled by their key; a custom one by any one current announcement (one probe).
         rows = await self.db.fetchall(
             "SELECT b.project_key, b.frontend, b.backend,"
-            " (SELECT a.project_name FROM announcements a WHERE a.guild_id = b.guild_id"
-            "   AND a.project_key = b.project_key AND a.ended_at IS NULL LIMIT 1) AS project_name"
+            " CASE WHEN b.project_key >= 'custom:' AND b.project_key < 'custom;' THEN"
+            "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = b.guild_id"
+            "   AND a.project_key = b.project_key AND a.ended_at IS NULL LIMIT 1) END AS project_name"
             " FROM board_counts b WHERE b.guild_id = ? AND b.frontend + b.backend > 0",
             (guild_id,),
         )
