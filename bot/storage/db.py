@@ -97,6 +97,8 @@ class Database:
             # Fully consume each pragma's result: an unfinished statement would block the next COMMIT.
             await self._conn.execute_fetchall(f"PRAGMA {pragma}")
         version = await self.migrate()
+        if self._local is not None:
+            self._local.close()
         self._local = self._open_local()
         return version
 
