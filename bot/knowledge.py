@@ -198,7 +198,6 @@ def search_terms(query: str) -> list[list[str]]:
 
 KEYS_PER_ENTRY_GUESS = 3  # names per entry (title and aliases), to weigh a word's key list against survivors
 SNIPPET_WORDS = 14
-_WORD = re.compile(r"[^\W_]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -269,7 +268,7 @@ def search_snippet(
     """
     if not any(terms):
         return None
-    tokens = {token.translate(_FOLD) for words_ in terms for token in words_}
+    tokens = {token.translate(_FOLD) for typed in terms for token in typed}
     stems = sorted({_stem(token) for token in tokens if len(token) > 2})
     shorts = sorted(token for token in tokens if len(token) <= 2)
     for text in texts:
@@ -278,22 +277,22 @@ def search_snippet(
             continue
         anchor = _densest(found, reach=words * 8)  # characters: roughly `words` words of prose
         after: list[tuple[int, int]] = []
-        for match in _WORD.finditer(text, anchor):
+        for match in _SEARCH_TOKENS.finditer(text, anchor):
             after.append((match.start(), match.end()))
             if len(after) >= words - 2:
                 break
         # Two words of lead-in, more when the text ends soon after the match.
         lead = max(2, words - len(after))
-        before = [(m.start(), m.end()) for m in _WORD.finditer(text, max(0, anchor - lead * 12), anchor)]
+        before = [(m.start(), m.end()) for m in _SEARCH_TOKENS.finditer(text, max(0, anchor - lead * 12), anchor)]
         spans = before[-lead:] + after
         marked = set(found)
-        parts = ["…"] if spans[0][0] > 0 and _WORD.search(text, 0, spans[0][0]) else []
+        parts = ["…"] if spans[0][0] > 0 and _SEARCH_TOKENS.search(text, 0, spans[0][0]) else []
         cursor = spans[0][0]
         for left, right in spans:
             parts.append(text[cursor:left])
             parts.append(f"{start}{text[left:right]}{end}" if left in marked else text[left:right])
             cursor = right
-        if _WORD.search(text, cursor):
+        if _SEARCH_TOKENS.search(text, cursor):
             parts.append("…")
         return "".join(parts)
     return None
@@ -528,6 +527,36 @@ class KnowledgeBase:
             )
         }
 
+    def _matches_by_entry(self, word: str, near: Mapping[str, float]) -> dict[int, dict[int, float]]:
+        """Names holding a word that starts with `word` (100) or is one of its near misses (that score), by entry."""
+        by_entry: dict[int, dict[int, float]] = {}
+        for key_index in self._keys_with_word_prefix(word):
+            by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = 100.0
+        for known, score in near.items():
+            for key_index in self._word_keys[known]:
+                found = by_entry.setdefault(self._keys[key_index].entry, {})
+                found[key_index] = max(found.get(key_index, 0.0), score)
+        return by_entry
+
+    def _matches_among(
+        self, entries: Iterable[int], word: str, near: Mapping[str, float]
+    ) -> dict[int, dict[int, float]]:
+        """The same as _matches_by_entry, looking only at the names of `entries`."""
+        by_entry: dict[int, dict[int, float]] = {}
+        for entry in entries:
+            found: dict[int, float] = {}
+            for key_index in self._entry_keys[entry]:
+                key_words = self._keys[key_index].words
+                if any(known.startswith(word) for known in key_words):
+                    found[key_index] = 100.0
+                elif near:
+                    score = max((near.get(known, 0.0) for known in key_words), default=0.0)
+                    if score:
+                        found[key_index] = score
+            if found:
+                by_entry[entry] = found
+        return by_entry
+
     def _offer_words(self, words: Sequence[str], offer: _Offer, *, typos: bool) -> None:
         """Every typed word starts a word of one of the entry's names: "jwt refresh", "git commit".
 
@@ -536,46 +565,19 @@ class KnowledgeBase:
         # The most selective word first, then each other word either by its own key list (when it starts few
         # names) or checked against the names of the entries still in the running (when it starts many: "n",
         # "1" or "production" start thousands, and the list of survivors is by then short).
-        ordered = sorted(words, key=self._names_starting_with)
-        scores = dict.fromkeys(self._keys_with_word_prefix(ordered[0]), 100.0)
-        if typos:
-            for known, score in self._typo_words(ordered[0]).items():
-                for key_index in self._word_keys[known]:
-                    scores[key_index] = max(scores.get(key_index, 0.0), score)
-        matching: dict[int, dict[int, float]] = {}
-        for key_index, score in scores.items():
-            matching.setdefault(self._keys[key_index].entry, {})[key_index] = score
-        for word in ordered[1:]:
+        matching: dict[int, dict[int, float]] | None = None  # entry -> {key index: word score}
+        for word in sorted(words, key=self._names_starting_with):
+            near = self._typo_words(word) if typos else {}
+            if matching is None or self._names_starting_with(word) < len(matching) * KEYS_PER_ENTRY_GUESS:
+                found = self._matches_by_entry(word, near)
+            else:
+                found = self._matches_among(matching, word, near)
+            if matching is None:
+                matching = found
+            else:
+                matching = {entry: _merge_min(keys, found[entry]) for entry, keys in matching.items() if entry in found}
             if not matching:
                 return
-            near = self._typo_words(word) if typos else {}
-            narrowed: dict[int, dict[int, float]] = {}
-            if self._names_starting_with(word) < len(matching) * KEYS_PER_ENTRY_GUESS:
-                by_entry: dict[int, dict[int, float]] = {}
-                for key_index in self._keys_with_word_prefix(word):
-                    by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = 100.0
-                for known, score in near.items():
-                    for key_index in self._word_keys[known]:
-                        found_in = by_entry.setdefault(self._keys[key_index].entry, {})
-                        found_in[key_index] = max(found_in.get(key_index, 0.0), score)
-                for entry, keys in matching.items():
-                    if entry in by_entry:
-                        narrowed[entry] = _merge_min(keys, by_entry[entry])
-                matching = narrowed
-                continue
-            for entry, keys in matching.items():
-                found: dict[int, float] = {}
-                for key_index in self._entry_keys[entry]:
-                    key_words = self._keys[key_index].words
-                    if any(known.startswith(word) for known in key_words):
-                        found[key_index] = 100.0
-                    elif near:
-                        score = max((near.get(known, 0.0) for known in key_words), default=0.0)
-                        if score:
-                            found[key_index] = score
-                if found:
-                    narrowed[entry] = _merge_min(keys, found)
-            matching = narrowed
         if not matching:
             return
         typed_length = sum(len(word) for word in words)
