@@ -14,16 +14,16 @@ from bench import commands, matching, reminders, search, startup
 from bench.harness import quiet_logs
 from bench.report import Report, machine_lines
 
-Section = Callable[[Report, bool], Awaitable[None]]
+Section = Callable[[Report, argparse.Namespace], Awaitable[None]]
 
 SECTIONS: dict[str, Section] = {
-    "commands": lambda report, quick: commands.measure_commands(report, commands.sizes(quick)),
-    "search": lambda report, quick: search.measure_search(report, search.QUICK if quick else search.FULL),
-    "matching": lambda report, quick: matching.measure_matching(report, matching.QUICK if quick else matching.FULL),
-    "reminders": lambda report, quick: reminders.measure_reminders(
-        report, reminders.QUICK if quick else reminders.FULL
+    "commands": lambda report, args: commands.measure_commands(report, commands.sizes(args.quick, args.rounds)),
+    "search": lambda report, args: search.measure_search(report, search.QUICK if args.quick else search.FULL),
+    "matching": lambda report, args: matching.measure_matching(report, matching.QUICK if args.quick else matching.FULL),
+    "reminders": lambda report, args: reminders.measure_reminders(
+        report, reminders.QUICK if args.quick else reminders.FULL
     ),
-    "start-up": lambda report, quick: startup.measure_startup(report, startup.QUICK if quick else startup.FULL),
+    "start-up": lambda report, args: startup.measure_startup(report, startup.QUICK if args.quick else startup.FULL),
 }
 
 
@@ -58,10 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     quiet_logs()
-    if args.rounds is not None:
-        if args.rounds < 1:
-            parser.error("--rounds must be at least 1")
-        commands.ROUNDS_OVERRIDE = args.rounds
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     report = Report()
     for line in machine_lines():
         report.say(line)
@@ -73,9 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Sections are independent: none should pay for collecting the garbage the one before it left.
         gc.collect()
         if args.profile is None:
-            asyncio.run(section(report, args.quick))
+            asyncio.run(section(report, args))
         else:
-            profiled(args.profile, name, lambda: asyncio.run(section(report, args.quick)))  # noqa: B023 - run at once
+            profiled(args.profile, name, lambda: asyncio.run(section(report, args)))  # noqa: B023 - run at once
     report.say(f"== goals ({time.perf_counter() - began:.0f} s)")
     for goal in report.goals:
         if not goal.met:

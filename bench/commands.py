@@ -53,14 +53,12 @@ class Sizes:
 
 FULL = Sizes(rounds=200, population=Population(learners=5000, announced=2000, pairs=500, pending=50, waiting=600))
 QUICK = Sizes(rounds=5, population=Population(learners=400, announced=160, pairs=40, pending=4, waiting=48))
-ROUNDS_OVERRIDE: int | None = None  # `--rounds N`
 
 
-def sizes(quick: bool) -> Sizes:
+def sizes(quick: bool, rounds: int | None = None) -> Sizes:
+    """The quick or full sizes; `--rounds N` keeps the population and changes only the number of rounds."""
     chosen = QUICK if quick else FULL
-    if ROUNDS_OVERRIDE is None:
-        return chosen
-    return Sizes(rounds=ROUNDS_OVERRIDE, population=chosen.population)
+    return chosen if rounds is None else Sizes(rounds=rounds, population=chosen.population)
 
 
 @dataclass

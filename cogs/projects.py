@@ -557,9 +557,9 @@ class ProjectsCog(commands.Cog):
             if not isinstance(channel, discord.TextChannel):
                 log.warning("announcement channel missing guild=%s channel=%s", guild.id, config.channel_id)
                 return posted, "the channel no longer exists"
+            totals = {total.key: total for total in await self.store.board_totals(guild.id)}
             for item in pending:
-                total = await self.store.board_total(guild.id, item.project_key)
-                row = total_row(item.project_key, total, self.catalogue)
+                row = total_row(item.project_key, totals.get(item.project_key), self.catalogue)
                 try:
                     message = await channel.send(
                         embed=format_announcement(item, row), allowed_mentions=discord.AllowedMentions.none()
