@@ -97,6 +97,14 @@ class Project:
         return self.backend_title if track == "backend" else self.frontend_title
 
     @property
+    def name(self) -> str:
+        """The track-neutral name: the backend title without "Backend" (`E-Commerce`, `Job Board`)."""
+        words = self.backend_title.split()
+        if len(words) > 1 and words[-1].casefold() == "backend":
+            return " ".join(words[:-1])
+        return self.backend_title
+
+    @property
     def label(self) -> str:
         """Both titles: the board shows one project, whichever side you build."""
         return f"{self.backend_title} / {self.frontend_title}"
@@ -158,6 +166,20 @@ class ProjectChoice:
     key: str
     name: str
     official: bool
+
+
+def display_name(key: str, catalogue: Catalogue, announced_name: str | None = None) -> str:
+    """The one name a project goes by in every reply and chart, whichever track is speaking.
+
+    Official projects by their neutral catalogue name; custom ones by the name a learner typed (or, without one,
+    their normalised key). Never the raw key of an official project.
+    """
+    project = catalogue.get(key)
+    if project is not None:
+        return project.name
+    if announced_name:
+        return announced_name
+    return key.removeprefix(CUSTOM_PREFIX).replace("-", " ")
 
 
 def is_custom_key(key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from datetime import timedelta
@@ -12,17 +13,29 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.admin import WEEK_ONE_DAYS
+from bot.charts import CHART_FILENAME, stats_chart
 from bot.health import keep_heartbeat, remove_heartbeat, write_heartbeat
 from bot.ops import (
-    GuildStats,
     RuntimeStats,
+    StatsReport,
+    chart_description,
     format_count,
     format_duration,
     format_latency,
+    funnel_line,
+    has_missing_features,
+    plural,
     project_lines,
     stats_log_line,
+    week_one_line,
+    week_one_per_day,
+    with_project_names,
 )
+from bot.projects import Catalogue, display_name
+from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.ops import OpsStore
+from bot.timezones import to_tzinfo
 from cogs.common import Interaction, ensure_staff, guild_of, staff_command
 
 if TYPE_CHECKING:
@@ -34,20 +47,23 @@ STATS_LOG_JOB = "ops:stats-log"
 STATS_LOG_SECONDS = 3600.0
 
 
-def format_stats(stats: GuildStats, runtime: RuntimeStats) -> discord.Embed:
+def format_stats(report: StatsReport, runtime: RuntimeStats) -> discord.Embed:
+    stats = report.stats
     frontend, backend = stats.track_totals()
     embed = discord.Embed(title="Nexus stats for this server", colour=discord.Colour.blurple())
     embed.add_field(
         name="Learners",
-        value=f"{stats.learners} known · {stats.announced} announced ({frontend} frontend, {backend} backend)",
+        value=f"{plural(stats.learners, 'learner')} known · {stats.announced} announced "
+        f"({frontend} frontend, {backend} backend)",
         inline=False,
     )
+    embed.add_field(name="Week one", value=week_one_line(report.week_one, stats.learners), inline=False)
     embed.add_field(name="Announcements by project and track", value=project_lines(stats.projects), inline=False)
     embed.add_field(
         name="Matching",
         value=(
-            f"{stats.waiting} waiting · {stats.pending_proposals} proposals pending · "
-            f"{stats.paired} paired in {stats.teams} teams"
+            f"{stats.waiting} waiting · {plural(stats.pending_proposals, 'proposal')} pending · "
+            f"{stats.paired} paired in {plural(stats.teams, 'team')}\nFunnel: {funnel_line(report.funnel)}"
         ),
         inline=False,
     )
@@ -59,8 +75,8 @@ def format_stats(stats: GuildStats, runtime: RuntimeStats) -> discord.Embed:
     embed.add_field(
         name="Knowledge base",
         value=(
-            f"{format_count(stats.knowledge_lookups)} look-ups · "
-            f"{format_count(stats.knowledge_misses)} searches with no hit"
+            f"{plural(stats.knowledge_lookups, 'look-up')} · "
+            f"{plural(stats.knowledge_misses, 'search', 'searches')} with no hit"
         ),
         inline=True,
     )
@@ -69,14 +85,24 @@ def format_stats(stats: GuildStats, runtime: RuntimeStats) -> discord.Embed:
         value=f"up {format_duration(runtime.uptime_seconds)} · latency {format_latency(runtime.latency_seconds)}",
         inline=True,
     )
-    embed.set_footer(text="n/a: that feature is not deployed yet. The same numbers are logged every hour.")
+    embed.set_image(url=f"attachment://{CHART_FILENAME}")
+    footer = "The same numbers are logged every hour; the chart draws them."
+    if has_missing_features(stats):
+        footer = "n/a: that feature is not deployed yet. " + footer
+    embed.set_footer(text=footer)
     return embed
 
 
+def chart_file(report: StatsReport) -> discord.File:
+    """The chart as an attachment whose alt text states the numbers it draws."""
+    return discord.File(io.BytesIO(stats_chart(report)), filename=CHART_FILENAME, description=chart_description(report))
+
+
 class OpsCog(commands.Cog):
-    def __init__(self, bot: NexusBot) -> None:
+    def __init__(self, bot: NexusBot, catalogue: Catalogue) -> None:
         self.bot = bot
         self.store = OpsStore(bot.db)
+        self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
         # True between READY/RESUMED and a disconnect: the heartbeat claims "connected", so it must be true.
         self.connected = False
         self.heartbeat_task: asyncio.Task[None] | None = None
@@ -136,8 +162,21 @@ class OpsCog(commands.Cog):
 
     @app_commands.check(ensure_staff)
     async def stats_command(self, interaction: Interaction) -> None:
-        stats = await self.store.guild_stats(guild_of(interaction).id)
-        await interaction.response.send_message(embed=format_stats(stats, self.runtime()), ephemeral=True)
+        # Drawing takes a moment (and the first chart loads matplotlib): answer within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.stats_report(guild_of(interaction).id)
+        chart = await asyncio.to_thread(chart_file, report)
+        await interaction.followup.send(embed=format_stats(report, self.runtime()), file=chart, ephemeral=True)
+
+    async def stats_report(self, guild_id: int) -> StatsReport:
+        """Every number /nexus stats shows, read once; the text and the chart are both formatted from it."""
+        stats = with_project_names(await self.store.guild_stats(guild_id), self.project_names)
+        config = await self.bot.admin_store.get_config(guild_id)
+        if config is None:
+            return StatsReport(stats=stats, week_one=None)
+        announced = await self.store.announced_since(guild_id, config.cohort_start_utc())
+        week = week_one_per_day(announced, config.cohort_start, to_tzinfo(config.timezone), WEEK_ONE_DAYS)
+        return StatsReport(stats=stats, week_one=week)
 
     def arm_stats_log(self) -> None:
         # A one-shot job re-armed from the bot's clock rather than an interval job: APScheduler's interval trigger
@@ -159,4 +198,5 @@ class OpsCog(commands.Cog):
 
 
 async def setup(bot: NexusBot) -> None:
-    await bot.add_cog(OpsCog(bot))
+    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    await bot.add_cog(OpsCog(bot, catalogue))

@@ -31,13 +31,14 @@ NOW = "2026-01-05T09:00:00+00:00"
 @pytest.mark.parametrize(
     ("seconds", "expected"),
     [
-        (0, "0 s"),
-        (45.9, "45 s"),
-        (725, "12 min 5 s"),
+        (0, "less than a minute"),
+        (59.9, "less than a minute"),
+        (300, "5 min"),
+        (725, "12 min"),
         (3600, "1 h 0 min"),
         (12_000, "3 h 20 min"),
         (187_200, "2 d 4 h"),
-        (-5, "0 s"),
+        (-5, "less than a minute"),
     ],
 )
 def test_format_duration(seconds: float, expected: str) -> None:
@@ -214,7 +215,7 @@ async def test_staff_see_live_numbers_privately(world: World) -> None:
     await linus.slash(world.channel, "announce", project="job-board", track="backend")
     await grace.slash(world.channel, "match find")
     waiting = fields_of(await world.staff.slash(world.channel, "nexus stats"))["Matching"]
-    assert waiting.startswith("1 waiting · 0 proposals pending")
+    assert waiting.startswith("1 waiting · 0 proposals pending · 0 paired in 0 teams")
     await ada.slash(world.channel, "match find")
     await world.learners[3].slash(world.channel, "topic", name="django")
     await world.learners[3].slash(world.channel, "search", query="qqxyzzy")
@@ -227,13 +228,16 @@ async def test_staff_see_live_numbers_privately(world: World) -> None:
     fields = fields_of(result)
     assert "3 announced (1 frontend, 2 backend)" in fields["Learners"]
     assert fields["Announcements by project and track"].splitlines() == [
-        "ecommerce — 1 frontend, 1 backend",
-        "job-board — 0 frontend, 1 backend",
+        "E-Commerce — 1 frontend, 1 backend",
+        "Job Board — 0 frontend, 1 backend",
     ]
-    assert fields["Matching"].startswith("0 waiting · 1 proposals pending")
-    assert fields["Knowledge base"] == "1 look-ups · 1 searches with no hit"
+    assert fields["Matching"].startswith("0 waiting · 1 proposal pending · 0 paired in 0 teams")
+    assert fields["Matching"].endswith("Funnel: 3 announced → 2 looking → 2 proposed → 0 paired")
+    assert fields["Knowledge base"] == "1 look-up · 1 search with no hit"
     assert fields["Reminders"] == "0 sent · 0 failed"
-    assert fields["Bot"].startswith("up ")
+    assert fields["Bot"].startswith("up less than a minute · latency ")
+    # Every feature is deployed here: no footer explaining "n/a".
+    assert "n/a" not in (embed.footer.text or "")
 
 
 async def test_learners_cannot_see_stats(world: World) -> None:

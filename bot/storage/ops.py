@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.ops import BackupReport, GuildStats, ProjectCount, project_label
@@ -101,6 +102,16 @@ class OpsStore:
             knowledge_lookups=counts.get("knowledge_lookups"),
             knowledge_misses=counts.get("knowledge_misses"),
         )
+
+    async def announced_since(self, guild_id: int, since: datetime) -> list[tuple[int, datetime]]:
+        """(learner, when) of every announcement made from `since` on, replaced or withdrawn ones included."""
+        # Stored timestamps are ISO text in UTC whose precision varies: a day earlier is a safe text bound, and the
+        # exact window is applied by the caller (bot.ops.week_one_per_day).
+        rows = await self.db.fetchall(
+            "SELECT user_id, created_at FROM announcements WHERE guild_id = ? AND created_at >= ?",
+            (guild_id, (since - timedelta(days=1)).date().isoformat()),
+        )
+        return [(int(row["user_id"]), datetime.fromisoformat(row["created_at"])) for row in rows]
 
     async def _counts(self, counters: list[tuple[str, str, str]], guild_id: int) -> dict[str, int | None]:
         """All counters in one round trip; if another feature changed its table's shape, count the rest alone."""

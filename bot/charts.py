@@ -1,0 +1,91 @@
+"""Staff charts: /nexus stats drawn as one PNG (week one's announcements, tracks per project, the matching funnel).
+
+matplotlib is imported inside `stats_chart`, never at module import: most runs of the bot never draw a chart, and
+loading it costs start-up time and memory. The Agg backend draws to memory without a display.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from bot.ops import StatsReport
+
+log = logging.getLogger(__name__)
+
+WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 10.0, 100
+MAX_PROJECTS = 8  # more bars than this turn into unreadable stripes; the text lists every project
+FRONTEND_COLOUR, BACKEND_COLOUR, NEUTRAL_COLOUR = "#5865F2", "#57F287", "#99AAB5"
+CHART_FILENAME = "nexus-stats.png"
+
+
+def stats_chart(report: StatsReport) -> bytes:
+    """One PNG of `report`: the same object the text of /nexus stats is formatted from."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    # A Figure (not pyplot) keeps no global state between commands and is freed when it goes out of scope.
+    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
+    week_axes, project_axes, funnel_axes = figure.subplots(3, 1, height_ratios=(1.1, 1.0, 0.8))
+    _draw_week_one(week_axes, report)
+    _draw_projects(project_axes, report)
+    _draw_funnel(funnel_axes, report)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _draw_week_one(axes: Any, report: StatsReport) -> None:
+    cohort = report.stats.learners
+    if report.week_one is None:
+        axes.set_title("Week one: not set up yet (/nexus setup)")
+        axes.axis("off")
+        return
+    week = report.week_one
+    labels = [day.strftime("%a %d") for day in week.days()]
+    positions = list(range(len(labels)))
+    axes.bar(positions, week.per_day, color=FRONTEND_COLOUR, label="announced that day")
+    axes.plot(positions, week.running_totals(), color="#EB459E", marker="o", label="announced so far")
+    axes.axhline(cohort, color=NEUTRAL_COLOUR, linestyle="--", label=f"cohort size ({cohort})")
+    axes.set_xticks(positions, labels)
+    axes.set_ylim(0, max(cohort, *week.running_totals(), 1) * 1.15)
+    axes.set_title(f"Week one from {week.start:%d %b %Y}: announcements per day")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.legend(loc="upper left", fontsize="small")
+
+
+def _draw_projects(axes: Any, report: StatsReport) -> None:
+    projects = sorted(report.stats.projects, key=lambda p: (-p.total, p.label.casefold()))[:MAX_PROJECTS]
+    axes.set_title("Frontend and backend per project")
+    if not projects:
+        axes.text(0.5, 0.5, "No announcements yet", ha="center", va="center", transform=axes.transAxes)
+        axes.axis("off")
+        return
+    names = [_short(p.label) for p in reversed(projects)]
+    frontend = [p.frontend for p in reversed(projects)]
+    backend = [p.backend for p in reversed(projects)]
+    rows = list(range(len(names)))
+    height = 0.38
+    axes.barh([r + height / 2 for r in rows], frontend, height, color=FRONTEND_COLOUR, label="frontend")
+    axes.barh([r - height / 2 for r in rows], backend, height, color=BACKEND_COLOUR, label="backend")
+    axes.set_yticks(rows, names)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.legend(loc="lower right", fontsize="small")
+
+
+def _draw_funnel(axes: Any, report: StatsReport) -> None:
+    stages = report.funnel.stages()
+    names = [name for name, _ in reversed(stages)]
+    values = [value for _, value in reversed(stages)]
+    bars = axes.barh(names, values, color=[BACKEND_COLOUR, FRONTEND_COLOUR, FRONTEND_COLOUR, NEUTRAL_COLOUR])
+    axes.bar_label(bars, padding=3)
+    axes.set_xlim(0, max(*values, 1) * 1.15)
+    axes.set_title("Matching funnel")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _short(label: str, limit: int = 28) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
