@@ -46,8 +46,13 @@ def format_config(config: GuildConfig) -> discord.Embed:
         value=f"<#{config.staff_channel_id}>" if config.staff_channel_id else "none (staff summaries by DM)",
         inline=True,
     )
+    # Discord renders <t:…> timestamps in fields and descriptions, not in footers.
     ends = config.week_one_ends_utc()
-    embed.set_footer(text=f"Week one ends {discord.utils.format_dt(ends, 'F')} ({config.timezone})")
+    embed.add_field(
+        name="Week one ends",
+        value=f"{discord.utils.format_dt(ends, 'F')} ({discord.utils.format_dt(ends, 'R')}; {config.timezone})",
+        inline=False,
+    )
     return embed
 
 
@@ -127,12 +132,12 @@ class AdminCog(commands.Cog):
     async def setup_command(
         self,
         interaction: Interaction,
-        channel: discord.abc.GuildChannel,
+        channel: discord.TextChannel,
         cohort_start: str,
         timezone: str,
         learner_role: discord.Role | None = None,
         staff_role: discord.Role | None = None,
-        staff_channel: discord.abc.GuildChannel | None = None,
+        staff_channel: discord.TextChannel | None = None,
     ) -> None:
         guild = guild_of(interaction)
         me = guild.me
@@ -191,15 +196,35 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(embed=format_help(self.bot.tree), ephemeral=True)
 
 
+# /help sections by what people do, each command in the order someone would use it. A command not listed here
+# (a new one) still shows up, under "More", so help never hides a command.
+LEARNER_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Knowledge", ("topic", "search", "topics", "help")),
+    ("Your project", ("announce", "projects", "project", "withdraw", "me", "forget-me")),
+    ("Your partner", ("match find", "match status", "match leave", "match unpair")),
+    ("Reminders", ("reminders off", "reminders on")),
+)
+STAFF_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Setup", ("nexus setup", "nexus config", "nexus reload")),
+    ("Cohort", ("nexus stats", "nexus export", "nexus gaps")),
+    ("Matching", ("match board", "match pair", "match run")),
+    (
+        "Reminders",
+        ("reminders schedule", "reminders preview", "reminders send", "reminders pause", "reminders resume"),
+    ),
+)
+
+
 def format_help(tree: app_commands.CommandTree[NexusBot]) -> discord.Embed:
-    learner: list[str] = []
-    staff: list[str] = []
+    lines: dict[str, str] = {}
+    staff: set[str] = set()
     for command in tree.walk_commands():
         if isinstance(command, app_commands.Group):
             continue
-        is_staff = command.extras.get("staff") or (command.parent is not None and command.parent.extras.get("staff"))
-        line = f"`/{command.qualified_name}` — {command.description.removeprefix('Staff: ')}"
-        (staff if is_staff else learner).append(line)
+        name = command.qualified_name
+        lines[name] = f"`/{name}` — {command.description.removeprefix('Staff: ')}"
+        if command.extras.get("staff") or (command.parent is not None and command.parent.extras.get("staff")):
+            staff.add(name)
     embed = discord.Embed(
         title="Nexus — find your project partner and answers, fast",
         description=(
@@ -208,27 +233,18 @@ def format_help(tree: app_commands.CommandTree[NexusBot]) -> discord.Embed:
         ),
         colour=discord.Colour.blurple(),
     )
-    for title, lines in (("For learners", sorted(learner)), ("For staff", sorted(staff))):
-        for index, chunk in enumerate(_chunks_within(lines)):
-            embed.add_field(name=title if index == 0 else f"{title} (continued)", value=chunk, inline=False)
+    for audience, sections, members in (
+        ("For learners", LEARNER_SECTIONS, set(lines) - staff),
+        ("For staff", STAFF_SECTIONS, staff),
+    ):
+        listed = {name for _, names in sections for name in names}
+        more = tuple(sorted(members - listed))
+        for title, names in (*sections, ("More", more)):
+            shown = [lines[name] for name in names if name in members]
+            if shown:
+                # Each section is a handful of one-line commands: far below the 1024-character field limit.
+                embed.add_field(name=f"{audience} · {title}", value=clip("\n".join(shown), 1024), inline=False)
     return embed
-
-
-def _chunks_within(lines: list[str], limit: int = 1024) -> list[str]:
-    """Split lines into field values of at most `limit` characters, never cutting a line."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        line = line[:limit]
-        if current and size + len(line) + 1 > limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
 
 
 async def setup(bot: NexusBot) -> None:

@@ -128,7 +128,7 @@ async def test_run_seats_leftovers_and_points_the_rest_elsewhere(world: World) -
 async def test_staff_commands_are_listed_for_staff_in_help(world: World) -> None:
     result = await world.staff.slash(world.channel, "help")
     fields = {field.name: field.value for field in result.response.embeds[0].fields}
-    assert "/match pair" in fields["For staff"] and "/match find" in fields["For learners"]
+    assert "/match pair" in fields["For staff · Matching"] and "/match find" in fields["For learners · Your partner"]
 
 
 async def test_proposal_dm_after_staff_run_is_untouched(world: World) -> None:
