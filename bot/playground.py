@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import html
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -18,6 +22,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 CHANNEL_NAME = "prodevprojectnexus"
+BOT_NAME = "Nexus"
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,9 @@ DEMO_LEARNERS: tuple[DemoLearner, ...] = (
 
 
 PLAYGROUND_TIP = (
-    "You are Ada (backend); pick another person in the page's viewer menu (Coordinator is staff). "
-    "Try /help, /topic django, /announce project:ecommerce track:backend, then /match find: Grace is waiting."
+    "Open #prodevprojectnexus as Ada (backend) and run /announce project:ecommerce track:backend, then /match find: "
+    "Grace is waiting. Back on this page, Ada's and Grace's direct messages now hold the proposal: open each and "
+    "click Accept. Their private team thread then appears under both. Coordinator is staff (/nexus stats)."
 )
 
 
@@ -59,12 +65,18 @@ class PlaygroundWorld:
 @dataclass
 class Playground:
     world: PlaygroundWorld
-    preview: Any
+    page: PlaygroundPage
     bot: NexusBot
 
     @property
     def url(self) -> str:
-        return str(self.preview.url)
+        """The page listing each person and the places they can see."""
+        return self.page.url
+
+    @property
+    def preview(self) -> Any:
+        """SimCord's preview of the place shown last (the channel as Ada at first)."""
+        return self.page.preview
 
 
 def playground_settings(settings: Settings) -> Settings:
@@ -158,11 +170,201 @@ def scheduler_follows_virtual_clock() -> Iterator[None]:
         base.datetime = original
 
 
+@dataclass(frozen=True)
+class Place:
+    """Somewhere a person can look: the channel, their DMs with the bot, or a thread they can see."""
+
+    channel_id: int
+    title: str
+    kind: str  # "channel", "dm" or "thread"
+    messages: int
+
+
+class PlaygroundPage:
+    """The page a visitor opens: each person and the places they can see, one click to look there as them.
+
+    SimCord serves one preview of one channel at a time, so opening a place closes the current preview and starts
+    another on that channel (its own URL, on a free port); the browser is sent there.
+    """
+
+    def __init__(self) -> None:
+        self._world: PlaygroundWorld | None = None  # set once the simulated server is built
+        self.preview: Any = None
+        self._preview_stack: AsyncExitStack | None = None
+        self._switch = asyncio.Lock()
+        self.runner: Any = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def world(self) -> PlaygroundWorld:
+        if self._world is None:
+            raise PlaygroundUnavailable("the playground is still starting")
+        return self._world
+
+    @world.setter
+    def world(self, world: PlaygroundWorld) -> None:
+        self._world = world
+
+    def people(self) -> list[Any]:
+        return [*self.world.learners, self.world.staff]
+
+    def places_for(self, member: Any) -> list[Place]:
+        import simcord
+
+        channel = self.world.channel
+        places = [Place(channel.id, f"#{channel.name}", "channel", len(channel.history(viewer=member)))]
+        dms = member.user.dm_channel.history()
+        if dms:
+            places.append(Place(member.user.dm_channel.id, "Direct messages with Nexus", "dm", len(dms)))
+        for thread in channel.threads:
+            try:
+                seen = thread.history(viewer=member)
+            except simcord.SetupError:  # a private thread this person is not in
+                continue
+            places.append(Place(thread.id, f"Thread: {thread.name}", "thread", len(seen)))
+        return places
+
+    def _handle(self, channel_id: int) -> Any:
+        world = self.world
+        if channel_id == world.channel.id:
+            return world.channel
+        for thread in world.channel.threads:
+            if thread.id == channel_id:
+                return thread
+        for member in self.people():
+            if member.user.dm_channel.id == channel_id:
+                return member.user.dm_channel
+        raise KeyError(channel_id)
+
+    async def show(self, channel_id: int, person_id: int) -> str:
+        """Point the preview at one place as one person (others who can see it stay in its viewer menu)."""
+        import simcord
+
+        async with self._switch:
+            place = self._handle(channel_id)
+            person = next(member for member in self.people() if member.id == person_id)
+            if place.guild is None:  # a DM: only its owner can look
+                viewers = [person.user]
+            else:
+                viewers = [person]
+                for member in self.people():
+                    if member is person:
+                        continue
+                    try:
+                        place.history(viewer=member)
+                    except simcord.SetupError:
+                        continue
+                    viewers.append(member)
+            await self.close_preview()
+            stack = AsyncExitStack()
+            try:
+                self.preview = await stack.enter_async_context(
+                    self.world.env.preview(place, viewers=viewers, layout="channel", port=0)
+                )
+            except BaseException:
+                await stack.aclose()
+                raise
+            self._preview_stack = stack
+            return str(self.preview.url)
+
+    async def close_preview(self) -> None:
+        if self._preview_stack is not None:
+            stack, self._preview_stack, self.preview = self._preview_stack, None, None
+            await stack.aclose()
+
+    async def start(self, port: int) -> None:
+        """Bind the page's port; a taken port means another playground (or program) is there: leave it alone."""
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/", self._index)
+        app.router.add_get("/open", self._open)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=False)
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise PlaygroundUnavailable(
+                f"port {port} on 127.0.0.1 is taken ({error.strerror}): if a playground runs there, open "
+                f"http://127.0.0.1:{port}/ ; to run another, pick another port with --port or NEXUS_PLAYGROUND_PORT"
+            ) from error
+        self.runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        await self.close_preview()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def _index(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.Response(text=self.render(), content_type="text/html")
+
+    async def _open(self, request: Any) -> Any:
+        from aiohttp import web
+
+        try:
+            channel_id, person_id = int(request.query["place"]), int(request.query["as"])
+            url = await self.show(channel_id, person_id)
+        except (KeyError, ValueError, StopIteration):
+            raise web.HTTPNotFound(text="That place is gone; go back and reload the list.") from None
+        raise web.HTTPSeeOther(url)
+
+    def render(self) -> str:
+        cards = []
+        for member in self.people():
+            links = "".join(
+                f'<li class="{place.kind}"><a target="nexus-preview" href="/open?place={place.channel_id}'
+                f'&amp;as={member.id}">{html.escape(place.title)}</a> <span>{place.messages} '
+                f"{'message' if place.messages == 1 else 'messages'}</span></li>"
+                for place in self.places_for(member)
+            )
+            name = html.escape(member.user.global_name or member.user.name)
+            cards.append(f"<section><h2>{name}</h2><ul>{links}</ul></section>")
+        return PAGE_TEMPLATE.format(
+            guild=html.escape(self.world.guild.name), people="".join(cards), tip=html.escape(PLAYGROUND_TIP)
+        )
+
+
+PAGE_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Nexus playground</title>
+<meta http-equiv="refresh" content="5">
+<style>
+body {{ font-family: system-ui, sans-serif; background: #313338; color: #dbdee1; margin: 2rem; }}
+h1 {{ color: #fff; margin: 0 0 .3rem; }} p {{ max-width: 60rem; line-height: 1.45; }}
+main {{ display: flex; flex-wrap: wrap; gap: 1rem; }}
+section {{ background: #2b2d31; border-radius: 8px; padding: .8rem 1.2rem; min-width: 16rem; }}
+h2 {{ color: #fff; font-size: 1.05rem; margin: .2rem 0 .5rem; }}
+ul {{ list-style: none; padding: 0; margin: 0; }} li {{ margin: .35rem 0; }}
+a {{ color: #00a8fc; text-decoration: none; font-weight: 600; }} a:hover {{ text-decoration: underline; }}
+li.dm a {{ color: #f0b232; }} li.thread a {{ color: #57f287; }} span {{ color: #949ba4; font-size: .85rem; }}
+</style></head><body>
+<h1>Nexus playground · {guild}</h1>
+<p>The real Nexus bot against a simulated Discord. Each card is one person and the places they can see: the
+channel, their <b>direct messages</b> with Nexus (proposals and "you're partners" notes arrive there) and the
+<b>threads</b> they are in (the private team thread opens when a pair accepts). Click a place to look at it as
+that person; it opens in the other tab, where you can type slash commands and click buttons as them (the viewer
+menu at the top switches between people who can see that place). This list updates every few seconds.</p>
+<p><b>Try:</b> {tip}</p>
+<main>{people}</main>
+</body></html>
+"""
+
+
 @asynccontextmanager
 async def open_playground(settings: Settings, *, port: int = 0) -> AsyncIterator[Playground]:
-    """The bot on a fresh playground database, a configured world and its web page on 127.0.0.1:`port`.
+    """The bot on a fresh playground database, a configured world and its page on 127.0.0.1:`port`.
 
-    Port 0 picks a free port. Leaving the block closes the page, the simulated Discord and the database.
+    Port 0 picks a free port. A playground already running (the lock, or its port taken) is left alone: nothing
+    is deleted. Leaving the block closes the page, the simulated Discord and the database.
     """
     try:
         import simcord
@@ -172,31 +374,58 @@ async def open_playground(settings: Settings, *, port: int = 0) -> AsyncIterator
         ) from error
 
     settings = playground_settings(settings)
-    for suffix in ("", "-wal", "-shm"):
-        settings.db_path.with_name(settings.db_path.name + suffix).unlink(missing_ok=True)
-    bot = create_bot(settings)
-    try:
-        # A bot error in the playground is logged and shown on the page; it must not end the session.
-        with scheduler_follows_virtual_clock():
-            async with simcord.run(bot, check_errors=False) as env, AsyncExitStack() as stack:
-                world = await build_world(env)
-                viewers = [*world.learners, world.staff]
-                try:
-                    preview = await stack.enter_async_context(
-                        env.preview(world.channel, viewers=viewers, layout="channel", port=port)
-                    )
-                except simcord.SetupError as error:
-                    hint = " (pick another with --port or NEXUS_PLAYGROUND_PORT)" if "port" in str(error) else ""
-                    raise PlaygroundUnavailable(f"cannot serve the playground page: {error}{hint}") from error
-                yield Playground(world=world, preview=preview, bot=bot)
-    finally:
-        bot.scheduler.shutdown()
-        await bot.db.close()
+    with playground_lock(settings.db_path.with_name("playground.lock")):
+        page = PlaygroundPage()
+        # The port first: if it is taken, whoever holds it keeps their database.
+        await page.start(port)
+        bot: NexusBot | None = None
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                settings.db_path.with_name(settings.db_path.name + suffix).unlink(missing_ok=True)
+            bot = create_bot(settings)
+            # A bot error in the playground is logged and shown on the page; it must not end the session.
+            with scheduler_follows_virtual_clock():
+                async with simcord.run(bot, check_errors=False) as env:
+                    if bot.user is not None:
+                        await bot.user.edit(username=BOT_NAME)
+                    page.world = await build_world(env)
+                    try:
+                        await page.show(page.world.channel.id, page.world.learners[0].id)
+                        yield Playground(world=page.world, page=page, bot=bot)
+                    finally:
+                        await page.stop()
+        finally:
+            await page.stop()
+            if bot is not None:
+                bot.scheduler.shutdown()
+                await bot.db.close()
+
+
+@contextmanager
+def playground_lock(path: Path) -> Iterator[None]:
+    """One playground per data folder: a second `make run` must not delete the database of a running one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            where = handle.read().strip() or "its page"
+            raise PlaygroundUnavailable(
+                f"a playground is already running from this folder (open {where}); it was left alone. "
+                "Stop it with Ctrl-C first, or use another NEXUS_DB_PATH folder."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def serve(settings: Settings, *, port: int) -> None:
-    """Serve the playground until Ctrl-C, SIGTERM or "End preview session" on the page."""
+    """Serve the playground until Ctrl-C or SIGTERM."""
     async with open_playground(settings, port=port) as playground:
+        lock = playground_settings(settings).db_path.with_name("playground.lock")
+        lock.write_text(playground.url + "\n", encoding="utf-8")
         print(f"Playground ready: open {playground.url}  (Ctrl-C to stop)", flush=True)
         print(PLAYGROUND_TIP, flush=True)
-        await run_until_signalled(playground.preview.wait_closed(), playground.preview.close)
+        await run_until_signalled(asyncio.Event().wait(), playground.page.stop)

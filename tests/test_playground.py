@@ -109,10 +109,12 @@ def test_playground_keeps_its_own_database_and_heartbeat(playground_base: Settin
 
 async def test_page_is_served_on_loopback_and_a_slash_command_reaches_the_bot(playground_base: Settings) -> None:
     async with open_playground(playground_base, port=0) as playground:
-        url = playground.url
+        assert playground.url.startswith("http://127.0.0.1:")
+        url = playground.preview.url
         assert url.startswith("http://127.0.0.1:")
         assert len(playground.world.learners) == len(DEMO_LEARNERS)
         assert {demo.track for demo in DEMO_LEARNERS} == {"frontend", "backend"}
+        assert playground.bot.user is not None and playground.bot.user.name == "Nexus"
         async with aiohttp.ClientSession() as session:
             async with session.get(url.split("#")[0]) as response:
                 assert response.status == 200
@@ -131,6 +133,62 @@ async def test_page_is_served_on_loopback_and_a_slash_command_reaches_the_bot(pl
             assert "For learners" in embed_text(reply)
     # Leaving the block closed the playground's database.
     assert not playground.bot.db.is_open
+
+
+async def test_the_page_follows_find_proposal_accept_and_team_thread(playground_base: Settings) -> None:
+    async with open_playground(playground_base, port=0) as playground, aiohttp.ClientSession() as session:
+        world = playground.world
+        ada, grace = world.learners[0], world.learners[1]
+
+        async def page_text() -> str:
+            async with session.get(playground.url) as response:
+                assert response.status == 200
+                return await response.text()
+
+        async def open_place(place_id: int, person: Any) -> dict[str, Any]:
+            """Click a place on the page: it redirects to a preview of that place as that person."""
+            open_url = f"{playground.url}open?place={place_id}&as={person.id}"
+            async with session.get(open_url, allow_redirects=False) as response:
+                assert response.status == 303
+                preview_url = response.headers["Location"]
+            assert preview_url.startswith("http://127.0.0.1:") and "#" in preview_url
+            client = PageClient(session, preview_url)
+            await client.open()
+            return await client.state()
+
+        assert "Direct messages" not in await page_text()
+        await ada.slash(world.channel, "announce", project="ecommerce", track="backend")
+        await ada.slash(world.channel, "match find")
+        text = await page_text()
+        assert text.count("Direct messages with Nexus") == 2  # Ada's and Grace's, with the proposal
+        assert f"place={ada.user.dm_channel.id}&amp;as={ada.id}" in text
+
+        state = await open_place(ada.user.dm_channel.id, ada)
+        assert state["viewerId"] == str(ada.id)
+        proposal = next(m for m in state["messages"].values() if "Partner proposal" in embed_text(m))
+        assert proposal["author"]["name"] == "Nexus"
+
+        for person in (ada, grace):
+            dm = [m for m in person.user.dm_channel.history() if m.components][-1]
+            await person.user.click(dm, label="Accept")
+        [thread] = world.channel.threads
+        text = await page_text()
+        assert text.count(f"place={thread.id}&amp;") == 2  # listed for Ada and Grace only
+        assert f"place={thread.id}&amp;as={world.learners[2].id}" not in text
+        state = await open_place(thread.id, grace)
+        assert any("meet your partner" in embed_text(m) for m in state["messages"].values())
+
+
+async def test_a_second_playground_leaves_the_running_one_alone(playground_base: Settings) -> None:
+    async with open_playground(playground_base, port=0) as running:
+        database = playground_settings(playground_base).db_path
+        before = database.stat().st_ino
+        with pytest.raises(PlaygroundUnavailable, match="already running"):
+            async with open_playground(playground_base, port=0):
+                pass
+        assert database.stat().st_ino == before
+        result = await running.world.staff.slash(running.world.channel, "nexus config")
+        assert result.response.embeds
 
 
 async def test_staff_are_configured_and_see_the_staff_commands(playground_base: Settings) -> None:
@@ -215,7 +273,7 @@ def test_python_m_bot_without_token_serves_the_playground_and_stops_on_ctrl_c(tm
         lines = read_line_containing(process, "Playground ready", time.monotonic() + 8)
         assert "No DISCORD_TOKEN" in lines[0]
         url = lines[-1].split("open ", 1)[1].split()[0]
-        assert url.startswith(f"http://127.0.0.1:{port}/#")
+        assert url == f"http://127.0.0.1:{port}/"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
         try:
             connection.request("GET", "/")
