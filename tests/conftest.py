@@ -14,6 +14,8 @@ import pytest_asyncio
 from bot import Settings, create_bot, playground
 from bot.app import NexusBot
 
+pytest_plugins = ["pytester", "tests.discord_api.plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
 

@@ -1,0 +1,131 @@
+"""Every request body the bot sends in a SimCord test is checked against Discord's published OpenAPI description.
+
+SimCord accepts what discord.py sends; Discord may not. `openapi.json.gz` is Discord's own description of its HTTP
+API (github.com/discord/discord-api-spec, MIT, see LICENSE here; the revision is in SPEC_REVISION). Its request
+schemas are JSON Schema 2020-12, checked with `jsonschema`; one compiled validator per route and method.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC_FILE = Path(__file__).with_name("openapi.json.gz")
+# discord/discord-api-spec commit the vendored file was taken from (specs/openapi.json), and its API version.
+SPEC_REVISION = "74fda0fad044407ea280043a03ffc9bc64c4e49e"
+SPEC_URI = "urn:discord-api-spec"
+
+
+STANDARD_TYPE = Draft202012Validator.VALIDATORS["type"]
+
+
+def snowflake_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    """discord.py sends snowflakes as JSON integers, which Discord accepts; the description types them as strings.
+
+    So a non-negative integer counts as a string where (and only where) the schema says `format: snowflake`.
+    """
+    if schema.get("format") == "snowflake" and type(instance) is int and instance >= 0:
+        return
+    yield from STANDARD_TYPE(validator, types, instance, schema)
+
+
+DiscordValidator = validators.extend(Draft202012Validator, {"type": snowflake_type})
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    pattern: re.Pattern[str]
+    literals: int
+
+
+@dataclass(frozen=True)
+class Violation:
+    method: str
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}: {self.problem}"
+
+
+@cache
+def spec() -> dict[str, Any]:
+    with gzip.open(SPEC_FILE, "rt", encoding="utf-8") as handle:
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+@cache
+def registry() -> Registry[Any]:
+    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec(), default_specification=DRAFT202012))
+
+
+@cache
+def routes() -> tuple[Route, ...]:
+    found = []
+    for template in spec()["paths"]:
+        parts = template.strip("/").split("/")
+        regex = "/".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        found.append(Route(template, re.compile(f"^/{regex}$"), sum(not p.startswith("{") for p in parts)))
+    # The most literal template wins, as on Discord: /users/@me before /users/{user_id}.
+    return tuple(sorted(found, key=lambda route: -route.literals))
+
+
+@cache
+def match_route(path: str) -> str | None:
+    path = path.split("?", 1)[0]
+    return next((route.template for route in routes() if route.pattern.match(path)), None)
+
+
+def pointer(*parts: str) -> str:
+    return "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+@cache
+def body_validator(template: str, method: str) -> Any:
+    """The compiled validator for one route's JSON body; None when the route takes no body."""
+    operation = spec()["paths"][template].get(method.lower())
+    if operation is None:
+        raise LookupError(f"Discord's API has no {method} on {template}")
+    content = (operation.get("requestBody") or {}).get("content") or {}
+    if "application/json" not in content:
+        return None
+    ref = f"{SPEC_URI}#/{pointer('paths', template, method.lower(), 'requestBody', 'content', 'application/json')}"
+    return DiscordValidator({"$ref": f"{ref}/schema"}, registry=registry())
+
+
+def deepest(error: Any) -> Any:
+    """For "not valid under any of the given schemas", the branch that got furthest says what is wrong."""
+    while error.context:
+        error = max(error.context, key=lambda sub: len(sub.absolute_path))
+    return error
+
+
+def check_request(method: str, path: str, body: Any) -> list[Violation]:
+    template = match_route(path)
+    if template is None:
+        return [Violation(method, path, "no such route in Discord's API")]
+    try:
+        validator = body_validator(template, method)
+    except LookupError as error:
+        return [Violation(method, path, str(error))]
+    if body is None:
+        return []
+    if validator is None:
+        return [Violation(method, path, "Discord's API takes no JSON body here")]
+    problems = []
+    for error in validator.iter_errors(body):
+        error = deepest(error)
+        where = "/".join(map(str, error.absolute_path)) or "(body)"
+        problems.append(Violation(method, path, f"{where}: {error.message[:300]}"))
+    return problems
