@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUIRED_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+# Everything Nexus does in a server: posts with embeds, files (stats chart, CSV export), private team threads it
+# adds both partners to. The README's invite URL carries this value as its permissions integer.
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    create_private_threads=True,
+    send_messages_in_threads=True,
+    manage_threads=True,
+)
 
 
 async def timezone_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:

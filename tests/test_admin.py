@@ -10,7 +10,8 @@ import simcord
 from discord import app_commands
 
 from bot import Settings
-from tests.conftest import World, build_world, restart
+from cogs.admin import BOT_PERMISSIONS, REQUIRED_CHANNEL_PERMISSIONS
+from tests.conftest import REPO, World, build_world, restart
 
 
 async def test_setup_happy_path_saves_and_shows_config(world: World) -> None:
@@ -158,3 +159,11 @@ async def test_help_lists_learner_and_staff_commands(world: World) -> None:
     ]
     assert "`/withdraw`" in fields["For learners · Your project"]
     assert "`/reminders send`" in fields["For staff · Reminders"]
+
+
+def test_the_readme_invite_asks_for_exactly_the_permissions_nexus_uses() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"&permissions={BOT_PERMISSIONS.value}`" in readme
+    assert "scope=bot+applications.commands" in readme
+    # What /nexus setup checks in the channel is part of what the invite grants.
+    assert all(getattr(BOT_PERMISSIONS, name) for name in REQUIRED_CHANNEL_PERMISSIONS)
