@@ -182,6 +182,16 @@ def display_name(key: str, catalogue: Catalogue, announced_name: str | None = No
     return key.removeprefix(CUSTOM_PREFIX).replace("-", " ")
 
 
+class ProjectNames:
+    """`display_name` bound to the catalogue: what a reply calls to name a project, given what it already knows."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    def __call__(self, key: str, announced_name: str | None = None) -> str:
+        return display_name(key, self.catalogue, announced_name)
+
+
 def is_custom_key(key: str) -> bool:
     return key.startswith(CUSTOM_PREFIX)
 

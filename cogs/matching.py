@@ -34,8 +34,9 @@ from bot.matching import (
     ProposalUpdate,
     Team,
     other_track,
-    project_label,
 )
+from bot.projects import ProjectNames
+from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.matching import MatchingStore
 from cogs.common import Interaction, clip, ensure_staff, guild_of, require_config, staff_command
 
@@ -159,11 +160,11 @@ class UnpairConfirm(discord.ui.View):
 
 
 def describe(choice: Choice | None, name: str) -> str:
-    """'**Ada** (frontend · Job Board Platform, Africa/Lagos)'."""
+    """'**Ada** (frontend, Africa/Lagos)'. Partners share one project; the reply names it once, by display name."""
     if choice is None:
         return f"**{name}**"
     zone = f", {choice.timezone}" if choice.timezone else ""
-    return f"**{name}** ({choice.track} · {choice.project_name}{zone})"
+    return f"**{name}** ({choice.track}{zone})"
 
 
 def line_sentence(line: LineStats, label: str) -> str:
@@ -181,9 +182,9 @@ def line_sentence(line: LineStats, label: str) -> str:
     return sentence
 
 
-def format_find(result: FindResult, partner_name: str) -> str:
+def format_find(result: FindResult, partner_name: str, project_names: ProjectNames) -> str:
     choice = result.choice
-    label = project_label(choice.project_key, choice.project_name)
+    label = project_names(choice.project_key, choice.project_name)
     if result.kind == "proposed" and result.proposal is not None:
         expires = format_dt(result.proposal.expires_at, "R")
         return (
@@ -208,8 +209,10 @@ def format_find(result: FindResult, partner_name: str) -> str:
     return f"{opening} {line_sentence(result.line, label)} I'll DM you as soon as a partner appears."
 
 
-def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: str) -> discord.Embed:
-    label = project_label(proposal.project_key, partner.project_name if partner else None)
+def format_proposal(
+    proposal: Proposal, partner: Choice | None, partner_name: str, project_names: ProjectNames
+) -> discord.Embed:
+    label = project_names(proposal.project_key, partner.project_name if partner else None)
     embed = discord.Embed(
         title=f"Partner proposal: {clip(label, 200)}",
         description=(
@@ -219,7 +222,7 @@ def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: st
         colour=COLOUR,
     )
     if partner is not None:
-        embed.add_field(name="Their project", value=clip(partner.project_name, 1024), inline=True)
+        embed.add_field(name="Their project", value=clip(label, 1024), inline=True)
         embed.add_field(name="Their track", value=partner.track, inline=True)
         embed.add_field(name="Their timezone", value=partner.timezone or "not given", inline=True)
         if partner.repo_url:
@@ -233,16 +236,18 @@ def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: st
     return embed
 
 
-def format_proposal_label(proposal: Proposal, partner: Choice | None) -> str:
-    return project_label(proposal.project_key, partner.project_name if partner else None)
+def format_proposal_label(proposal: Proposal, partner: Choice | None, project_names: ProjectNames) -> str:
+    return project_names(proposal.project_key, partner.project_name if partner else None)
 
 
 def format_closed(title: str, text: str) -> discord.Embed:
     return discord.Embed(title=clip(title, 256), description=clip(text, EMBED_DESCRIPTION_LIMIT), colour=COLOUR)
 
 
-def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, str]) -> discord.Embed:
-    label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
+def format_intro(
+    team: Team, people: Mapping[int, Choice], names: Mapping[int, str], project_names: ProjectNames
+) -> discord.Embed:
+    label = project_names(team.project_key, next((c.project_name for c in people.values()), None))
     embed = discord.Embed(
         title=f"Team {clip(label, 200)}",
         description="You're partners now. Here is who is who, and a checklist to get going.",
@@ -252,7 +257,7 @@ def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, s
         choice = people.get(member.user_id)
         lines = [f"**Track:** {member.track}"]
         if choice is not None:
-            lines.append(f"**Project:** {choice.project_name}")
+            lines.append(f"**Project:** {label}")
             lines.append(f"**Timezone:** {choice.timezone or 'not given'}")
             lines.append(f"**Repo:** {choice.repo_url or 'not shared yet'}")
         embed.add_field(name=clip(names.get(member.user_id, "learner"), 256), value=clip("\n".join(lines), 1024))
@@ -260,7 +265,9 @@ def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, s
     return embed
 
 
-def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], ttl_note: str = "") -> str:
+def format_status(
+    status: MatchStatus, user_id: int, names: Mapping[int, str], project_names: ProjectNames, ttl_note: str = ""
+) -> str:
     if status.team is not None:
         partners = ", ".join(
             describe(status.people.get(member.user_id), names.get(member.user_id, "learner"))
@@ -280,7 +287,7 @@ def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], t
             f"You: {mine}; them: {theirs}. Expires {expires} ({format_dt(proposal.expires_at, 'R')})."
         )
     if status.entry is not None and status.line is not None:
-        label = project_label(status.entry.project_key, status.choice.project_name if status.choice else None)
+        label = project_names(status.entry.project_key, status.choice.project_name if status.choice else None)
         since = format_dt(status.entry.queued_at, "R")
         return (
             f"**Waiting** for a {other_track(status.entry.track)} partner on {label} since {since}. "
@@ -291,7 +298,7 @@ def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], t
     return "You're not in the matching pool. Run `/match find` to look for a partner."
 
 
-def format_board(rows: Sequence[BoardRow]) -> discord.Embed:
+def format_board(rows: Sequence[BoardRow], project_names: ProjectNames) -> discord.Embed:
     embed = discord.Embed(title="Matching board: who is waiting", colour=COLOUR)
     if not rows:
         embed.description = "Nobody is waiting for a partner right now."
@@ -300,7 +307,8 @@ def format_board(rows: Sequence[BoardRow]) -> discord.Embed:
     size = 0
     for index, row in enumerate(rows):
         line = (
-            f"**{clip(row.label, 80)}** — frontend {row.frontend_waiting} · backend {row.backend_waiting} · "
+            f"**{clip(project_names(row.project_key, row.label), 80)}** — "
+            f"frontend {row.frontend_waiting} · backend {row.backend_waiting} · "
             f"oldest wait {format_dt(row.oldest_wait, 'R')}"
         )
         rest = len(rows) - index
@@ -315,28 +323,32 @@ def format_board(rows: Sequence[BoardRow]) -> discord.Embed:
     return embed
 
 
-def format_alone(alone: AloneLearner, run: LeftoverRun) -> str:
-    label = run.label(alone.project_key)
+def format_alone(alone: AloneLearner, run: LeftoverRun, project_names: ProjectNames) -> str:
+    label = project_names(alone.project_key, run.label(alone.project_key))
     wanted = other_track(alone.track)
     text = (
         f"No partner yet on **{label}**: nobody on the {wanted} track is waiting there, and every team on it is "
         "full (or you've already worked with them). You stay in the pool and I'll DM you the moment someone joins."
     )
     if alone.pointers:
-        options = ", ".join(f"{run.label(p.project_key)} ({p.waiting} {wanted} waiting)" for p in alone.pointers)
+        options = ", ".join(
+            f"{project_names(p.project_key, run.label(p.project_key))} ({p.waiting} {wanted} waiting)"
+            for p in alone.pointers
+        )
         text += f" If you're open to another project, {wanted} learners are waiting on: {options}."
     return text
 
 
-def format_run(run: LeftoverRun, names: Mapping[int, str]) -> str:
+def format_run(run: LeftoverRun, names: Mapping[int, str], project_names: ProjectNames) -> str:
     lines = [f"Seated {plural(len(run.plan.joins), 'learner')} as third members; {len(run.plan.alone)} still alone."]
     for join in run.plan.joins:
         team = run.teams.get(join.team_id)
-        label = run.label(team.project_key) if team else "their project"
+        label = project_names(team.project_key, run.label(team.project_key)) if team else "their project"
         lines.append(f"• {names.get(join.user_id, 'learner')} ({join.track}) joined team #{join.team_id} on {label}")
     for alone in run.plan.alone:
         lines.append(
-            f"• {names.get(alone.user_id, 'learner')} ({alone.track}) is still alone on {run.label(alone.project_key)}"
+            f"• {names.get(alone.user_id, 'learner')} ({alone.track}) is still alone on "
+            f"{project_names(alone.project_key, run.label(alone.project_key))}"
         )
     return clip("\n".join(lines), 2000)
 
@@ -349,8 +361,9 @@ class MatchingCog(commands.Cog):
         name="match", description="Find a partner on the other track for your project", guild_only=True
     )
 
-    def __init__(self, bot: NexusBot) -> None:
+    def __init__(self, bot: NexusBot, project_names: ProjectNames) -> None:
         self.bot = bot
+        self.project_names = project_names
         self.store = MatchingStore(bot.db, proposal_ttl_hours=bot.settings.proposal_ttl_hours)
         self.proposal_button = bind_proposal_button(self.on_proposal_button)
         self.find_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
@@ -407,7 +420,7 @@ class MatchingCog(commands.Cog):
         partner = result.proposal.other(interaction.user.id) if result.proposal else None
         partner_name = self.name_of(guild.id, partner, result.partner) if partner else ""
         # The proposal is recorded: deliver it even if Discord refuses this answer.
-        await respond(interaction, clip(format_find(result, partner_name), 2000))
+        await respond(interaction, clip(format_find(result, partner_name, self.project_names), 2000))
         if result.kind == "proposed" and result.proposal is not None:
             failed = await self.send_proposals([result.proposal])
             if interaction.user.id in failed:
@@ -418,7 +431,7 @@ class MatchingCog(commands.Cog):
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
         names = {user: self.name_of(guild.id, user, choice) for user, choice in status.people.items()}
-        text = format_status(status, interaction.user.id, names)
+        text = format_status(status, interaction.user.id, names, self.project_names)
         proposal = status.proposal
         if proposal is None or proposal.answer_of(interaction.user.id) is not None:
             await interaction.response.send_message(clip(text, 2000), ephemeral=True)
@@ -494,7 +507,7 @@ class MatchingCog(commands.Cog):
     async def board(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
         rows = await self.store.board(guild.id)
-        await interaction.response.send_message(embed=format_board(rows), ephemeral=True)
+        await interaction.response.send_message(embed=format_board(rows, self.project_names), ephemeral=True)
 
     @match.command(
         name="run",
@@ -516,10 +529,10 @@ class MatchingCog(commands.Cog):
         )
         await self.announce_joins(result)
         for alone in result.plan.alone:
-            await self.deliver(guild.id, alone.user_id, content=format_alone(alone, result))
+            await self.deliver(guild.id, alone.user_id, content=format_alone(alone, result, self.project_names))
         people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
         names = {user: self.name_of(guild.id, user) for user in people}
-        await interaction.followup.send(format_run(result, names), ephemeral=True)
+        await interaction.followup.send(format_run(result, names, self.project_names), ephemeral=True)
 
     # -------------------------------------------------------------------------------------- buttons
 
@@ -614,7 +627,7 @@ class MatchingCog(commands.Cog):
             return
         self.bot.scheduler.cancel(expiry_job(proposal.id))
         guild_id = proposal.guild_id
-        label = await self.store.project_label(guild_id, proposal.project_key)
+        label = self.project_names(proposal.project_key, await self.store.project_label(guild_id, proposal.project_key))
         await self.close_deliveries(proposal, CLOSED_TEXT[settlement.state], skip_message)
         if settlement.partnered and update.team is not None:
             await self.start_team(update.team)
@@ -651,7 +664,7 @@ class MatchingCog(commands.Cog):
         if change is None or team is None:
             return
         leaver = self.name_of(guild_id, departure.user_id)
-        label = await self.store.project_label(guild_id, team.project_key)
+        label = self.project_names(team.project_key, await self.store.project_label(guild_id, team.project_key))
         for member in change.remaining:
             if change.ends:
                 text = f"{leaver} {reason}, so your team on {label} has ended. Run `/match find` for a new partner."
@@ -707,9 +720,9 @@ class MatchingCog(commands.Cog):
             sent = await self.deliver(
                 proposal.guild_id,
                 user,
-                embed=format_proposal(proposal, partner, name),
+                embed=format_proposal(proposal, partner, name, self.project_names),
                 view=self.proposal_view(proposal.id, user),
-                content=f"New partner proposal on {format_proposal_label(proposal, partner)}.",
+                content=f"New partner proposal on {format_proposal_label(proposal, partner, self.project_names)}.",
             )
             if sent is None:
                 missed.append(user)
@@ -827,8 +840,8 @@ class MatchingCog(commands.Cog):
             member.user_id: self.name_of(guild_id, member.user_id, people.get(member.user_id))
             for member in team.members
         }
-        label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
-        intro = format_intro(team, people, names)
+        label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
+        intro = format_intro(team, people, names, self.project_names)
         thread: discord.Thread | None = None
         parent = await self.configured_channel(guild_id)
         try:
@@ -866,7 +879,7 @@ class MatchingCog(commands.Cog):
             if team is None:
                 continue
             guild_id = team.guild_id
-            label = run.label(team.project_key)
+            label = self.project_names(team.project_key, run.label(team.project_key))
             newcomer = self.name_of(guild_id, join.user_id)
             others = [m for m in team.members if m.user_id != join.user_id]
             names = " and ".join(self.name_of(guild_id, m.user_id) for m in others)
@@ -882,7 +895,7 @@ class MatchingCog(commands.Cog):
                         }
                         await thread.send(
                             f"<@{join.user_id}> joins this team as a third member ({join.track}). Welcome!",
-                            embed=format_intro(team, people, display),
+                            embed=format_intro(team, people, display, self.project_names),
                             allowed_mentions=discord.AllowedMentions(users=[discord.Object(join.user_id)]),
                         )
                         where = f" Thread: {thread.mention}."
@@ -943,4 +956,5 @@ class MatchingCog(commands.Cog):
 
 
 async def setup(bot: NexusBot) -> None:
-    await bot.add_cog(MatchingCog(bot))
+    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    await bot.add_cog(MatchingCog(bot, ProjectNames(catalogue)))

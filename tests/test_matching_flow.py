@@ -94,9 +94,9 @@ async def test_happy_path_find_propose_accept_team(world: World) -> None:
     intro = thread.history()[0]
     assert backend.mention in intro.content and frontend.mention in intro.content
     fields = {field.name: field.value for field in intro.embeds[0].fields}
-    assert "Job Board Backend" in fields["learner0"] and "Africa/Lagos" in fields["learner0"]
+    assert "**Project:** Job Board\n" in fields["learner0"] and "Africa/Lagos" in fields["learner0"]
     assert "https://github.com/ada/job-board-api" in fields["learner0"]
-    assert "Job Board Platform" in fields["learner1"] and "Europe/Berlin" in fields["learner1"]
+    assert "**Project:** Job Board\n" in fields["learner1"] and "Europe/Berlin" in fields["learner1"]
     assert (
         "OpenAPI" in fields["First steps"] and "endpoints" in fields["First steps"] and "call" in fields["First steps"]
     )

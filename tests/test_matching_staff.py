@@ -79,7 +79,7 @@ async def test_board_shows_waiting_counts_and_oldest_wait(world: World) -> None:
     embed = result.response.embeds[0]
     lines = embed.description.splitlines()
     assert lines[0].startswith("**Job Board** — frontend 0 · backend 2 · oldest wait <t:")
-    assert lines[1].startswith("**Online Poll** — frontend 1 · backend 0")
+    assert lines[1].startswith("**Online Poll System** — frontend 1 · backend 0")
     assert embed.footer.text == "3 learners waiting across 2 projects"
 
 
@@ -120,7 +120,7 @@ async def test_run_seats_leftovers_and_points_the_rest_elsewhere(world: World) -
     assert "Partnered" in await status(world, extra)
     # Never more than three: the next backend is told plainly, and pointed to a project with a waiting frontend.
     told = dms(spare)[-1].content
-    assert "No partner yet on **Job Board**" in told and "Online Poll (1 frontend waiting)" in told
+    assert "No partner yet on **Job Board**" in told and "Online Poll System (1 frontend waiting)" in told
     assert "Job Board (2 backend waiting)" not in dms(elsewhere)[-1].content
     assert "Waiting" in await status(world, spare)
 
