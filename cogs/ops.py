@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin import WEEK_ONE_DAYS
+from bot.admin import WEEK_ONE_DAYS, GuildConfig
 from bot.charts import CHART_FILENAME, stats_chart
 from bot.health import keep_heartbeat, remove_heartbeat, write_heartbeat
 from bot.ops import (
@@ -34,6 +34,7 @@ from bot.ops import (
 )
 from bot.projects import Catalogue, display_name
 from bot.projects_content import PROJECTS_FILE, load_projects
+from bot.storage.db import Database
 from bot.storage.ops import OpsStore
 from bot.timezones import to_tzinfo
 from cogs.common import Interaction, ensure_staff, guild_of, staff_command
@@ -98,11 +99,32 @@ def chart_file(report: StatsReport) -> discord.File:
     return discord.File(io.BytesIO(stats_chart(report)), filename=CHART_FILENAME, description=chart_description(report))
 
 
+class StaffCharts:
+    """The numbers staff see and their chart, read once per picture: /nexus stats and the week-one staff summary."""
+
+    def __init__(self, db: Database, catalogue: Catalogue) -> None:
+        self.store = OpsStore(db)
+        self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
+
+    async def report(self, guild_id: int, config: GuildConfig | None) -> StatsReport:
+        """Every number the picture and its text show; both are formatted from this one object."""
+        stats = with_project_names(await self.store.guild_stats(guild_id), self.project_names)
+        if config is None:
+            return StatsReport(stats=stats, week_one=None)
+        announced = await self.store.announced_since(guild_id, config.cohort_start_utc())
+        week = week_one_per_day(announced, config.cohort_start, to_tzinfo(config.timezone), WEEK_ONE_DAYS)
+        return StatsReport(stats=stats, week_one=week)
+
+    async def chart(self, report: StatsReport) -> discord.File:
+        # Drawing is CPU work of a few hundred milliseconds: off the event loop.
+        return await asyncio.to_thread(chart_file, report)
+
+
 class OpsCog(commands.Cog):
     def __init__(self, bot: NexusBot, catalogue: Catalogue) -> None:
         self.bot = bot
         self.store = OpsStore(bot.db)
-        self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
+        self.charts = StaffCharts(bot.db, catalogue)
         # True between READY/RESUMED and a disconnect: the heartbeat claims "connected", so it must be true.
         self.connected = False
         self.heartbeat_task: asyncio.Task[None] | None = None
@@ -164,19 +186,10 @@ class OpsCog(commands.Cog):
     async def stats_command(self, interaction: Interaction) -> None:
         # Drawing takes a moment (and the first chart loads matplotlib): answer within Discord's 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.stats_report(guild_of(interaction).id)
-        chart = await asyncio.to_thread(chart_file, report)
+        guild_id = guild_of(interaction).id
+        report = await self.charts.report(guild_id, await self.bot.admin_store.get_config(guild_id))
+        chart = await self.charts.chart(report)
         await interaction.followup.send(embed=format_stats(report, self.runtime()), file=chart, ephemeral=True)
-
-    async def stats_report(self, guild_id: int) -> StatsReport:
-        """Every number /nexus stats shows, read once; the text and the chart are both formatted from it."""
-        stats = with_project_names(await self.store.guild_stats(guild_id), self.project_names)
-        config = await self.bot.admin_store.get_config(guild_id)
-        if config is None:
-            return StatsReport(stats=stats, week_one=None)
-        announced = await self.store.announced_since(guild_id, config.cohort_start_utc())
-        week = week_one_per_day(announced, config.cohort_start, to_tzinfo(config.timezone), WEEK_ONE_DAYS)
-        return StatsReport(stats=stats, week_one=week)
 
     def arm_stats_log(self) -> None:
         # A one-shot job re-armed from the bot's clock rather than an interval job: APScheduler's interval trigger

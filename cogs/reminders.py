@@ -15,7 +15,9 @@ from discord.ext import commands
 
 from bot.admin import GuildConfig
 from bot.app import NexusBot
+from bot.charts import CHART_FILENAME
 from bot.errors import InvalidInput, NotFound
+from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.reminders import (
     AUDIENCE_LABELS,
     CHANNEL_RECIPIENT,
@@ -51,6 +53,7 @@ from bot.reminders import (
 from bot.reminders_content import REMINDERS_FILE, load_reminders
 from bot.storage.reminders import RemindersStore
 from cogs.common import Interaction, ensure_staff, guild_of, is_learner, is_staff, require_config, staff_command
+from cogs.ops import StaffCharts
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class Payload:
     content: str
     embeds: list[discord.Embed]
     mentioned: list[int]  # users the fallback note names (and pings, so they see it)
+    files: list[discord.File] = field(default_factory=list)  # the staff summary's chart
 
 
 class RemindersCog(commands.Cog):
@@ -113,8 +117,9 @@ class RemindersCog(commands.Cog):
         guild_only=True,
     )
 
-    def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...]) -> None:
+    def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...], charts: StaffCharts) -> None:
         self.bot = bot
+        self.charts = charts
         self.store = store
         self.week = week
         self.by_id = {reminder.id: reminder for reminder in week}
@@ -368,7 +373,9 @@ class RemindersCog(commands.Cog):
             mentions = discord.AllowedMentions(
                 everyone=False, roles=False, replied_user=False, users=[discord.Object(u) for u in payload.mentioned]
             )
-            message = await channel.send(payload.content, embeds=payload.embeds, nonce=nonce, allowed_mentions=mentions)
+            message = await channel.send(
+                payload.content, embeds=payload.embeds, files=payload.files, nonce=nonce, allowed_mentions=mentions
+            )
             await self.store.mark_reported(config.guild_id, cohort.key, payload.mentioned, reminder.id)
             return message
         member = guild.get_member(recipient)
@@ -376,7 +383,7 @@ class RemindersCog(commands.Cog):
             raise Undeliverable(FailureKind.LEFT, failure_reason(FailureKind.LEFT))
         reader = recipient if reminder.is_dm else None
         payload = await self._compose(config, cohort, reminder, roster, reader)
-        return await member.send(payload.content, embeds=payload.embeds, nonce=nonce)
+        return await member.send(payload.content, embeds=payload.embeds, files=payload.files, nonce=nonce)
 
     async def _compose(
         self,
@@ -395,13 +402,17 @@ class RemindersCog(commands.Cog):
             note, mentioned = fallback_mentions(fallback, CONTENT_LIMIT - len(content) - 2)
             content = f"{content}\n\n{note}"
         embeds: list[discord.Embed] = []
+        files: list[discord.File] = []
         if "digest" in reminder.blocks:
             embeds.append(format_digest(roster))
         if "summary" in reminder.blocks:
             failures = await self.store.failures(config.guild_id, cohort.key)
             skipped = await self.store.skipped(config.guild_id, cohort.key)
-            embeds.append(format_summary(roster, failures, skipped))
-        return Payload(content, embeds, mentioned)
+            summary = format_summary(roster, failures, skipped)
+            report = await self.charts.report(config.guild_id, config)
+            files.append(await self.charts.chart(report))
+            embeds.append(summary.set_image(url=f"attachment://{CHART_FILENAME}"))
+        return Payload(content, embeds, mentioned, files)
 
     async def _roster(self, guild: discord.Guild, config: GuildConfig) -> Roster:
         if not guild.chunked:
@@ -514,7 +525,9 @@ class RemindersCog(commands.Cog):
         header = format_preview_header(
             reminder, cohort, run.due_at if run else None, audience_text(reminder, recipients)
         )
-        await interaction.followup.send(payload.content, embeds=[header, *payload.embeds], ephemeral=True)
+        await interaction.followup.send(
+            payload.content, embeds=[header, *payload.embeds], files=payload.files, ephemeral=True
+        )
 
     @reminders.command(
         name="send", description="Staff: send a reminder now (each person still gets it once)", extras=staff_command()
@@ -681,4 +694,5 @@ def format_resumed(changed: bool, outcome: Outcome, grace: timedelta) -> str:
 
 async def setup(bot: NexusBot) -> None:
     week = load_reminders(bot.settings.content_dir / REMINDERS_FILE)
-    await bot.add_cog(RemindersCog(bot, RemindersStore(bot.db), week))
+    charts = StaffCharts(bot.db, load_projects(bot.settings.content_dir / PROJECTS_FILE))
+    await bot.add_cog(RemindersCog(bot, RemindersStore(bot.db), week, charts))

@@ -125,3 +125,22 @@ async def test_stats_attach_the_chart_of_the_same_numbers(world: World) -> None:
     assert "Per project: E-Commerce 1 frontend, 1 backend; Job Board 0 frontend, 1 backend." in attachment.description
     assert "announcements per day: 3, 0, 0, 0, 0, 0, 0 (3 in all; cohort size 3)" in attachment.description
     assert "Matching funnel: 3 announced, 2 looking, 2 proposed, 0 paired." in attachment.description
+
+
+async def test_the_week_one_staff_summary_carries_the_chart(world: World) -> None:
+    ada, grace, linus = world.learners[:3]
+    await ada.slash(world.channel, "announce", project="ecommerce", track="backend")
+    await grace.slash(world.channel, "announce", project="ecommerce", track="frontend")
+    await linus.slash(world.channel, "announce", project="job-board", track="backend")
+    await linus.slash(world.channel, "match find")
+
+    sent = await world.staff.slash(world.channel, "reminders send", id="staff-summary")
+    assert "Sending `staff-summary` now" in sent.response.content
+    summary = world.staff.user.dm_channel.history()[-1]
+    [chart] = summary.attachments
+    assert png_size(await chart.read()) == (800, 1000)
+    assert summary.embeds[0].title == "Week one summary"
+    assert summary.embeds[0].image.url == f"attachment://{chart.filename}"
+    assert chart.description is not None
+    assert "Matching funnel: 3 announced, 1 looking, 0 proposed, 0 paired." in chart.description
+    assert "E-Commerce 1 frontend, 1 backend; Job Board 0 frontend, 1 backend" in chart.description
