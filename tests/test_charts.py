@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from bot.charts import stats_chart
 from bot.ops import GuildStats, ProjectCount, StatsReport, WeekOne, chart_description, matching_funnel, week_one_per_day
-from tests.conftest import World
+from tests.conftest import REPO, World
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -144,3 +146,9 @@ async def test_the_week_one_staff_summary_carries_the_chart(world: World) -> Non
     assert chart.description is not None
     assert "Matching funnel: 3 announced, 1 looking, 0 proposed, 0 paired." in chart.description
     assert "E-Commerce 1 frontend, 1 backend; Job Board 0 frontend, 1 backend" in chart.description
+
+
+def test_matplotlib_is_loaded_only_to_draw() -> None:
+    # Start-up time and memory: importing the bot and its cogs must not pull in matplotlib.
+    code = "import sys, bot.app, cogs.ops, cogs.reminders, bot.charts; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
