@@ -14,8 +14,10 @@ from bot.ops import StatsReport
 
 log = logging.getLogger(__name__)
 
-WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 10.0, 100
-MAX_PROJECTS = 8  # more bars than this turn into unreadable stripes; the text lists every project
+# Landscape and large type: Discord shows an attached image about 550 px wide until it is clicked.
+WIDTH_INCHES, HEIGHT_INCHES, DPI = 12.0, 7.5, 100
+FONT_SIZE = 13
+MAX_PROJECTS = 6  # more bars than this turn into unreadable stripes; the text lists every project
 FRONTEND_COLOUR, BACKEND_COLOUR, NEUTRAL_COLOUR = "#5865F2", "#57F287", "#99AAB5"
 CHART_FILENAME = "nexus-stats.png"
 
@@ -27,14 +29,15 @@ def stats_chart(report: StatsReport) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    # A Figure (not pyplot) keeps no global state between commands and is freed when it goes out of scope.
-    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
-    week_axes, project_axes, funnel_axes = figure.subplots(3, 1, height_ratios=(1.1, 1.0, 0.8))
-    _draw_week_one(week_axes, report)
-    _draw_projects(project_axes, report)
-    _draw_funnel(funnel_axes, report)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    with matplotlib.rc_context({"font.size": FONT_SIZE}):
+        # A Figure (not pyplot) keeps no global state between commands and is freed when it goes out of scope.
+        figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
+        grid = figure.add_gridspec(2, 2, height_ratios=(1.0, 1.0), width_ratios=(1.3, 1.0))
+        _draw_week_one(figure.add_subplot(grid[0, :]), report)
+        _draw_projects(figure.add_subplot(grid[1, 0]), report)
+        _draw_funnel(figure.add_subplot(grid[1, 1]), report)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -54,7 +57,7 @@ def _draw_week_one(axes: Any, report: StatsReport) -> None:
     axes.set_ylim(0, max(cohort, *week.running_totals(), 1) * 1.15)
     axes.set_title(f"Week one from {week.start:%d %b %Y}: announcements per day")
     axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.legend(loc="upper left", fontsize="small")
+    axes.legend(loc="upper left", fontsize="small", ncols=3)
 
 
 def _draw_projects(axes: Any, report: StatsReport) -> None:
@@ -87,5 +90,5 @@ def _draw_funnel(axes: Any, report: StatsReport) -> None:
     axes.xaxis.get_major_locator().set_params(integer=True)
 
 
-def _short(label: str, limit: int = 28) -> str:
+def _short(label: str, limit: int = 22) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -55,7 +55,7 @@ def make_report(**changes: Any) -> StatsReport:
 )
 def test_chart_is_a_png_of_a_sensible_size(report: StatsReport) -> None:
     data = stats_chart(report)
-    assert png_size(data) == (800, 1000)
+    assert png_size(data) == (1200, 750)
     assert 10_000 < len(data) < 1_000_000
 
 
@@ -111,7 +111,7 @@ async def test_stats_attach_the_chart_of_the_same_numbers(world: World) -> None:
     assert result.ephemeral
     [attachment] = message.attachments
     data = await attachment.read()
-    assert png_size(data) == (800, 1000)
+    assert png_size(data) == (1200, 750)
     embed = message.embeds[0]
     assert embed.image.url == f"attachment://{attachment.filename}"
 
@@ -140,7 +140,7 @@ async def test_the_week_one_staff_summary_carries_the_chart(world: World) -> Non
     assert "Sending `staff-summary` now" in sent.response.content
     summary = world.staff.user.dm_channel.history()[-1]
     [chart] = summary.attachments
-    assert png_size(await chart.read()) == (800, 1000)
+    assert png_size(await chart.read()) == (1200, 750)
     assert summary.embeds[0].title == "Week one summary"
     assert summary.embeds[0].image.url == f"attachment://{chart.filename}"
     assert chart.description is not None
