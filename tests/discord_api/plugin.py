@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterable
 from typing import Any
 
 import pytest
 import simcord
 
-from tests.discord_api.conformance import Violation, check_request
+from tests.discord_api.conformance import SPEC_REVISION, Violation, check_request, distinct_checked
+
+# What the check costs, reported at the end of the run: (requests checked, seconds spent).
+COST = {"requests": 0, "seconds": 0.0}
 
 
 def envs_of(item: pytest.Item) -> Iterable[simcord.Env]:
@@ -22,9 +26,12 @@ def envs_of(item: pytest.Item) -> Iterable[simcord.Env]:
 
 
 def violations_in(env: simcord.Env) -> list[Violation]:
+    started = time.perf_counter()
     found: list[Violation] = []
     for request in env.http_requests:
         found += check_request(request.method, request.path, request.json)
+    COST["requests"] += len(env.http_requests)
+    COST["seconds"] += time.perf_counter() - started
     return found
 
 
@@ -36,3 +43,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         listed = "\n".join(f"  {violation}" for violation in dict.fromkeys(violations))
         pytest.fail(f"requests Discord's API description rejects:\n{listed}", pytrace=False)
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if COST["requests"]:
+        terminalreporter.write_line(
+            f"Discord API conformance ({SPEC_REVISION[:10]}): {COST['requests']} requests, "
+            f"{distinct_checked()} distinct, checked in {COST['seconds']:.2f} s"
+        )
