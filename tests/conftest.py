@@ -14,7 +14,7 @@ import pytest_asyncio
 from bot import Settings, create_bot, playground
 from bot.app import NexusBot
 
-pytest_plugins = ["pytester", "tests.discord_api.plugin"]
+pytest_plugins = ["pytester", "tests.discord_api.plugin", "tests.warm_imports"]
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
