@@ -34,7 +34,7 @@ def stats_chart(report: StatsReport) -> bytes:
         figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
         # Fixed margins: a constrained layout would cost as much time as the drawing itself.
         grid = figure.add_gridspec(
-            2, 2, width_ratios=(1.3, 1.0), left=0.16, right=0.97, top=0.94, bottom=0.06, hspace=0.35, wspace=0.3
+            2, 2, width_ratios=(1.3, 1.0), left=0.19, right=0.97, top=0.94, bottom=0.06, hspace=0.35, wspace=0.3
         )
         _draw_week_one(figure.add_subplot(grid[0, :]), report)
         _draw_projects(figure.add_subplot(grid[1, 0]), report)
@@ -77,7 +77,7 @@ def _draw_projects(axes: Any, report: StatsReport) -> None:
     height = 0.38
     axes.barh([r + height / 2 for r in rows], frontend, height, color=FRONTEND_COLOUR, label="frontend")
     axes.barh([r - height / 2 for r in rows], backend, height, color=BACKEND_COLOUR, label="backend")
-    axes.set_yticks(rows, names)
+    axes.set_yticks(rows, names, fontsize="small")
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.legend(loc="lower right", fontsize="small")
 
