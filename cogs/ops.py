@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -23,10 +22,7 @@ from bot.ops import (
     stats_log_line,
 )
 from bot.storage.ops import OpsStore
-from cogs.common import Interaction, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, staff_command
 
 log = logging.getLogger(__name__)
 

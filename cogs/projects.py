@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import GuildConfig
-from bot.app import answer_user_errors, send_private
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.privacy import Forgotten
@@ -44,15 +43,12 @@ from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
+from cogs.views import ConfirmView, OwnerView
 
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25
-VIEW_TIMEOUT_SECONDS = 300
 TRACK_COLOURS = {"backend": discord.Colour.dark_teal(), "frontend": discord.Colour.orange()}
 NOT_SET_UP = (
     "Staff have not run `/nexus setup` yet, so there is no announcement channel: "
@@ -240,62 +236,6 @@ def format_forgotten(forgotten: Forgotten) -> str:
     return f"Done: deleted {forgotten.describe()}. Nexus no longer holds data about you in this server."
 
 
-class OwnerView(discord.ui.View):
-    """A view only the person who ran the command may use."""
-
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT_SECONDS)
-        self.owner_id = owner_id
-        self.origin: Interaction | None = None
-
-    async def on_timeout(self) -> None:
-        # Dead buttons would only answer "interaction failed": take them away.
-        if self.origin is not None:
-            try:
-                await self.origin.edit_original_response(view=None)
-            except discord.HTTPException:
-                log.debug("could not remove expired buttons", exc_info=True)
-
-    def add_button(
-        self, label: str, style: discord.ButtonStyle, callback: Callable[[Interaction], Awaitable[None]]
-    ) -> discord.ui.Button[OwnerView]:
-        button: discord.ui.Button[OwnerView] = discord.ui.Button(label=label, style=style)
-        button.callback = answer_user_errors(callback)  # type: ignore[method-assign,assignment]
-        self.add_item(button)
-        return button
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_private(interaction, "These buttons belong to someone else's command.")
-            return False
-        return True
-
-
-class ConfirmView(OwnerView):
-    """Confirm / Cancel for a step that cannot be undone: Confirm runs `action` and shows what it answers."""
-
-    def __init__(self, owner_id: int, action: Callable[[], Awaitable[str]], kept: str) -> None:
-        super().__init__(owner_id)
-        self.action = action
-        self.kept = kept
-        self.add_button("Confirm", discord.ButtonStyle.danger, self.confirm)
-        self.add_button("Cancel", discord.ButtonStyle.secondary, self.cancel)
-
-    async def confirm(self, interaction: Interaction) -> None:
-        self.stop()
-        content = await self.action()
-        await interaction.response.edit_message(content=content, view=None)
-
-    async def cancel(self, interaction: Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(content=self.kept, view=None)
-
-
-class WithdrawView(ConfirmView):
-    def __init__(self, cog: ProjectsCog, owner_id: int, guild_id: int) -> None:
-        super().__init__(owner_id, lambda: cog.withdraw(guild_id, owner_id), "Kept: your announcement is unchanged.")
-
-
 class BoardView(OwnerView):
     def __init__(self, owner_id: int, rows: list[BoardRow]) -> None:
         super().__init__(owner_id)
@@ -410,14 +350,16 @@ class ProjectsCog(commands.Cog):
         current = await self.store.current(guild.id, interaction.user.id)
         if current is None:
             raise NotFound("You have no current announcement to withdraw. Use `/announce` to make one.")
-        view = WithdrawView(self, interaction.user.id, guild.id)
-        await interaction.response.send_message(
+        view = ConfirmView(
+            interaction.user.id,
+            lambda click: self.answer_with(click, self.withdraw(guild.id, interaction.user.id)),
+            kept="Kept: your announcement is unchanged.",
+        )
+        await view.send(
+            interaction,
             f"Withdraw your announcement of **{safe_text(current.project_name)}** ({current.track})? "
             "You will leave the matching pool and any partner will be told. Your history is kept.",
-            view=view,
-            ephemeral=True,
         )
-        view.origin = interaction
 
     @app_commands.command(name="projects", description="The board: every project with its frontend/backend learners")
     @app_commands.guild_only()
@@ -428,8 +370,7 @@ class ProjectsCog(commands.Cog):
         if view.page.count == 1:
             await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)
             return
-        await interaction.response.send_message(embed=format_board(view.page), view=view, ephemeral=True)
-        view.origin = interaction
+        await view.send(interaction, embed=format_board(view.page))
 
     @app_commands.command(name="project", description="One project: its description and who is on each track")
     @app_commands.guild_only()
@@ -599,11 +540,15 @@ class ProjectsCog(commands.Cog):
             raise NotFound("Nexus holds no data about you in this server: nothing to delete.")
         view = ConfirmView(
             interaction.user.id,
-            lambda: self.forget(guild, interaction.user.id),
-            "Kept: nothing was deleted.",
+            lambda click: self.answer_with(click, self.forget(guild, interaction.user.id)),
+            kept="Kept: nothing was deleted.",
         )
-        await interaction.response.send_message(format_forget_preview(found), view=view, ephemeral=True)
-        view.origin = interaction
+        await view.send(interaction, format_forget_preview(found))
+
+    @staticmethod
+    async def answer_with(click: Interaction, outcome: Awaitable[str]) -> None:
+        """Confirmed: do it, and replace the dialog with what was done."""
+        await click.response.edit_message(content=await outcome, view=None)
 
     async def forget(self, guild: discord.Guild, user_id: int) -> str:
         # Matching withdraws pending proposals (requeueing the other learner) and ends the team through its own
