@@ -104,9 +104,6 @@ async def ensure_staff(interaction: Interaction) -> bool:
     return True
 
 
-staff_only = app_commands.check(ensure_staff)
-
-
 def guild_of(interaction: Interaction) -> discord.Guild:
     """The guild the command ran in; guild-only commands never reach here from a DM."""
     if interaction.guild is None:

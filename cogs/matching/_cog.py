@@ -265,7 +265,7 @@ class MatchingCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_nexus_announcement_changed(
-        self, guild_id: int, user_id: int, previous_project_key: str | None
+        self, guild_id: int, user_id: int, _previous_project_key: str | None
     ) -> None:
         departure = await self.store.drop_if_moved(guild_id, user_id, self.bot.now())
         if departure is not None:

@@ -151,7 +151,7 @@ def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, s
     return embed
 
 
-def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], ttl_note: str = "") -> str:
+def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str]) -> str:
     if status.team is not None:
         partners = ", ".join(
             describe(status.people.get(member.user_id), names.get(member.user_id, "learner"))
