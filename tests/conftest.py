@@ -10,12 +10,10 @@ from typing import Any
 import discord
 import pytest
 import pytest_asyncio
-import simcord
-from discord import app_commands
 
 from bot import Settings, create_bot, playground
 from bot.app import NexusBot
-from bot.errors import UserError
+from tests.nexus_env import NexusEnv
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
@@ -26,54 +24,6 @@ def scheduler_follows_virtual_clock() -> Iterator[None]:
     # APScheduler 3.x reads the wall clock with datetime.now(); under SimCord, time is virtual.
     with playground.scheduler_follows_virtual_clock():
         yield
-
-
-class NexusEnv(simcord.Env):
-    """SimCord's environment, where a UserError that a command raised and the tree answered is not a bot error.
-
-    SimCord records everything that reaches the tree's error handler and fails the test unless it is acknowledged.
-    For a UserError that handler *is* the answer (a private reply with its message), so it answers without the
-    record. Anything else, check failures included, is still recorded exactly as SimCord does.
-    """
-
-    acknowledged = 0
-
-    async def start(self) -> None:
-        await super().start()
-        answer_user_errors_unrecorded(self.bot)
-
-    async def restart_bot(self, bot: discord.Client | None = None) -> None:
-        await super().restart_bot(bot)
-        answer_user_errors_unrecorded(self.bot)
-
-    # SimCord acknowledges errors when a test reads them; the teardown below needs to know how far that went.
-    @property
-    def errors(self) -> list[BaseException]:
-        self.acknowledged = self.error_cursor
-        return super().errors
-
-    def raise_errors(self) -> None:
-        self.acknowledged = self.error_cursor
-        super().raise_errors()
-
-    def raise_unacknowledged(self) -> None:
-        pending = self.errors_since(self.acknowledged)
-        self.acknowledged = self.error_cursor
-        if pending:
-            raise BaseExceptionGroup(f"bot raised {len(pending)} error(s) during the test", pending)
-
-
-def answer_user_errors_unrecorded(bot: Any) -> None:
-    tree = bot.tree
-    recorded = tree.on_error  # SimCord's recorder around the tree's own handler
-
-    async def on_error(interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
-        if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, UserError):
-            await type(tree).on_error(tree, interaction, error)
-        else:
-            await recorded(interaction, error)
-
-    tree.on_error = on_error
 
 
 @pytest_asyncio.fixture
