@@ -15,7 +15,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
 from bot.storage.matching import MatchingStore
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
-from cogs.matching._delivery import EXPIRY_JOB, REDELIVER_JOB, MatchingDelivery
+from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
     OWN_COPY_FAILED,
     format_alone,
@@ -59,9 +59,7 @@ class MatchingCog(commands.Cog):
         self.bot.remove_dynamic_items(self.proposal_button)
         if self.recovery is not None:
             self.recovery.cancel()
-        for name in self.bot.scheduler.job_names():
-            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
-                self.bot.scheduler.cancel(name)
+        self.delivery.cancel_timers()
 
     async def recover(self) -> None:
         """Finish what a stop between two writes left undone: matching that no longer fits an announcement

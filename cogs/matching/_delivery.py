@@ -45,6 +45,12 @@ class MatchingDelivery:
         self.store = store
         self.proposal_button = proposal_button
 
+    def cancel_timers(self) -> None:
+        """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
+        for name in self.bot.scheduler.job_names():
+            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
+                self.bot.scheduler.cancel(name)
+
     # -------------------------------------------------------------------------------------- expiry
 
     def arm_expiry(self, proposal: Proposal) -> None:
