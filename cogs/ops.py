@@ -146,6 +146,9 @@ class OpsCog(commands.Cog):
         if self.bot.is_closed() or not self.bot.db.is_open:
             return
         try:
+            # Each line costs a few queries per guild: skip them when the line would be dropped anyway.
+            if not log.isEnabledFor(logging.INFO):
+                return
             runtime = self.runtime()
             for guild_id in await self.store.configured_guilds():
                 stats = await self.store.guild_stats(guild_id)
