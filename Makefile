@@ -35,8 +35,10 @@ deadcode: $(STAMP)
 	$(BIN)/python vulture_allowlist.py
 	$(BIN)/vulture
 
+# Two workers (pyproject's addopts). Bytecode caches make a warm run warm: subprocess tests start Python afresh and
+# every bot start loads its cog extensions again, so an environment that turns caching off would compile them each time.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 check-content: $(STAMP)
 	$(BIN)/nexus-bot check-content
