@@ -21,11 +21,6 @@ class GuildConfig:
     staff_role_id: int | None = None
     staff_channel_id: int | None = None
 
-    def cohort_start_utc(self) -> datetime:
-        """Midnight of the start date in the cohort's zone, as an aware UTC instant."""
-        local = datetime.combine(self.cohort_start, time(0, 0), tzinfo=to_tzinfo(self.timezone))
-        return local.astimezone(to_tzinfo("UTC"))
-
     def week_one_ends_utc(self) -> datetime:
         local = datetime.combine(
             self.cohort_start + timedelta(days=WEEK_ONE_DAYS), time(0, 0), tzinfo=to_tzinfo(self.timezone)

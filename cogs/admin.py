@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -12,10 +12,7 @@ from discord.ext import commands
 from bot.admin import GuildConfig, parse_cohort_start
 from bot.errors import InvalidInput
 from bot.timezones import normalise_timezone, suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import answer_user_errors
 from bot.content import describe_counts, load_topics
 from bot.errors import ContentError, StorageUnavailable
 from bot.knowledge import (
@@ -27,10 +26,7 @@ from bot.knowledge import (
     description,
 )
 from bot.storage.knowledge import KnowledgeStore
-from cogs.common import Interaction, ensure_staff, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, answer_user_errors, ensure_staff, staff_command
 
 log = logging.getLogger(__name__)
 

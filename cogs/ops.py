@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -23,10 +22,7 @@ from bot.ops import (
     stats_log_line,
 )
 from bot.storage.ops import OpsStore
-from cogs.common import Interaction, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, staff_command
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +146,9 @@ class OpsCog(commands.Cog):
         if self.bot.is_closed() or not self.bot.db.is_open:
             return
         try:
+            # Each line costs a few queries per guild: skip them when the line would be dropped anyway.
+            if not log.isEnabledFor(logging.INFO):
+                return
             runtime = self.runtime()
             for guild_id in await self.store.configured_guilds():
                 stats = await self.store.guild_stats(guild_id)
