@@ -714,15 +714,17 @@ class KnowledgeBase:
     def named_in(self, text: str) -> tuple[str, ...]:
         """Entries whose title, id or alias is written in `text` as whole words, the longest name first.
 
-        A one-word name counts only when it is the whole question ("docker"): inside a longer question a single
-        common word ("python", "login") says less than the rest, and bm25 already weighs it as a title word."""
+        Inside a longer question a one-word name counts only if no other entry's name holds that word ("readme"
+        does, "python" does not: "Python f-strings" holds it too); otherwise bm25 weighs it as a title word."""
         words = normalise(text).split()
         meaningful = sum(1 for word in words if word not in _NAME_STOPWORDS)
         found: dict[int, tuple[int, int]] = {}  # entry -> (-words in the name, position)
         for start in range(len(words)):
             for end in range(start + 1, min(len(words), start + NAME_WORDS_MAX) + 1):
                 run = words[start:end]
-                if all(word in _NAME_STOPWORDS for word in run) or (len(run) == 1 and meaningful > 1):
+                if all(word in _NAME_STOPWORDS for word in run):
+                    continue
+                if len(run) == 1 and meaningful > 1 and not self._names_one_entry(run[0]):
                     continue
                 index = self._exact.get("".join(run))
                 if index is None:
@@ -732,6 +734,10 @@ class KnowledgeBase:
                 if entry not in found or rank < found[entry]:
                     found[entry] = rank
         return tuple(self._entries[entry].id for entry in sorted(found, key=found.__getitem__))
+
+    def _names_one_entry(self, word: str) -> bool:
+        """Whether the names holding this whole word all belong to one entry."""
+        return len({self._keys[index].entry for index in self._word_keys.get(word, ())}) == 1
 
     def choices(self, query: str, limit: int = MAX_CHOICES) -> list[Choice]:
         """Autocomplete choices (at most 25, names at most 100 chars); an empty query lists titles A-Z."""
