@@ -283,3 +283,43 @@ async def test_topics_for_one_category_fits_one_page(world: World) -> None:
     assert embed.title == "Knowledge base: The program"
     assert "`/topic week-one`" in (embed.description or "")
     assert buttons(result.response) == []
+
+
+# ---------------------------------------------------------------- v2: questions, weak answers, forgiving names
+
+
+async def test_search_takes_a_question_as_learners_ask_it(world: World) -> None:
+    result = await world.learners[0].slash(world.channel, "search", query="how do I stop n+1 queries")
+    assert result.ephemeral
+    [embed] = result.response.embeds
+    assert embed.fields[0].name == "1. Query optimisation and the N+1 problem"
+    # Fewer entries hold every word than a page holds: the rest is filled with the best partial matches.
+    assert len(embed.fields) == 5
+    assert len(buttons(result.response)) == 5
+
+
+async def test_weak_answers_are_listed_for_staff_with_counts(world: World) -> None:
+    learner = world.learners[0]
+    for query in ("terraform state locking", "Terraform  state locking", "how do I stop n+1 queries"):
+        result = await learner.slash(world.channel, "search", query=query)
+        assert result.response.embeds  # a weak answer is still an answer for the learner
+    gaps = await world.staff.slash(world.channel, "nexus gaps")
+    embed = gaps.response.embeds[0]
+    assert "No unanswered questions yet" in (embed.description or "")
+    [weak] = [field for field in embed.fields if field.name.startswith("Weak answers")]
+    lines = weak.value.splitlines()
+    assert len(lines) == 1  # the N+1 question was answered well
+    assert lines[0].startswith("**2×** Terraform  state locking → ")
+    assert learner.user.name not in weak.value
+
+
+async def test_autocomplete_forgives_long_names_and_one_letter_off(world: World) -> None:
+    learner = world.learners[0]
+    for typed, expected in (
+        ("Database Design & Optimization", "database-design"),
+        ("System Design Principles", "system-design"),
+        ("asyncronous", "async-programming"),
+        ("CI/CD Pipelines", "github-actions"),
+    ):
+        choices = await learner.autocomplete(world.channel, "topic", "name", typed)
+        assert expected in [choice["value"] for choice in choices[:3]], (typed, choices[:3])

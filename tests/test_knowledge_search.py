@@ -81,7 +81,7 @@ async def test_the_n_plus_one_entry_comes_first_however_it_is_asked(store: Knowl
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("conflicting migrations after merging a branch", "django-migrations"),
+        ("conflicting migrations after merging a branch", "migration-conflicts"),
         ("blocked by cors policy from my vercel frontend", "cors-csrf"),
         ("how do I verify a paystack webhook signature", "payments"),
         ("my uploaded images disappear after deploy on render", "media-uploads"),
