@@ -34,7 +34,7 @@ async def test_topic_found_is_public_with_summary_and_key_points_only(world: Wor
     assert [field.name for field in embed.fields] == ["Key points"]
     assert embed.footer.text == "Concepts · /topic n-plus-one"
     assert len(embed) <= 1200
-    assert [button.label for button in buttons(result.response)][0] == "Show everything"
+    assert buttons(result.response)[0].label == "Show everything"
     # Everyone in the channel sees it.
     assert world.channel.last_message.embeds[0].title == embed.title
 

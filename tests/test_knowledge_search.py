@@ -122,7 +122,7 @@ async def test_all_words_rank_above_the_any_word_fill(db: Database) -> None:
         ]
     )
     hits = await store.search("how do I retry a celery task", limit=5)
-    assert [hit.entry_id for hit in hits][0] == "both"
+    assert hits[0].entry_id == "both"
     assert hits[0].kind is HitKind.ALL_WORDS
     assert {hit.entry_id for hit in hits[1:]} == {"celery-only", "retry-only"}
     assert all(hit.kind is HitKind.ANY_WORD for hit in hits[1:])
