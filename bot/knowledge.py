@@ -388,6 +388,7 @@ class KnowledgeBase:
         "_prefix_keys",
         "_prefix_order",
         "_prefix_rank",
+        "_single_entry_words",
         "_vocabulary",
         "_word_key_totals",
         "_word_keys",
@@ -444,6 +445,9 @@ class KnowledgeBase:
         self._word_key_totals = tuple(totals)
         self._word_keys: Mapping[str, tuple[int, ...]] = MappingProxyType(
             {word: tuple(indexes) for word, indexes in word_keys.items()}
+        )
+        self._single_entry_words = frozenset(
+            word for word, indexes in word_keys.items() if len({keys[index].entry for index in indexes}) == 1
         )
         by_length: dict[int, tuple[list[str], list[int]]] = {}
         for index, name_key in enumerate(keys):
@@ -737,7 +741,7 @@ class KnowledgeBase:
 
     def _names_one_entry(self, word: str) -> bool:
         """Whether the names holding this whole word all belong to one entry."""
-        return len({self._keys[index].entry for index in self._word_keys.get(word, ())}) == 1
+        return word in self._single_entry_words
 
     def choices(self, query: str, limit: int = MAX_CHOICES) -> list[Choice]:
         """Autocomplete choices (at most 25, names at most 100 chars); an empty query lists titles A-Z."""

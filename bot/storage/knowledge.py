@@ -36,7 +36,8 @@ _SEARCH_SQL = (
     "SELECT entry_id, summary, body, bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) AS score"
     " FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY score LIMIT ?"
 )
-_NAMED_SQL = "SELECT entry_id, summary, body FROM knowledge_fts WHERE entry_id = ?"
+# entry_id is not indexed: a named entry is read by its rowid (its place in the last rebuild), one B-tree step.
+_NAMED_SQL = "SELECT entry_id, summary, body FROM knowledge_fts WHERE rowid = ?"
 
 
 def match_expression(
@@ -58,14 +59,18 @@ def match_expression(
 class KnowledgeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # The names side of the search index (titles, aliases: what a question may name), rebuilt with the table.
+        # The names side of the search index (titles, aliases: what a question may name), rebuilt with the table,
+        # and each entry's rowid in it.
         self._names = KnowledgeBase(())
+        self._rowids: dict[str, int] = {}
 
     async def rebuild_index(self, entries: Sequence[Entry]) -> None:
         """Replace the search index with these entries, in one transaction."""
         names = KnowledgeBase(entries)
+        rowids = {entry.id: position for position, entry in enumerate(entries, start=1)}
         rows = [
             (
+                rowids[entry.id],
                 entry.id,
                 entry.title,
                 " · ".join((entry.id.replace("-", " "), *entry.aliases)),
@@ -81,12 +86,13 @@ class KnowledgeStore:
         def body(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM knowledge_fts")
             conn.executemany(
-                "INSERT INTO knowledge_fts (entry_id, title, aliases, tags, summary, body) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO knowledge_fts (rowid, entry_id, title, aliases, tags, summary, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
         await self.db.transact(body)
-        self._names = names
+        self._names, self._rowids = names, rowids
 
     async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Best matches for a question: entries it names, then those holding all its meaningful words (by bm25),
@@ -94,7 +100,8 @@ class KnowledgeStore:
         question = self._names.search_query(query)
         if not question.terms or limit <= 0:
             return []
-        return await self.db.query(lambda conn: _search(conn, question, limit))
+        rowids = [self._rowids[entry_id] for entry_id in question.named if entry_id in self._rowids]
+        return await self.db.query(lambda conn: _search(conn, question, rowids, limit))
 
     async def record_weak(self, guild_id: int | None, query: str, best: SearchHit, now: datetime) -> None:
         """Remember a question whose best hit was weak (never who asked); forget ones older than a year."""
@@ -199,7 +206,7 @@ def _weak(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Ga
     ]
 
 
-def _search(conn: sqlite3.Connection, question: SearchQuery, limit: int) -> list[SearchHit]:
+def _search(conn: sqlite3.Connection, question: SearchQuery, named: list[int], limit: int) -> list[SearchHit]:
     """Named entries, then all-words hits, then any-word hits while the list is short; each entry once."""
     highlight = [list(tokens) for tokens in question.terms]
     highlight += [list(phrase) for phrases in question.synonyms for phrase in phrases]
@@ -211,8 +218,8 @@ def _search(conn: sqlite3.Connection, question: SearchQuery, limit: int) -> list
             seen.add(row["entry_id"])
             hits.append(SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], highlight), kind, score))
 
-    for entry_id in question.named[:limit]:
-        row = conn.execute(_NAMED_SQL, (entry_id,)).fetchone()
+    for rowid in named[:limit]:
+        row = conn.execute(_NAMED_SQL, (rowid,)).fetchone()
         if row is not None:
             add(row, HitKind.NAMED, 0.0)
     joiners = [("AND", HitKind.ALL_WORDS)]
