@@ -327,7 +327,7 @@ class KnowledgeCog(commands.Cog):
 
     @app_commands.check(ensure_staff)
     async def gaps_command(self, interaction: Interaction) -> None:
-        gaps, weak, counts = await self.store.gaps_with_weak(interaction.guild_id, gaps=GAPS_SHOWN, weak=WEAK_SHOWN)
+        gaps, weak, counts = await self.store.gaps_report(interaction.guild_id, gaps=GAPS_SHOWN, weak=WEAK_SHOWN)
         lookups = [(entry, item) for item in counts if (entry := self.knowledge.get(item.entry_id)) is not None]
         weak_titles = [(gap, self._title(gap.best_entry)) for gap in weak]
         await interaction.response.send_message(embed=format_gaps(gaps, lookups, weak_titles), ephemeral=True)

@@ -217,7 +217,7 @@ async def test_weak_answers_are_grouped_counted_kept_per_guild_and_forgotten(sto
     ]
     # Kept apart from the no-hit log, which still means "found nothing".
     assert await store.gaps(GUILD) == []
-    gaps, weak_again, lookups = await store.gaps_with_weak(GUILD)
+    gaps, weak_again, lookups = await store.gaps_report(GUILD)
     assert (gaps, lookups) == ([], []) and weak_again == weak
 
 

@@ -144,12 +144,6 @@ class KnowledgeStore:
         return await self.db.query(lambda conn: _gaps(conn, guild_id, limit))
 
     async def gaps_report(
-        self, guild_id: int | None, *, gaps: int = 15, lookups: int = 5
-    ) -> tuple[list[Gap], list[LookupCount]]:
-        """/nexus gaps: the unanswered questions and the most opened entries, in one trip to the database."""
-        return await self.db.query(lambda conn: (_gaps(conn, guild_id, gaps), _top_lookups(conn, guild_id, lookups)))
-
-    async def gaps_with_weak(
         self, guild_id: int | None, *, gaps: int = 15, weak: int = 10, lookups: int = 5
     ) -> tuple[list[Gap], list[Gap], list[LookupCount]]:
         """/nexus gaps: unanswered questions, weakly answered ones and the most opened entries, in one trip."""
