@@ -648,16 +648,22 @@ class KnowledgeBase:
             else:
                 offer(key_index, Tier.WORDS, 100.0 * coverage)
 
-    def _word_matches(self, word: str) -> set[int]:
+    def _word_matches(self, word: str, *, prefixes: bool = True) -> set[int]:
         """Names holding a word that starts with `word`, or a word of 4+ letters that `word` starts with
-        ("asynchronous": async); a word starting very many names counts only where it is a whole word."""
-        if self._names_starting_with(word) <= PARTIAL_PREFIX_CAP:
+        ("asynchronous": async); a word starting very many names counts only where it is a whole word, and one
+        held by very many names not at all (like a stop word, it says little about which entry is meant)."""
+        if not prefixes:
+            found: set[int] = set()
+        elif self._names_starting_with(word) <= PARTIAL_PREFIX_CAP:
             found = self._keys_with_word_prefix(word)
         else:
-            found = set(self._word_keys.get(word, ()))
+            whole = self._word_keys.get(word, ())
+            found = set(whole) if len(whole) <= PARTIAL_PREFIX_CAP else set()
         # The known word must be a good part of the typed one: "django" is not what "djangorestframwork" means.
         for end in range(max(PARTIAL_STEM_MIN, math.ceil(len(word) * PARTIAL_STEM_SHARE)), len(word)):
-            found.update(self._word_keys.get(word[:end], ()))
+            shorter = self._word_keys.get(word[:end], ())
+            if len(shorter) <= PARTIAL_PREFIX_CAP:
+                found.update(shorter)
         return found
 
     def _offer_partial(self, words: Sequence[str], offer: _Offer) -> None:
@@ -668,8 +674,10 @@ class KnowledgeBase:
             return
         per_key: dict[int, int] = {}
         per_entry: dict[int, set[int]] = {}
+        # One word: the words tier already offered every name it starts; only longer forms are new here.
+        prefixes = len(meaningful) > 1
         for position, word in enumerate(meaningful):
-            for key_index in self._word_matches(word):
+            for key_index in self._word_matches(word, prefixes=prefixes):
                 per_key[key_index] = per_key.get(key_index, 0) + 1
                 per_entry.setdefault(self._keys[key_index].entry, set()).add(position)
         needed = max(1, math.ceil(len(meaningful) / 2))
