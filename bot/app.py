@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -50,10 +50,6 @@ def package_version() -> str:
         return "0+unknown"
 
 
-class StaffOnly(app_commands.CheckFailure):
-    """Raised by the staff check; the message says what is needed."""
-
-
 class NexusTree(app_commands.CommandTree["NexusBot"]):
     async def interaction_check(self, interaction: discord.Interaction[NexusBot], /) -> bool:
         """Every slash command and autocomplete passes here first: none while shutting down; time the rest."""
@@ -80,10 +76,9 @@ class NexusTree(app_commands.CommandTree["NexusBot"]):
     async def on_error(self, interaction: discord.Interaction[NexusBot], error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         log_command(interaction, f"error:{type(original).__name__}")
+        # A UserError is an answer, not a failure: its message is written for the person who asked. (The staff
+        # check raises one too: cogs.common.StaffOnly is both a CheckFailure and a UserError.)
         if isinstance(original, UserError):
-            await send_private(interaction, str(original))
-            return
-        if isinstance(original, StaffOnly):
             await send_private(interaction, str(original))
             return
         if isinstance(original, app_commands.CommandOnCooldown):
@@ -145,56 +140,6 @@ async def send_private(interaction: discord.Interaction[Any], content: str) -> N
         log.warning("could not deliver an error reply guild=%s", interaction.guild_id, exc_info=True)
 
 
-async def respond(
-    interaction: discord.Interaction[Any],
-    content: str | None = None,
-    *,
-    edit: bool = False,
-    fallback: str | None = None,
-    **kwargs: Any,
-) -> bool:
-    """Answer privately (or, for a button, edit its message) without letting a refused answer stop the caller.
-
-    Commands that answer first and then notify other people (a proposal's DMs, a partner's notice) use this, so
-    a failed reply never cancels the work that follows. On failure the text (`fallback`, else `content`) is tried
-    once more as a plain private message. False if Discord refused the answer.
-    """
-    try:
-        if edit:
-            await interaction.response.edit_message(content=content, **kwargs)
-        elif interaction.response.is_done():
-            await interaction.followup.send(content or "", ephemeral=True, **kwargs)
-        else:
-            await interaction.response.send_message(content, ephemeral=True, **kwargs)
-        return True
-    except discord.HTTPException as error:
-        log.warning(
-            "could not answer guild=%s status=%s code=%s; carrying on", interaction.guild_id, error.status, error.code
-        )
-    # One more try as a plain private message: a transient failure (500, 429) often passes the second time.
-    text = fallback or content
-    if text:
-        await send_private(interaction, text)
-    return False
-
-
-def answer_user_errors(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Wrap a callback so a UserError becomes a private reply, not an error: it is an answer, not a failure."""
-    if getattr(callback, "__nexus_answers_user_errors__", False):
-        return callback
-
-    async def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await callback(*args, **kwargs)
-        except UserError as error:
-            interaction = next(arg for arg in args if isinstance(arg, discord.Interaction))
-            await send_private(interaction, str(error))
-            return None
-
-    guarded.__nexus_answers_user_errors__ = True  # type: ignore[attr-defined]
-    return guarded
-
-
 class NexusBot(commands.Bot):
     """The bot with its dependencies attached; cogs receive these through setup(bot)."""
 
@@ -239,10 +184,6 @@ class NexusBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.tree.add_command(self.nexus_group, override=True)
-        for command in self.tree.walk_commands():
-            if isinstance(command, app_commands.Command):
-                # discord.py has already parsed the signature; only the call itself is wrapped.
-                command._callback = answer_user_errors(command._callback)  # type: ignore[assignment]
         await self.sync_commands()
         log.info(
             "Nexus %s starting: database %s at schema v%d; %d commands",

@@ -17,10 +17,12 @@ from bot.errors import ContentError
 from bot.knowledge import (
     CATEGORIES,
     FIELD_LIMIT,
+    PUBLIC_LIMIT,
     Entry,
     KnowledgeBase,
     answer_size,
     compact,
+    public_size,
 )
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,14 @@ def load_topics(topics_dir: Path, *, display_root: Path | None = None) -> Knowle
             problems.add(
                 item.entry.source, (1, 1), f"entry: too long for one Discord embed ({size:,} > {EMBED_LIMIT:,} chars)"
             )
+        public = public_size(knowledge, item.entry)
+        if public > PUBLIC_LIMIT:
+            problems.add(
+                item.entry.source,
+                _locate(item.marks, ("key_points",)),
+                f"key_points: the public post (title, summary, key points) is too long ({public:,} > "
+                f"{PUBLIC_LIMIT:,} chars); shorten the summary or the key points",
+            )
     if problems.found:
         raise ContentError(problems.lines())
     return knowledge
@@ -172,7 +182,8 @@ def _parse_file(path: Path, source: str, problems: _Problems) -> tuple[_Parsed |
     except OSError as error:
         problems.add(source, (1, 1), f"cannot be read: {error.strerror}")
         return None, None
-    loader = yaml.SafeLoader(text)
+    # libyaml: five times faster than the pure-Python parser, with the same marks for error positions.
+    loader = yaml.CSafeLoader(text)
     try:
         node = loader.get_single_node()
         if not isinstance(node, yaml.MappingNode):

@@ -37,15 +37,20 @@ FUZZY_MIN_LENGTH = 3
 # How many of the shortest prefix matches to consider per choice when a prefix matches very many names.
 PREFIX_SHORTLIST = 4
 BROWSE_PAGE_SIZE = 15
+# A public /topic post (summary and key points) stays within this many characters: about one screen of a channel.
+PUBLIC_LIMIT = 1200
 SNIPPET_LIMIT = 160
 FIELD_LIMIT = 1024
 BULLET = "•"
 
-# Words that carry no meaning in a question ("how do I fix n+1"), dropped from full-text queries.
+# Words that carry no meaning in a question ("how do I fix n+1", "what is the best way to…"), dropped from
+# full-text queries and from autocomplete's partial matching. Question words, auxiliaries, pronouns, articles.
 STOPWORDS = frozenset(
     (  # noqa: SIM905 - a word list reads better as one string
-        "a an and are can do does for from how i in is it my of on or should the to use using what when where which "
-        "why with"
+        "a about all am an and any are as at be been best can could did do does doing for from get getting had has "
+        "have how i i'm im in into is it its just me my need of on or our should so some than that the their them "
+        "then there these this those to us use using was way we were what when where which who why will with would "
+        "you your"
     ).split()
 )
 
@@ -63,6 +68,7 @@ class Tier(IntEnum):
     PREFIX = 1
     WORDS = 2
     FUZZY = 3
+    PARTIAL = 4  # most of the typed words, not all: "Database Design & Optimization"
 
 
 class KeyKind(IntEnum):
@@ -117,19 +123,54 @@ class Section:
     text: str
 
 
+class HitKind(IntEnum):
+    """Why /search returned an entry; lower ranks first."""
+
+    NAMED = 0  # the question holds one of the entry's names ("how do I stop n+1 queries")
+    ALL_WORDS = 1  # every meaningful word of the question is in the entry (synonyms count)
+    ANY_WORD = 2  # some of the words: fills the list when fewer than a page matched all of them
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     entry_id: str
     snippet: str
+    kind: HitKind = HitKind.ALL_WORDS
+    score: float = 0.0  # FTS5 bm25 with the index's column weights: negative, lower is a better match
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A question made ready for the full-text index: its meaningful words, their synonyms, the entries it names."""
+
+    terms: tuple[tuple[str, ...], ...]  # one token list per meaningful typed word
+    synonyms: tuple[tuple[tuple[str, ...], ...], ...]  # per term: other phrases that mean the same
+    named: tuple[str, ...]  # entry ids whose title, id or alias is written in the question, longest name first
 
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """A question the knowledge base could not answer, grouped by its normalised text."""
+    """A question the knowledge base could not answer (or only weakly), grouped by its normalised text."""
 
     query: str
     count: int
     last_asked: datetime
+    best_entry: str | None = None  # for a weak answer: the entry that came first
+
+
+# A /search is "weak" when its best hit neither is named in the question nor holds all of its meaningful words,
+# and its bm25 score (negative; column weights title 10, aliases 6, tags 4, summary 2, body 1) is above this:
+# roughly, the question's words were found only in the summaries or bodies of entries that are about something
+# else. Measured on tests/data/learner_questions.yaml: every answer a learner would accept scored below -8.
+WEAK_SCORE = -8.0
+
+
+def is_weak(hits: Sequence[SearchHit]) -> bool:
+    """Whether a search's best hit is too weak to count as an answer (see WEAK_SCORE); no hit is a miss, not weak."""
+    if not hits:
+        return False
+    best = hits[0]
+    return best.kind is HitKind.ANY_WORD and best.score > WEAK_SCORE
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +236,16 @@ def search_terms(query: str) -> list[list[str]]:
     meaningful = [tokens for tokens in terms if not (len(tokens) == 1 and tokens[0] in STOPWORDS)]
     return meaningful or terms
 
+
+# Autocomplete's partial matching: a typed word that starts more names than this only counts as a whole word,
+# and a typed word counts where a known word of at least this many letters starts it.
+PARTIAL_PREFIX_CAP = 400
+PARTIAL_STEM_MIN = 4
+PARTIAL_STEM_SHARE = 0.4
+# /search: synonyms added per typed word, and the longest name looked for inside a question.
+SYNONYMS_PER_WORD = 3
+NAME_WORDS_MAX = 6
+_NAME_STOPWORDS = frozenset(singular(word) for word in STOPWORDS)
 
 KEYS_PER_ENTRY_GUESS = 3  # names per entry (title and aliases), to weigh a word's key list against survivors
 SNIPPET_WORDS = 14
@@ -337,6 +388,7 @@ class KnowledgeBase:
         "_prefix_keys",
         "_prefix_order",
         "_prefix_rank",
+        "_single_entry_words",
         "_vocabulary",
         "_word_key_totals",
         "_word_keys",
@@ -393,6 +445,9 @@ class KnowledgeBase:
         self._word_key_totals = tuple(totals)
         self._word_keys: Mapping[str, tuple[int, ...]] = MappingProxyType(
             {word: tuple(indexes) for word, indexes in word_keys.items()}
+        )
+        self._single_entry_words = frozenset(
+            word for word, indexes in word_keys.items() if len({keys[index].entry for index in indexes}) == 1
         )
         by_length: dict[int, tuple[list[str], list[int]]] = {}
         for index, name_key in enumerate(keys):
@@ -461,6 +516,8 @@ class KnowledgeBase:
         if len(best) < limit and len(typed) >= FUZZY_MIN_LENGTH:
             self._offer_typos(typed, limit, offer)
             self._offer_words(words, offer, typos=True)
+        if len(best) < limit:
+            self._offer_partial(words, offer)
         ranked = sorted(best.values())[:limit]
         return [
             Match(
@@ -591,6 +648,109 @@ class KnowledgeBase:
             else:
                 offer(key_index, Tier.WORDS, 100.0 * coverage)
 
+    def _word_matches(self, word: str, *, prefixes: bool = True) -> set[int]:
+        """Names holding a word that starts with `word`, or a word of 4+ letters that `word` starts with
+        ("asynchronous": async); a word starting very many names counts only where it is a whole word, and one
+        held by very many names not at all (like a stop word, it says little about which entry is meant)."""
+        if not prefixes:
+            found: set[int] = set()
+        elif self._names_starting_with(word) <= PARTIAL_PREFIX_CAP:
+            found = self._keys_with_word_prefix(word)
+        else:
+            whole = self._word_keys.get(word, ())
+            found = set(whole) if len(whole) <= PARTIAL_PREFIX_CAP else set()
+        # The known word must be a good part of the typed one: "django" is not what "djangorestframwork" means.
+        for end in range(max(PARTIAL_STEM_MIN, math.ceil(len(word) * PARTIAL_STEM_SHARE)), len(word)):
+            shorter = self._word_keys.get(word[:end], ())
+            if len(shorter) <= PARTIAL_PREFIX_CAP:
+                found.update(shorter)
+        return found
+
+    def _offer_partial(self, words: Sequence[str], offer: _Offer) -> None:
+        """Names holding most of the meaningful typed words, not all: a longer name someone remembers ("System
+        Design Principles", "Maintaining API versioning") or a longer form of a short name ("asynchronous")."""
+        meaningful = [word for word in dict.fromkeys(words) if word not in _NAME_STOPWORDS and len(word) >= 2]
+        if not meaningful:
+            return
+        per_key: dict[int, int] = {}
+        per_entry: dict[int, set[int]] = {}
+        # One word: the words tier already offered every name it starts; only longer forms are new here.
+        prefixes = len(meaningful) > 1
+        for position, word in enumerate(meaningful):
+            for key_index in self._word_matches(word, prefixes=prefixes):
+                per_key[key_index] = per_key.get(key_index, 0) + 1
+                per_entry.setdefault(self._keys[key_index].entry, set()).add(position)
+        needed = max(1, math.ceil(len(meaningful) / 2))
+        best_key: dict[int, int] = {}
+        for key_index, count in per_key.items():
+            entry = self._keys[key_index].entry
+            if len(per_entry[entry]) < needed:
+                continue
+            current = best_key.get(entry)
+            if current is None or (-count, len(self._keys[key_index].compact)) < (
+                -per_key[current],
+                len(self._keys[current].compact),
+            ):
+                best_key[entry] = key_index
+        for entry, key_index in best_key.items():
+            share = len(per_entry[entry]) / len(meaningful)
+            # More of the question matched first; then the name with the least left over.
+            tightness = min(1.0, sum(len(word) for word in meaningful) / len(self._keys[key_index].compact))
+            offer(key_index, Tier.PARTIAL, 100.0 * share - 10.0 * (1.0 - tightness))
+
+    # ---------------------------------------------------------------- full-text questions
+
+    def search_query(self, query: str) -> SearchQuery:
+        """A /search question made ready for the index: meaningful words (question and stop words dropped, unless
+        nothing else is left), per word the entry names it abbreviates, and the entries the question names."""
+        terms = search_terms(query)
+        synonyms: list[tuple[tuple[str, ...], ...]] = []
+        for tokens in terms:
+            index = self._exact.get("".join(tokens))
+            found: list[tuple[str, ...]] = []
+            if index is not None:
+                name_key = self._keys[index]
+                entry = self._entries[name_key.entry]
+                # An alias or id stands for the title ("drf" -> "django rest framework"); a title for its
+                # abbreviations ("postgresql" -> "postgres"). Only phrases that add words not already typed.
+                others = (entry.title,) if name_key.kind is not KeyKind.TITLE else entry.aliases
+                for other in others:
+                    phrase = tuple(_SEARCH_TOKENS.findall(other.casefold()))
+                    if phrase and phrase != tuple(tokens) and not set(tokens) <= set(phrase) and phrase not in found:
+                        found.append(phrase)
+            synonyms.append(tuple(found[:SYNONYMS_PER_WORD]))
+        return SearchQuery(
+            terms=tuple(tuple(tokens) for tokens in terms), synonyms=tuple(synonyms), named=self.named_in(query)
+        )
+
+    def named_in(self, text: str) -> tuple[str, ...]:
+        """Entries whose title, id or alias is written in `text` as whole words, the longest name first.
+
+        Inside a longer question a one-word name counts only if no other entry's name holds that word ("readme"
+        does, "python" does not: "Python f-strings" holds it too); otherwise bm25 weighs it as a title word."""
+        words = normalise(text).split()
+        meaningful = sum(1 for word in words if word not in _NAME_STOPWORDS)
+        found: dict[int, tuple[int, int]] = {}  # entry -> (-words in the name, position)
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + NAME_WORDS_MAX) + 1):
+                run = words[start:end]
+                if all(word in _NAME_STOPWORDS for word in run):
+                    continue
+                if len(run) == 1 and meaningful > 1 and not self._names_one_entry(run[0]):
+                    continue
+                index = self._exact.get("".join(run))
+                if index is None:
+                    continue
+                entry = self._keys[index].entry
+                rank = (-len(run), start)
+                if entry not in found or rank < found[entry]:
+                    found[entry] = rank
+        return tuple(self._entries[entry].id for entry in sorted(found, key=found.__getitem__))
+
+    def _names_one_entry(self, word: str) -> bool:
+        """Whether the names holding this whole word all belong to one entry."""
+        return word in self._single_entry_words
+
     def choices(self, query: str, limit: int = MAX_CHOICES) -> list[Choice]:
         """Autocomplete choices (at most 25, names at most 100 chars); an empty query lists titles A-Z."""
         limit = min(limit, MAX_CHOICES)
@@ -638,6 +798,11 @@ class KnowledgeBase:
             found.append(Section("Links", bullets(entry.links)))
         return found
 
+    def public_sections(self, entry: Entry) -> list[Section]:
+        """The blocks of an answer posted in a channel: only the key points, so a busy channel is not flooded; the
+        body, example, pitfalls and links are one click away (PUBLIC_LIMIT bounds the whole post)."""
+        return [section for section in self.sections(entry) if section.name == "Key points"]
+
     def related(self, entry: Entry) -> list[Entry]:
         return [related for related_id in entry.related if (related := self._by_id.get(related_id)) is not None]
 
@@ -656,6 +821,16 @@ def _merge_min(first: dict[int, float], second: dict[int, float]) -> dict[int, f
 
 def description(entry: Entry) -> str:
     return f"*{entry.summary}*\n\n{entry.body}"
+
+
+def public_description(entry: Entry) -> str:
+    return f"*{entry.summary}*"
+
+
+def public_size(knowledge: KnowledgeBase, entry: Entry) -> int:
+    """Characters of an entry's public post (title, summary, key points, footer): at most PUBLIC_LIMIT."""
+    size = len(entry.title) + len(public_description(entry)) + len(knowledge.footer(entry))
+    return size + sum(len(section.name) + len(section.text) for section in knowledge.public_sections(entry))
 
 
 def answer_size(knowledge: KnowledgeBase, entry: Entry) -> int:

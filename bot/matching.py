@@ -103,9 +103,6 @@ class Proposal:
     def members(self) -> tuple[int, int]:
         return (self.frontend_id, self.backend_id)
 
-    def includes(self, user_id: int) -> bool:
-        return user_id in self.members
-
     def track_of(self, user_id: int) -> Track:
         if user_id == self.frontend_id:
             return "frontend"
@@ -149,9 +146,6 @@ class Team:
 
     def others(self, user_id: int) -> tuple[TeamMember, ...]:
         return tuple(member for member in self.members if member.user_id != user_id)
-
-    def has_room(self) -> bool:
-        return len(self.members) < MAX_TEAM_SIZE
 
 
 @dataclass(frozen=True)
@@ -263,14 +257,6 @@ class CounterpartSearch:
     @property
     def choice(self) -> Candidate | None:
         return self.preferred or self.earliest
-
-
-def choose_counterpart(seeker: PoolEntry, candidates: Sequence[Candidate], now: datetime) -> Candidate | None:
-    """Pick whom to propose to `seeker` from waiting counterparts; candidates are sorted by place in line."""
-    ordered = sorted(candidates, key=lambda candidate: (candidate.queued_at, candidate.user_id))
-    search = CounterpartSearch(seeker, now)
-    search.offer(ordered)
-    return search.choice
 
 
 def require_choice(choice: Choice | None) -> Choice:

@@ -294,10 +294,6 @@ class Announcement:
     posted_at: datetime | None = None
 
     @property
-    def is_current(self) -> bool:
-        return self.ended_at is None
-
-    @property
     def is_posted(self) -> bool:
         return self.message_id is not None
 

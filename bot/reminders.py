@@ -18,8 +18,6 @@ RunState = Literal["pending", "sending", "sent", "skipped"]
 DeliveryState = Literal["claimed", "sent", "failed", "retry"]
 Track = Literal["frontend", "backend"]
 
-AUDIENCES: tuple[Audience, ...] = ("channel", "not_announced", "unmatched", "staff")
-BLOCKS: tuple[Block, ...] = ("digest", "summary")
 PLACEHOLDERS = ("name", "project", "days_left", "channel", "waiting_counterparts")
 # Only a DM has one reader, so only a DM can say "you": a channel post cannot fill {name}.
 PERSONAL_PLACEHOLDERS = frozenset({"name", "project", "waiting_counterparts"})

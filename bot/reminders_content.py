@@ -21,8 +21,8 @@ CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MESSAGE_LIMIT = 1500
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps `10:00` a string: YAML 1.1 would read it as the base-60 number 600."""
+class _Loader(yaml.CSafeLoader):
+    """libyaml's SafeLoader that keeps `10:00` a string: YAML 1.1 would read it as the base-60 number 600."""
 
 
 def _int_or_clock(loader: _Loader, node: yaml.ScalarNode) -> Any:

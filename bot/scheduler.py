@@ -45,16 +45,9 @@ class NexusScheduler:
             func, "date", run_date=when.astimezone(UTC), args=list(args), id=name, replace_existing=True
         )
 
-    def schedule_every(self, name: str, seconds: float, func: JobFunc, *args: Any) -> None:
-        self._scheduler.add_job(func, "interval", seconds=seconds, args=list(args), id=name, replace_existing=True)
-
     def cancel(self, name: str) -> None:
         if self._scheduler.get_job(name) is not None:
             self._scheduler.remove_job(name)
-
-    def next_run(self, name: str) -> datetime | None:
-        job = self._scheduler.get_job(name)
-        return None if job is None else job.next_run_time
 
     def job_names(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())

@@ -41,7 +41,7 @@ def where(path: Path, root: Any, location: tuple[Any, ...]) -> str:
     return f"{path}:{mark.line + 1}:{mark.column + 1}"
 
 
-def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, Any]:
+def read_yaml(path: Path, loader: type[yaml.CSafeLoader] = yaml.CSafeLoader) -> tuple[Any, Any]:
     """(node tree for error positions, parsed data); unreadable or malformed files raise ContentError."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -49,7 +49,7 @@ def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tu
         raise ContentError([f"{path}: cannot read: {error}"]) from None
     try:
         root = yaml.compose(text, Loader=loader)
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - every loader here is a SafeLoader subclass
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - every loader here is a CSafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         position = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -12,26 +12,11 @@ from discord.ext import commands
 from bot.admin import GuildConfig, parse_cohort_start
 from bot.errors import InvalidInput
 from bot.timezones import normalise_timezone, suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
 
 log = logging.getLogger(__name__)
 
 REQUIRED_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
-# Everything Nexus does in a server: posts with embeds, files (stats chart, CSV export), private team threads it
-# adds both partners to. The README's invite URL carries this value as its permissions integer.
-BOT_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    create_private_threads=True,
-    send_messages_in_threads=True,
-    manage_threads=True,
-)
 
 
 async def timezone_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -1,19 +1,80 @@
-"""Shared glue for cogs: the server-side staff check, member-kind helpers and safe text for embeds."""
+"""Shared glue for cogs: the staff check, answering privately (and the view error helper), member kinds, text."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec
 
 import discord
 from discord import app_commands
 
 from bot.admin import GuildConfig
-from bot.app import NexusBot, StaffOnly
-from bot.errors import NotConfigured
+from bot.app import NexusBot, send_private
+from bot.errors import NotConfigured, UserError
+
+__all__ = ["NexusBot", "send_private"]  # re-exported: cogs take everything shared from here, never from bot.app
+
+log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[NexusBot]
+P = ParamSpec("P")
 
 STAFF_NEEDED = "You need the Manage Server permission or the configured staff role to use this."
+
+
+class StaffOnly(app_commands.CheckFailure, UserError):
+    """Raised by the staff check. A CheckFailure to discord.py; a UserError to the tree, which shows its message."""
+
+
+def answer_user_errors(
+    callback: Callable[Concatenate[Interaction, P], Awaitable[None]],
+) -> Callable[Concatenate[Interaction, P], Awaitable[None]]:
+    """The one error helper for buttons: the tree's error handler only sees slash commands, so a button's work runs
+    through this and a UserError it raises becomes the same private reply a command would get."""
+
+    @functools.wraps(callback)
+    async def guarded(interaction: Interaction, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await callback(interaction, *args, **kwargs)
+        except UserError as error:
+            await send_private(interaction, str(error))
+
+    return guarded
+
+
+async def respond(
+    interaction: Interaction,
+    content: str | None = None,
+    *,
+    edit: bool = False,
+    fallback: str | None = None,
+    **kwargs: Any,
+) -> bool:
+    """Answer privately (or, for a button, edit its message) without letting a refused answer stop the caller.
+
+    Commands that answer first and then notify other people (a proposal's DMs, a partner's notice) use this, so
+    a failed reply never cancels the work that follows. On failure the text (`fallback`, else `content`) is tried
+    once more as a plain private message. False if Discord refused the answer.
+    """
+    try:
+        if edit:
+            await interaction.response.edit_message(content=content, **kwargs)
+        elif interaction.response.is_done():
+            await interaction.followup.send(content or "", ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(content, ephemeral=True, **kwargs)
+        return True
+    except discord.HTTPException as error:
+        log.warning(
+            "could not answer guild=%s status=%s code=%s; carrying on", interaction.guild_id, error.status, error.code
+        )
+    # One more try as a plain private message: a transient failure (500, 429) often passes the second time.
+    text = fallback or content
+    if text:
+        await send_private(interaction, text)
+    return False
 
 
 def is_staff(member: discord.Member | discord.User, config: GuildConfig | None) -> bool:
@@ -41,9 +102,6 @@ async def ensure_staff(interaction: Interaction) -> bool:
     if not is_staff(interaction.user, config):
         raise StaffOnly(STAFF_NEEDED)
     return True
-
-
-staff_only = app_commands.check(ensure_staff)
 
 
 def guild_of(interaction: Interaction) -> discord.Guild:

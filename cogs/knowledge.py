@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import answer_user_errors
 from bot.content import describe_counts, load_topics
 from bot.errors import ContentError, StorageUnavailable
 from bot.knowledge import (
@@ -25,18 +24,19 @@ from bot.knowledge import (
     SearchHit,
     clip,
     description,
+    is_weak,
+    public_description,
 )
 from bot.storage.knowledge import KnowledgeStore
-from cogs.common import Interaction, ensure_staff, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, answer_user_errors, ensure_staff, staff_command
 
 log = logging.getLogger(__name__)
 
 RELATED_BUTTONS = 3
 SEARCH_RESULTS = 5
 GAPS_SHOWN = 15
+WEAK_SHOWN = 10
+SHOW_EVERYTHING = "Show everything"
 BUTTON_LABEL_LIMIT = 80
 QUERY_LIMIT = 100
 ERRORS_SHOWN_LIMIT = 3800
@@ -58,13 +58,14 @@ CategoryOption = Literal["technology", "concept", "challenge", "practice", "prog
 # ---------------------------------------------------------------- formatting
 
 
-def format_entry(knowledge: KnowledgeBase, entry: Entry) -> discord.Embed:
+def format_entry(knowledge: KnowledgeBase, entry: Entry, *, public: bool = False) -> discord.Embed:
+    """The whole entry, or for a channel post only its summary and key points (the rest is behind a button)."""
     embed = discord.Embed(
         title=entry.title,
-        description=description(entry),
+        description=public_description(entry) if public else description(entry),
         colour=CATEGORY_COLOURS.get(entry.category, discord.Colour.blurple()),
     )
-    for section in knowledge.sections(entry):
+    for section in knowledge.public_sections(entry) if public else knowledge.sections(entry):
         embed.add_field(name=section.name, value=section.text, inline=False)
     embed.set_footer(text=knowledge.footer(entry))
     return embed
@@ -130,7 +131,10 @@ def format_content_errors(problems: list[str], kept: KnowledgeBase) -> discord.E
     return embed
 
 
-def format_gaps(gaps: list[Gap], lookups: list[tuple[Entry, LookupCount]]) -> discord.Embed:
+def format_gaps(
+    gaps: list[Gap], lookups: list[tuple[Entry, LookupCount]], weak: list[tuple[Gap, str]] | None = None
+) -> discord.Embed:
+    """`weak` pairs each weakly answered question with the title of the entry that came first."""
     embed = discord.Embed(title="Knowledge gaps", colour=discord.Colour.blurple())
     if gaps:
         lines = [
@@ -141,6 +145,16 @@ def format_gaps(gaps: list[Gap], lookups: list[tuple[Entry, LookupCount]]) -> di
         embed.description = "Questions that found nothing, most asked first:\n" + "\n".join(lines)
     else:
         embed.description = "No unanswered questions yet: every /search and /topic found something."
+    if weak:
+        weak_lines = [
+            f"**{gap.count}×** {discord.utils.escape_markdown(clip(gap.query, 60))} → {clip(title, 40)}"
+            for gap, title in weak
+        ]
+        embed.add_field(
+            name="Weak answers (only some words matched, most asked first)",
+            value=clip("\n".join(weak_lines), 1024),
+            inline=False,
+        )
     if lookups:
         embed.add_field(
             name="Most opened entries",
@@ -201,11 +215,14 @@ class KnowledgeCog(commands.Cog):
 
     # ------------------------------------------------------------ views
 
-    def entry_view(self, knowledge: KnowledgeBase, entry: Entry) -> discord.ui.View | None:
+    def entry_view(self, knowledge: KnowledgeBase, entry: Entry, *, public: bool = False) -> discord.ui.View | None:
         related = knowledge.related(entry)[:RELATED_BUTTONS]
-        if not related:
+        if not related and not public:
             return None
         view = discord.ui.View(timeout=None)
+        if public:
+            # The whole entry, for whoever clicks only: the channel keeps the short post.
+            view.add_item(self.open_button(entry, public=False, label=SHOW_EVERYTHING))
         for other in related:
             view.add_item(self.open_button(other, public=False, style=discord.ButtonStyle.secondary))
         return view
@@ -269,6 +286,8 @@ class KnowledgeCog(commands.Cog):
             await interaction.response.send_message(
                 embed=format_search(query, found), ephemeral=True, **_with_view(view)
             )
+            if is_weak(hits):
+                await self._record_weak(interaction, query, hits[0])
             return
         suggestions = knowledge.did_you_mean(query)
         await interaction.response.send_message(
@@ -304,9 +323,10 @@ class KnowledgeCog(commands.Cog):
 
     @app_commands.check(ensure_staff)
     async def gaps_command(self, interaction: Interaction) -> None:
-        gaps, counts = await self.store.gaps_report(interaction.guild_id, gaps=GAPS_SHOWN)
+        gaps, weak, counts = await self.store.gaps_report(interaction.guild_id, gaps=GAPS_SHOWN, weak=WEAK_SHOWN)
         lookups = [(entry, item) for item in counts if (entry := self.knowledge.get(item.entry_id)) is not None]
-        await interaction.response.send_message(embed=format_gaps(gaps, lookups), ephemeral=True)
+        weak_titles = [(gap, self._title(gap.best_entry)) for gap in weak]
+        await interaction.response.send_message(embed=format_gaps(gaps, lookups, weak_titles), ephemeral=True)
 
     # ------------------------------------------------------------ buttons
 
@@ -329,15 +349,25 @@ class KnowledgeCog(commands.Cog):
     # ------------------------------------------------------------ helpers
 
     async def _answer(self, interaction: Interaction, knowledge: KnowledgeBase, entry: Entry, *, public: bool) -> None:
-        view = self.entry_view(knowledge, entry)
+        view = self.entry_view(knowledge, entry, public=public)
         await interaction.response.send_message(
-            embed=format_entry(knowledge, entry), ephemeral=not public, **_with_view(view)
+            embed=format_entry(knowledge, entry, public=public), ephemeral=not public, **_with_view(view)
         )
         try:
             await self.store.record_lookup(interaction.guild_id, entry.id, self.bot.now())
         except StorageUnavailable:
             # The answer was given; a lost counter is not worth bothering the learner about.
             log.warning("could not count a look-up of %s", entry.id)
+
+    def _title(self, entry_id: str | None) -> str:
+        entry = self.knowledge.get(entry_id or "")
+        return entry.title if entry is not None else (entry_id or "?")
+
+    async def _record_weak(self, interaction: Interaction, query: str, best: SearchHit) -> None:
+        try:
+            await self.store.record_weak(interaction.guild_id, query, best, self.bot.now())
+        except StorageUnavailable:
+            log.warning("could not record a weakly answered search")
 
     async def _record_miss(self, interaction: Interaction, query: str, source: str) -> None:
         try:
@@ -369,10 +399,16 @@ class OpenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=OPEN_T
     owner: KnowledgeCog
 
     def __init__(
-        self, entry: Entry | str, *, public: bool, style: discord.ButtonStyle = discord.ButtonStyle.secondary
+        self,
+        entry: Entry | str,
+        *,
+        public: bool,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        label: str | None = None,
     ) -> None:
         entry_id = entry if isinstance(entry, str) else entry.id
-        label = entry if isinstance(entry, str) else entry.title
+        if label is None:
+            label = entry if isinstance(entry, str) else entry.title
         audience = "pub" if public else "priv"
         super().__init__(
             discord.ui.Button(

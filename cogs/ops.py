@@ -7,7 +7,6 @@ import io
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -37,10 +36,7 @@ from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.db import Database
 from bot.storage.ops import OpsStore
 from bot.timezones import to_tzinfo
-from cogs.common import Interaction, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, staff_command
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +198,9 @@ class OpsCog(commands.Cog):
         if self.bot.is_closed() or not self.bot.db.is_open:
             return
         try:
+            # Each line costs a few queries per guild: skip them when the line would be dropped anyway.
+            if not log.isEnabledFor(logging.INFO):
+                return
             runtime = self.runtime()
             for guild_id in await self.store.configured_guilds():
                 stats = await self.store.guild_stats(guild_id)

@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from bot import Settings, create_bot, playground
 from bot.app import NexusBot
+from tests.nexus_env import NexusEnv
 
 pytest_plugins = ["pytester", "tests.discord_api.plugin", "tests.warm_imports"]
 
@@ -25,6 +26,20 @@ def scheduler_follows_virtual_clock() -> Iterator[None]:
     # APScheduler 3.x reads the wall clock with datetime.now(); under SimCord, time is virtual.
     with playground.scheduler_follows_virtual_clock():
         yield
+
+
+@pytest_asyncio.fixture
+async def simcord_env(simcord_bot: NexusBot, request: pytest.FixtureRequest) -> AsyncIterator[NexusEnv]:
+    """SimCord's own fixture, with NexusEnv: per-test options still come from `@pytest.mark.simcord(...)`."""
+    marker = request.node.get_closest_marker("simcord")
+    env = NexusEnv(simcord_bot, **(marker.kwargs if marker else {}))
+    await env.start()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+        if env.check_errors:
+            env.raise_unacknowledged()
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import simcord
 
 from bot import Settings, create_bot
 from bot.playground import scheduler_follows_virtual_clock
 from bot.reminders_content import REMINDERS_FILE, load_reminders
 from tests.conftest import CONTENT_DIR
+from tests.nexus_env import NexusEnv
 from tests.reminders_helpers import MARKERS
 
 LEARNERS = 16
@@ -338,7 +338,7 @@ async def main(db_path: Path, journal_path: Path, seed: int, count: int) -> int:
     )
     bot = create_bot(settings)
     with scheduler_follows_virtual_clock():
-        env = simcord.Env(bot, check_errors=False)
+        env = NexusEnv(bot, check_errors=False)
         # The world exists before the bot connects, as Discord's does: its guild arrives with READY.
         world = build_world(env)
         if worlds and worlds[0]["ids"] != world.ids():

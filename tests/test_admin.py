@@ -10,8 +10,21 @@ import simcord
 from discord import app_commands
 
 from bot import Settings
-from cogs.admin import BOT_PERMISSIONS, REQUIRED_CHANNEL_PERMISSIONS
+from cogs.admin import REQUIRED_CHANNEL_PERMISSIONS
 from tests.conftest import REPO, World, build_world, restart
+
+# Everything Nexus does in a server: posts with embeds, files (stats chart, CSV export), private team threads it
+# adds both partners to. The README's invite URL carries this value as its permissions integer.
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    create_private_threads=True,
+    send_messages_in_threads=True,
+    manage_threads=True,
+)
 
 
 async def test_setup_happy_path_saves_and_shows_config(world: World) -> None:

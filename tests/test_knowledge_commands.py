@@ -24,18 +24,63 @@ def buttons(message: Any) -> list[discord.Button]:
 # ---------------------------------------------------------------- /topic
 
 
-async def test_topic_found_is_public_with_the_whole_entry(world: World) -> None:
+async def test_topic_found_is_public_with_summary_and_key_points_only(world: World) -> None:
     result = await world.learners[0].slash(world.channel, "topic", name="n-plus-one")
     assert not result.ephemeral
     [embed] = result.response.embeds
     assert embed.title == "Query optimisation and the N+1 problem"
     assert embed.description is not None and "select_related" in embed.description
-    assert [field.name for field in embed.fields] == ["Key points", "Example", "Pitfalls", "Links"]
-    assert embed.fields[1].value.startswith("```python")
+    assert "How it sneaks in" not in embed.description  # the body waits behind "Show everything"
+    assert [field.name for field in embed.fields] == ["Key points"]
     assert embed.footer.text == "Concepts · /topic n-plus-one"
-    assert len(embed) <= 6000
+    assert len(embed) <= 1200
+    assert buttons(result.response)[0].label == "Show everything"
     # Everyone in the channel sees it.
     assert world.channel.last_message.embeds[0].title == embed.title
+
+
+async def test_show_everything_opens_the_whole_entry_for_the_clicker_only(world: World) -> None:
+    asker, clicker = world.learners[0], world.learners[1]
+    result = await asker.slash(world.channel, "topic", name="n-plus-one")
+    opened = await clicker.click(result.response, label="Show everything")
+    assert opened.ephemeral
+    [embed] = opened.response.embeds
+    assert embed.description is not None and "How it sneaks in" in embed.description
+    assert [field.name for field in embed.fields] == ["Key points", "Example", "Pitfalls", "Links"]
+    assert embed.fields[1].value.startswith("```python")
+    assert len(embed) <= 6000
+    # The whole entry went to the clicker only: the asker still sees one short post in the channel.
+    seen_by_asker = [m.embeds[0] for m in world.channel.history(viewer=asker) if m.embeds]
+    assert [len(seen.fields) for seen in seen_by_asker] == [1]
+    # The private answer has no "Show everything" of its own: it already is everything.
+    assert "Show everything" not in [button.label for button in buttons(opened.response)]
+
+
+async def test_show_everything_still_works_after_a_restart(simcord_env: Any, settings: Settings) -> None:
+    world = await build_world(simcord_env)
+    await world.learners[0].slash(world.channel, "topic", name="celery")
+    message = world.channel.last_message
+    await restart(simcord_env, settings)
+    opened = await world.learners[1].click(message, label="Show everything")
+    assert opened.ephemeral
+    assert [field.name for field in opened.response.embeds[0].fields][:2] == ["Key points", "Example"]
+
+
+async def test_topic_private_gives_the_whole_entry(world: World) -> None:
+    result = await world.learners[0].slash(world.channel, "topic", name="n-plus-one", private=True)
+    assert result.ephemeral
+    assert [field.name for field in result.response.embeds[0].fields] == ["Key points", "Example", "Pitfalls", "Links"]
+
+
+async def test_public_post_of_every_entry_fits_1200_characters(world: World) -> None:
+    learner = world.learners[0]
+    ids = sorted(path.stem for path in (CONTENT_DIR / "topics").rglob("*.yaml"))
+    sizes = {}
+    for entry_id in ids:
+        result = await learner.slash(world.channel, "topic", name=entry_id)
+        assert not result.ephemeral
+        sizes[entry_id] = len(result.response.embeds[0])
+    assert max(sizes.values()) <= 1200, sorted(sizes.items(), key=lambda item: -item[1])[:3]
 
 
 async def test_topic_typed_by_alias_in_another_spelling(world: World) -> None:
@@ -53,7 +98,7 @@ async def test_topic_private_answers_only_the_asker(world: World) -> None:
 
 async def test_related_buttons_open_the_entry_privately_for_whoever_clicks(world: World) -> None:
     result = await world.learners[0].slash(world.channel, "topic", name="celery")
-    related = buttons(result.response)
+    related = buttons(result.response)[1:]
     assert [button.label for button in related] == ["RabbitMQ", "Redis", "Emails and long tasks blocking requests"]
     assert all(button.custom_id.startswith("nexus:kb:open:priv:") for button in related)
 
@@ -71,9 +116,9 @@ async def test_related_buttons_still_work_after_a_restart(simcord_env: Any, sett
     result = await world.learners[0].slash(world.channel, "topic", name="docker")
     message = world.channel.last_message
     await restart(simcord_env, settings)
-    opened = await world.learners[1].click(message, label=buttons(result.response)[0].label)
+    opened = await world.learners[1].click(message, label=buttons(result.response)[1].label)
     assert opened.ephemeral
-    assert opened.response.embeds[0].title == buttons(result.response)[0].label
+    assert opened.response.embeds[0].title == buttons(result.response)[1].label
 
 
 async def test_unknown_topic_answers_privately_with_did_you_mean_buttons(world: World) -> None:
@@ -238,3 +283,43 @@ async def test_topics_for_one_category_fits_one_page(world: World) -> None:
     assert embed.title == "Knowledge base: The program"
     assert "`/topic week-one`" in (embed.description or "")
     assert buttons(result.response) == []
+
+
+# ---------------------------------------------------------------- v2: questions, weak answers, forgiving names
+
+
+async def test_search_takes_a_question_as_learners_ask_it(world: World) -> None:
+    result = await world.learners[0].slash(world.channel, "search", query="how do I stop n+1 queries")
+    assert result.ephemeral
+    [embed] = result.response.embeds
+    assert embed.fields[0].name == "1. Query optimisation and the N+1 problem"
+    # Fewer entries hold every word than a page holds: the rest is filled with the best partial matches.
+    assert len(embed.fields) == 5
+    assert len(buttons(result.response)) == 5
+
+
+async def test_weak_answers_are_listed_for_staff_with_counts(world: World) -> None:
+    learner = world.learners[0]
+    for query in ("terraform state locking", "Terraform  state locking", "how do I stop n+1 queries"):
+        result = await learner.slash(world.channel, "search", query=query)
+        assert result.response.embeds  # a weak answer is still an answer for the learner
+    gaps = await world.staff.slash(world.channel, "nexus gaps")
+    embed = gaps.response.embeds[0]
+    assert "No unanswered questions yet" in (embed.description or "")
+    [weak] = [field for field in embed.fields if field.name.startswith("Weak answers")]
+    lines = weak.value.splitlines()
+    assert len(lines) == 1  # the N+1 question was answered well
+    assert lines[0].startswith("**2×** Terraform  state locking → ")
+    assert learner.user.name not in weak.value
+
+
+async def test_autocomplete_forgives_long_names_and_one_letter_off(world: World) -> None:
+    learner = world.learners[0]
+    for typed, expected in (
+        ("Database Design & Optimization", "database-design"),
+        ("System Design Principles", "system-design"),
+        ("asyncronous", "async-programming"),
+        ("CI/CD Pipelines", "github-actions"),
+    ):
+        choices = await learner.autocomplete(world.channel, "topic", "name", typed)
+        assert expected in [choice["value"] for choice in choices[:3]], (typed, choices[:3])

@@ -143,16 +143,30 @@ def test_id_must_match_file_name(tmp_path: Path) -> None:
 
 def test_whole_entry_must_fit_one_embed(tmp_path: Path) -> None:
     points = "\n".join(f"  - {'p' * 200}" for _ in range(5))
+    links = "\n".join(f"  - https://example.com/{'l' * 230}" for _ in range(4))
     code = "  ```\n" + "\n".join("  " + "c" * 99 for _ in range(9)) + "\n  ```"
+    # Short key points: the public post (summary and key points) fits; only the whole answer is too long.
     text = (
         "id: alpha\ntitle: Alpha\ncategory: concept\naliases: []\ntags: []\n"
-        f"summary: {'s' * 300}\nbody: {'b' * 3000}\nkey_points:\n{points}\npitfalls:\n{points}\n"
-        f"example: |\n{code}\nrelated: []\n"
+        f"summary: {'s' * 300}\nbody: {'b' * 3000}\nkey_points:\n  - short\npitfalls:\n{points}\n"
+        f"links:\n{links}\nexample: |\n{code}\nrelated: []\n"
     )
     write_topic(tmp_path, "alpha", text)
     [problem] = problems_for(tmp_path)
     assert problem.startswith("content/topics/concept/alpha.yaml:1:1: entry: too long for one Discord embed (")
     assert problem.endswith(" > 6,000 chars)")
+
+
+def test_public_post_must_fit_its_limit(tmp_path: Path) -> None:
+    points = "\n".join(f"  - {'p' * 250}" for _ in range(4))
+    text = VALID.format(id="alpha", title="Alpha", alias="a1", related="").replace(
+        "summary: A short summary.", f"summary: {'s' * 200}"
+    )
+    text = text.replace("key_points:\n  - One point.", f"key_points:\n{points}")
+    write_topic(tmp_path, "alpha", text)
+    [problem] = problems_for(tmp_path)
+    assert problem.startswith("content/topics/concept/alpha.yaml:9:1: key_points: the public post (title, summary")
+    assert "> 1,200 chars)" in problem
 
 
 def test_list_field_must_fit_one_embed_field(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.content import load_topics
@@ -252,3 +254,65 @@ def test_search_snippet_prefers_the_first_text_that_matches_and_cuts_around_the_
 
 def test_search_snippet_ignores_accents_like_the_index() -> None:
     assert search_snippet(["Un café à Paris"], search_terms("cafe"), "[", "]") == "Un [café] à Paris"
+
+
+# ---------------------------------------------------------------- autocomplete: names as people remember them
+
+SEED_NAMES = [
+    ("Database Design & Optimization", "database-design"),
+    ("System Design Principles", "system-design"),
+    ("Maintaining API versioning", "api-versioning"),
+    ("asynchronous", "async-programming"),
+    ("asyncronous", "async-programming"),
+    ("CI/CD Pipelines", "github-actions"),
+    ("Caching Strategies", "caching"),
+    ("Authentication and Authorization", "jwt-authentication"),
+]
+
+
+def top_three(knowledge: KnowledgeBase, query: str) -> list[str]:
+    return [choice.value for choice in knowledge.choices(query)[:3]]
+
+
+def test_every_title_finds_its_entry_in_the_top_three(knowledge: KnowledgeBase) -> None:
+    missed = [(item.id, top_three(knowledge, item.title)) for item in knowledge.entries]
+    assert [(entry_id, found) for entry_id, found in missed if entry_id not in found] == []
+
+
+@pytest.mark.parametrize(("query", "expected"), SEED_NAMES)
+def test_program_topic_names_find_their_entry(knowledge: KnowledgeBase, query: str, expected: str) -> None:
+    assert expected in top_three(knowledge, query)
+
+
+def one_letter_off(title: str) -> list[str]:
+    """The title with one letter dropped from, and one doubled in, the middle of its longest word."""
+    longest = max(re.findall(r"[A-Za-z]+", title), key=len)
+    middle = len(longest) // 2
+    dropped = longest[:middle] + longest[middle + 1 :]
+    doubled = longest[: middle + 1] + longest[middle:]
+    return [title.replace(longest, typo, 1) for typo in (dropped, doubled)] if len(longest) >= 5 else []
+
+
+def test_every_title_one_letter_off_still_finds_its_entry(knowledge: KnowledgeBase) -> None:
+    typed = [(item.id, typo) for item in knowledge.entries for typo in one_letter_off(item.title)]
+    assert len(typed) >= 2 * len(knowledge) - 10
+    missed = [(entry_id, typo, top_three(knowledge, typo)) for entry_id, typo in typed]
+    assert [miss for miss in missed if miss[0] not in miss[2]] == []
+
+
+def test_partial_matches_rank_below_typos_and_need_most_of_the_words() -> None:
+    knowledge = KnowledgeBase(
+        [
+            entry("design", "Database design"),
+            entry("system", "System design"),
+            entry("async", "Async programming"),
+            entry("celery", "Celery"),
+        ]
+    )
+    ranked = knowledge.rank("Database Design & Optimization")
+    assert [(match.entry.id, match.tier) for match in ranked] == [("design", Tier.PARTIAL)]
+    # A known word of four or more letters that starts the typed word: "asynchronous" is about "async".
+    assert [match.entry.id for match in knowledge.rank("asynchronous")] == ["async"]
+    # But not when the known word is a small part of it.
+    assert knowledge.rank("celeryworkerpool") == []
+    assert knowledge.rank("kubernetes operators") == []

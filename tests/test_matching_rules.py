@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,6 @@ from bot.matching import (
     TeamMember,
     Track,
     check_manual_pair,
-    choose_counterpart,
     pair_key,
     plan_leftovers,
     project_label,
@@ -29,6 +29,15 @@ from bot.matching import (
     timezone_gap,
     timezones_close,
 )
+
+
+def choose_counterpart(seeker: PoolEntry, candidates: Sequence[Candidate], now: datetime) -> Candidate | None:
+    """Run production's CounterpartSearch over a line given in any order, as the store feeds it in line order."""
+    ordered = sorted(candidates, key=lambda candidate: (candidate.queued_at, candidate.user_id))
+    search = CounterpartSearch(seeker, now)
+    search.offer(ordered)
+    return search.choice
+
 
 WINTER = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from bot import Settings, create_bot
 from bot.storage.matching import MatchingStore
 from bot.storage.projects import ProjectsStore
 from bot.storage.reminders import RemindersStore
-from cogs.matching import REDELIVER_SECONDS
+from cogs.matching._delivery import REDELIVER_SECONDS
 from tests.conftest import World
 from tests.reliability_helpers import acknowledge_refusals, request_problems
 from tests.reminders_helpers import MARKERS

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import simcord
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +24,7 @@ from bot import Settings, create_bot
 from bot.app import NexusBot
 from bot.projects import PROJECT_NAME_LIMIT, SUMMARY_LIMIT
 from bot.storage.projects import ProjectsStore
-from tests.conftest import CONTENT_DIR, World, build_world
+from tests.conftest import CONTENT_DIR, NexusEnv, World, build_world
 from tests.reliability_helpers import request_problems
 
 T = TypeVar("T")
@@ -127,7 +126,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
             heartbeat_path=tmp_path / "heartbeat",
         )
     )
-    env = simcord.Env(bot)
+    env = NexusEnv(bot)
     loop.run_until_complete(env.start())
     harness = Harness(loop, env, bot, None)  # type: ignore[arg-type]
     harness.world = harness.run(build_world(env, learners=3))

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from bot.knowledge import (
     Entry,
     Gap,
+    HitKind,
+    KnowledgeBase,
     LookupCount,
     SearchHit,
+    SearchQuery,
     compact,
     highlight_snippet,
     one_line,
     search_snippet,
-    search_terms,
 )
 from bot.storage.db import Database
 
@@ -29,31 +31,46 @@ DM_GUILD = 0
 # Columns: 0 entry_id (not indexed), 1 title, 2 aliases, 3 tags, 4 summary, 5 body. bm25 weights follow that
 # order, so a word in a title counts ten times one in the body; snippets come from the summary and the body.
 # Ranked by bm25 only: the snippet is cut in Python from the hit's summary or body (see search_snippet).
+# The index's porter tokenizer stems both sides ("queries" finds "query", "caching" finds "cache").
 _SEARCH_SQL = (
-    "SELECT entry_id, summary, body FROM knowledge_fts WHERE knowledge_fts MATCH ?"
-    " ORDER BY bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) LIMIT ?"
+    "SELECT entry_id, summary, body, bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) AS score"
+    " FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY score LIMIT ?"
 )
+# entry_id is not indexed: a named entry is read by its rowid (its place in the last rebuild), one B-tree step.
+_NAMED_SQL = "SELECT entry_id, summary, body FROM knowledge_fts WHERE rowid = ?"
 
 
-def match_expression(terms: Sequence[Sequence[str]], joiner: str) -> str:
-    """An FTS5 query: each typed word is a quoted phrase of its tokens; the last may be a prefix."""
-    phrases = []
+def match_expression(
+    terms: Sequence[Sequence[str]], joiner: str, synonyms: Sequence[Sequence[Sequence[str]]] = ()
+) -> str:
+    """An FTS5 query: each typed word is a quoted phrase of its tokens, OR its synonyms; the last may be a prefix."""
+    groups = []
     for position, tokens in enumerate(terms):
         phrase = '"' + " ".join(tokens) + '"'
         if position == len(terms) - 1 and len(tokens[-1]) >= 3:
             phrase += "*"
-        phrases.append(phrase)
-    return f" {joiner} ".join(phrases)
+        others = synonyms[position] if position < len(synonyms) else ()
+        if others:
+            phrase = "(" + " OR ".join([phrase, *('"' + " ".join(other) + '"' for other in others)]) + ")"
+        groups.append(phrase)
+    return f" {joiner} ".join(groups)
 
 
 class KnowledgeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The names side of the search index (titles, aliases: what a question may name), rebuilt with the table,
+        # and each entry's rowid in it.
+        self._names = KnowledgeBase(())
+        self._rowids: dict[str, int] = {}
 
     async def rebuild_index(self, entries: Sequence[Entry]) -> None:
         """Replace the search index with these entries, in one transaction."""
+        names = KnowledgeBase(entries)
+        rowids = {entry.id: position for position, entry in enumerate(entries, start=1)}
         rows = [
             (
+                rowids[entry.id],
                 entry.id,
                 entry.title,
                 " · ".join((entry.id.replace("-", " "), *entry.aliases)),
@@ -69,23 +86,46 @@ class KnowledgeStore:
         def body(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM knowledge_fts")
             conn.executemany(
-                "INSERT INTO knowledge_fts (entry_id, title, aliases, tags, summary, body) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO knowledge_fts (rowid, entry_id, title, aliases, tags, summary, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
-        return await self.db.transact(body)
+        await self.db.transact(body)
+        self._names, self._rowids = names, rowids
 
     async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
-        """Best matches by bm25: all words first; if none match together, any of them."""
-        terms = search_terms(query)
-        if not terms:
+        """Best matches for a question: entries it names, then those holding all its meaningful words (by bm25),
+        then, while fewer than `limit`, those holding any of them (by bm25), ranked below."""
+        question = self._names.search_query(query)
+        if not question.terms or limit <= 0:
             return []
-        joiners = ("AND", "OR") if len(terms) > 1 else ("AND",)
-        for joiner in joiners:
-            rows = await self.db.fetchall(_SEARCH_SQL, (match_expression(terms, joiner), limit))
-            if rows:
-                return [SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], terms)) for row in rows]
-        return []
+        rowids = [self._rowids[entry_id] for entry_id in question.named if entry_id in self._rowids]
+        return await self.db.query(lambda conn: _search(conn, question, rowids, limit))
+
+    async def record_weak(self, guild_id: int | None, query: str, best: SearchHit, now: datetime) -> None:
+        """Remember a question whose best hit was weak (never who asked); forget ones older than a year."""
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO knowledge_weak_answers (guild_id, query, query_key, best_entry, best_score, asked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    query.strip()[:200],
+                    compact(query) or query.strip().casefold(),
+                    best.entry_id,
+                    best.score,
+                    now.isoformat(),
+                ),
+            )
+            conn.execute("DELETE FROM knowledge_weak_answers WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+
+        return await self.db.transact(body)
+
+    async def weak_answers(self, guild_id: int | None, limit: int = 15) -> list[Gap]:
+        """The most frequent weakly answered questions in a guild, most asked first."""
+        return await self.db.query(lambda conn: _weak(conn, guild_id, limit))
 
     async def record_miss(self, guild_id: int | None, query: str, source: str, now: datetime) -> None:
         """Remember a question nothing answered (never who asked); forget ones older than a year."""
@@ -104,10 +144,16 @@ class KnowledgeStore:
         return await self.db.query(lambda conn: _gaps(conn, guild_id, limit))
 
     async def gaps_report(
-        self, guild_id: int | None, *, gaps: int = 15, lookups: int = 5
-    ) -> tuple[list[Gap], list[LookupCount]]:
-        """/nexus gaps: the unanswered questions and the most opened entries, in one trip to the database."""
-        return await self.db.query(lambda conn: (_gaps(conn, guild_id, gaps), _top_lookups(conn, guild_id, lookups)))
+        self, guild_id: int | None, *, gaps: int = 15, weak: int = 10, lookups: int = 5
+    ) -> tuple[list[Gap], list[Gap], list[LookupCount]]:
+        """/nexus gaps: unanswered questions, weakly answered ones and the most opened entries, in one trip."""
+        return await self.db.query(
+            lambda conn: (
+                _gaps(conn, guild_id, gaps),
+                _weak(conn, guild_id, weak),
+                _top_lookups(conn, guild_id, lookups),
+            )
+        )
 
     async def record_lookup(self, guild_id: int | None, entry_id: str, now: datetime) -> None:
         def body(conn: sqlite3.Connection) -> None:
@@ -134,6 +180,53 @@ def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Ga
         (guild_id, limit),
     ).fetchall()
     return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
+
+
+def _weak(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Gap]:
+    rows = conn.execute(
+        "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
+        " (SELECT latest.query FROM knowledge_weak_answers AS latest"
+        "  WHERE latest.guild_id IS weak.guild_id AND latest.query_key = weak.query_key"
+        "  ORDER BY latest.asked_at DESC, latest.id DESC LIMIT 1) AS query,"
+        " (SELECT latest.best_entry FROM knowledge_weak_answers AS latest"
+        "  WHERE latest.guild_id IS weak.guild_id AND latest.query_key = weak.query_key"
+        "  ORDER BY latest.asked_at DESC, latest.id DESC LIMIT 1) AS best_entry"
+        " FROM knowledge_weak_answers AS weak WHERE guild_id IS ?"
+        " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
+        (guild_id, limit),
+    ).fetchall()
+    return [
+        Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"]), row["best_entry"]) for row in rows
+    ]
+
+
+def _search(conn: sqlite3.Connection, question: SearchQuery, named: list[int], limit: int) -> list[SearchHit]:
+    """Named entries, then all-words hits, then any-word hits while the list is short; each entry once."""
+    highlight = [list(tokens) for tokens in question.terms]
+    highlight += [list(phrase) for phrases in question.synonyms for phrase in phrases]
+    hits: list[SearchHit] = []
+    seen: set[str] = set()
+
+    def add(row: sqlite3.Row, kind: HitKind, score: float) -> None:
+        if row["entry_id"] not in seen and len(hits) < limit:
+            seen.add(row["entry_id"])
+            hits.append(SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], highlight), kind, score))
+
+    for rowid in named[:limit]:
+        row = conn.execute(_NAMED_SQL, (rowid,)).fetchone()
+        if row is not None:
+            add(row, HitKind.NAMED, 0.0)
+    joiners = [("AND", HitKind.ALL_WORDS)]
+    if len(question.terms) > 1:
+        joiners.append(("OR", HitKind.ANY_WORD))
+    for joiner, kind in joiners:
+        if len(hits) >= limit:
+            break
+        expression = match_expression(question.terms, joiner, question.synonyms)
+        # Ask for enough rows to fill the list after the entries already listed are skipped.
+        for row in conn.execute(_SEARCH_SQL, (expression, limit + len(seen))).fetchall():
+            add(row, kind, row["score"])
+    return hits
 
 
 def _top_lookups(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[LookupCount]:

@@ -1,324 +1,55 @@
-"""Discord surface for projects: /announce, /withdraw, /projects, /project, /me (and forgetting), /nexus export."""
+"""Projects' cog: /announce, /withdraw, /projects, /project, /me (and forgetting), /nexus export; and the events."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable
+from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import GuildConfig
-from bot.app import answer_user_errors, send_private
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
-from bot.privacy import Forgotten
 from bot.projects import (
     TRACKS,
     Announcement,
-    AnnounceOutcome,
-    BoardRow,
     Catalogue,
-    LearnerStatus,
-    Page,
-    ProjectMember,
-    Roster,
     Track,
     board_from_totals,
-    board_page,
     compact,
     draft_announcement,
     export_csv,
-    is_custom_key,
     name_words,
-    other_track,
     resolve_project,
     total_row,
 )
-from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, clip, ensure_staff, guild_of, staff_command
-
-if TYPE_CHECKING:
-    from bot.app import NexusBot
+from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
+from cogs.projects._formatting import (
+    Delivery,
+    format_announcement,
+    format_board,
+    format_forget_preview,
+    format_forgotten,
+    format_project,
+    format_recorded,
+    format_status,
+    plural,
+    safe_text,
+)
+from cogs.projects._views import BoardView
+from cogs.views import ConfirmView
 
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25
-VIEW_TIMEOUT_SECONDS = 300
-TRACK_COLOURS = {"backend": discord.Colour.dark_teal(), "frontend": discord.Colour.orange()}
-NOT_SET_UP = (
-    "Staff have not run `/nexus setup` yet, so there is no announcement channel: "
-    "your announcement will be posted there as soon as they do."
-)
-
-
-def track_label(track: Track) -> str:
-    return track.capitalize()
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def safe_text(text: str) -> str:
-    """User text shown as written: markdown cannot restyle it (mentions never ping: nothing is allowed to)."""
-    return discord.utils.escape_markdown(text)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What became of the public post for the learner's announcement."""
-
-    posted: discord.Message | None = None
-    error: str | None = None
-    unconfigured: bool = False
-
-
-def counterpart_hint(row: BoardRow, track: Track) -> str:
-    other = other_track(track)
-    count = row.count(other)
-    if count:
-        learners = plural(count, f"{other} learner")
-        return f"{learners} on this project — use `/match find` to pair up."
-    return f"No {other} learners on this project yet — use `/match find` to join the line and hear when one arrives."
-
-
-def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
-    """The public post, and the learner's private copy of what was recorded."""
-    custom = " (custom project)" if is_custom_key(item.project_key) else ""
-    lines = [f"<@{item.user_id}> is building **{safe_text(item.project_name)}**{custom} on the {item.track} track."]
-    if item.summary:
-        lines.append(f"\n{safe_text(item.summary)}")
-    embed = discord.Embed(
-        title=clip(f"{item.project_name}{custom}", 256),
-        description=clip("\n".join(lines), 4096),
-        colour=TRACK_COLOURS[item.track],
-    )
-    embed.add_field(name="Track", value=track_label(item.track), inline=True)
-    if item.timezone:
-        embed.add_field(name="Timezone", value=item.timezone, inline=True)
-    if item.repo_url:
-        embed.add_field(name="Repository", value=clip(item.repo_url, 1024), inline=False)
-    if item.late:
-        embed.add_field(name="Late", value="Announced after week one.", inline=True)
-    embed.add_field(name="Find your partner", value=counterpart_hint(row, item.track), inline=False)
-    return embed
-
-
-def format_recorded(outcome: AnnounceOutcome, delivery: Delivery, channel_id: int | None) -> str:
-    item = outcome.announcement
-    where = f"<#{channel_id}>" if channel_id else "the announcement channel"
-    if not outcome.changed:
-        head = "Nothing changed: this is already your current announcement."
-    elif outcome.previous is not None:
-        previous = safe_text(outcome.previous.project_name)
-        head = f"Recorded. It replaces your previous choice ({previous}); history is kept."
-    else:
-        head = "Recorded."
-    if delivery.unconfigured:
-        tail = NOT_SET_UP
-    elif delivery.error:
-        tail = (
-            f"I could not post it in {where} ({delivery.error}). It is saved, staff can see the problem in the "
-            "log, and I will post it with the next announcement or after staff re-run `/nexus setup`."
-        )
-    elif delivery.posted is not None:
-        tail = f"Posted in {where}: {delivery.posted.jump_url}"
-    else:
-        tail = f"It is already posted in {where}."
-    late = " It is marked late (after week one) — that is fine, go and find your partner." if item.late else ""
-    return f"{head} {tail}{late}"
-
-
-def format_board(page: Page) -> discord.Embed:
-    embed = discord.Embed(
-        title="Projects in this cohort",
-        description="Learners per project and track; `/project name:` shows who they are.",
-        colour=discord.Colour.blurple(),
-    )
-    for row in page.rows:
-        counts = (
-            f"Backend {row.backend} · Frontend {row.frontend} · paired {row.paired} · waiting {row.waiting}"
-            if row.total
-            else "Nobody yet — be the first with `/announce`."
-        )
-        embed.add_field(name=clip(row.name, 256), value=counts, inline=False)
-    embed.set_footer(text=f"Page {page.number + 1}/{page.count}")
-    return embed
-
-
-def _names(members: Sequence[ProjectMember], total: int, limit: int = 1024) -> str:
-    """One name per line, as many as fit in `limit` characters, then how many of `total` are left out."""
-    lines: list[str] = []
-    used = 0  # characters so far, newlines included
-    for index, member in enumerate(members):
-        marks = [
-            label for label, on in (("left", member.left), ("paired", member.paired), ("looking", member.waiting)) if on
-        ]
-        line = safe_text(member.display_name) + (f" ({', '.join(marks)})" if marks else "")
-        rest = f"… and {total - index} more"
-        if used + len(line) + len(rest) + 2 > limit:
-            lines.append(rest)
-            break
-        lines.append(line)
-        used += len(line) + 1
-    else:
-        if total > len(members):
-            lines.append(f"… and {total - len(members)} more")
-    return "\n".join(lines) or "Nobody yet."
-
-
-def format_project(name: str, description: str, roster: Roster) -> discord.Embed:
-    embed = discord.Embed(title=clip(name, 256), description=clip(description, 4096), colour=discord.Colour.blurple())
-    for track in ("backend", "frontend"):
-        embed.add_field(
-            name=f"{track_label(track)} ({roster.present(track)})",
-            value=_names(roster.on_track[track], roster.on_track_count[track]),
-            inline=True,
-        )
-    embed.add_field(
-        name="Looking for a partner",
-        value=_names(roster.looking, roster.looking_count) if roster.looking else "Nobody is waiting right now.",
-        inline=False,
-    )
-    return embed
-
-
-def format_status(status: LearnerStatus) -> discord.Embed:
-    embed = discord.Embed(title="Your Nexus status", colour=discord.Colour.blurple())
-    item = status.announcement
-    if item is None:
-        embed.add_field(name="Project", value="Not announced yet — use `/announce`.", inline=False)
-    else:
-        details = [f"**{safe_text(item.project_name)}** — {item.track}"]
-        if item.summary:
-            details.append(safe_text(item.summary))
-        if item.repo_url:
-            details.append(item.repo_url)
-        if item.timezone:
-            details.append(f"Timezone: {item.timezone}")
-        details.append(f"Announced {discord.utils.format_dt(item.created_at, 'R')}" + (" (late)" if item.late else ""))
-        if not item.is_posted:
-            details.append("Not posted in the channel yet.")
-        embed.add_field(name="Project", value=clip("\n".join(details), 1024), inline=False)
-    match = status.match
-    partners = ", ".join(f"<@{user_id}>" for user_id in match.partner_ids)
-    if match.state == "partnered":
-        thread = f" in <#{match.thread_id}>" if match.thread_id else ""
-        text = f"Partnered with {partners}{thread}."
-    elif match.state == "proposed":
-        expires = f", answer {discord.utils.format_dt(match.expires_at, 'R')}" if match.expires_at else ""
-        text = f"Proposed to {partners}{expires}."
-    elif match.state == "waiting":
-        since = f" since {discord.utils.format_dt(match.since, 'R')}" if match.since else ""
-        text = f"Waiting for a partner{since}."
-    else:
-        text = "Not looking yet — use `/match find`." if item else "Announce first, then use `/match find`."
-    embed.add_field(name="Partner", value=text, inline=False)
-    reminders = "Off — turn them on with `/reminders on`." if status.reminders_opt_out else "On."
-    embed.add_field(name="Reminders", value=reminders, inline=False)
-    return embed
-
-
-def format_forget_preview(found: Forgotten) -> str:
-    return (
-        f"Delete your Nexus data in this server? That is: {found.describe()}. Your public announcement posts are "
-        "taken down, any pending proposal is withdrawn and any team ends; your partner's team record stays, "
-        "without your name or id. This cannot be undone."
-    )
-
-
-def format_forgotten(forgotten: Forgotten) -> str:
-    return f"Done: deleted {forgotten.describe()}. Nexus no longer holds data about you in this server."
-
-
-class OwnerView(discord.ui.View):
-    """A view only the person who ran the command may use."""
-
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT_SECONDS)
-        self.owner_id = owner_id
-        self.origin: Interaction | None = None
-
-    async def on_timeout(self) -> None:
-        # Dead buttons would only answer "interaction failed": take them away.
-        if self.origin is not None:
-            try:
-                await self.origin.edit_original_response(view=None)
-            except discord.HTTPException:
-                log.debug("could not remove expired buttons", exc_info=True)
-
-    def add_button(
-        self, label: str, style: discord.ButtonStyle, callback: Callable[[Interaction], Awaitable[None]]
-    ) -> discord.ui.Button[OwnerView]:
-        button: discord.ui.Button[OwnerView] = discord.ui.Button(label=label, style=style)
-        button.callback = answer_user_errors(callback)  # type: ignore[method-assign,assignment]
-        self.add_item(button)
-        return button
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_private(interaction, "These buttons belong to someone else's command.")
-            return False
-        return True
-
-
-class ConfirmView(OwnerView):
-    """Confirm / Cancel for a step that cannot be undone: Confirm runs `action` and shows what it answers."""
-
-    def __init__(self, owner_id: int, action: Callable[[], Awaitable[str]], kept: str) -> None:
-        super().__init__(owner_id)
-        self.action = action
-        self.kept = kept
-        self.add_button("Confirm", discord.ButtonStyle.danger, self.confirm)
-        self.add_button("Cancel", discord.ButtonStyle.secondary, self.cancel)
-
-    async def confirm(self, interaction: Interaction) -> None:
-        self.stop()
-        content = await self.action()
-        await interaction.response.edit_message(content=content, view=None)
-
-    async def cancel(self, interaction: Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(content=self.kept, view=None)
-
-
-class WithdrawView(ConfirmView):
-    def __init__(self, cog: ProjectsCog, owner_id: int, guild_id: int) -> None:
-        super().__init__(owner_id, lambda: cog.withdraw(guild_id, owner_id), "Kept: your announcement is unchanged.")
-
-
-class BoardView(OwnerView):
-    def __init__(self, owner_id: int, rows: list[BoardRow]) -> None:
-        super().__init__(owner_id)
-        self.rows = rows
-        self.page = board_page(rows, 0)
-        self.previous = self.add_button("Previous", discord.ButtonStyle.secondary, self.go_previous)
-        self.next = self.add_button("Next", discord.ButtonStyle.secondary, self.go_next)
-        self.refresh()
-
-    def refresh(self) -> None:
-        self.previous.disabled = self.page.number == 0
-        self.next.disabled = self.page.number >= self.page.count - 1
-
-    async def turn(self, interaction: Interaction, step: int) -> None:
-        self.page = board_page(self.rows, self.page.number + step)
-        self.refresh()
-        await interaction.response.edit_message(embed=format_board(self.page), view=self)
-
-    async def go_previous(self, interaction: Interaction) -> None:
-        await self.turn(interaction, -1)
-
-    async def go_next(self, interaction: Interaction) -> None:
-        await self.turn(interaction, 1)
 
 
 class ProjectsCog(commands.Cog):
@@ -410,14 +141,16 @@ class ProjectsCog(commands.Cog):
         current = await self.store.current(guild.id, interaction.user.id)
         if current is None:
             raise NotFound("You have no current announcement to withdraw. Use `/announce` to make one.")
-        view = WithdrawView(self, interaction.user.id, guild.id)
-        await interaction.response.send_message(
+        view = ConfirmView(
+            interaction.user.id,
+            lambda click: self.answer_with(click, self.withdraw(guild.id, interaction.user.id)),
+            kept="Kept: your announcement is unchanged.",
+        )
+        await view.send(
+            interaction,
             f"Withdraw your announcement of **{safe_text(current.project_name)}** ({current.track})? "
             "You will leave the matching pool and any partner will be told. Your history is kept.",
-            view=view,
-            ephemeral=True,
         )
-        view.origin = interaction
 
     @app_commands.command(name="projects", description="The board: every project with its frontend/backend learners")
     @app_commands.guild_only()
@@ -428,8 +161,7 @@ class ProjectsCog(commands.Cog):
         if view.page.count == 1:
             await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)
             return
-        await interaction.response.send_message(embed=format_board(view.page), view=view, ephemeral=True)
-        view.origin = interaction
+        await view.send(interaction, embed=format_board(view.page))
 
     @app_commands.command(name="project", description="One project: its description and who is on each track")
     @app_commands.guild_only()
@@ -599,11 +331,15 @@ class ProjectsCog(commands.Cog):
             raise NotFound("Nexus holds no data about you in this server: nothing to delete.")
         view = ConfirmView(
             interaction.user.id,
-            lambda: self.forget(guild, interaction.user.id),
-            "Kept: nothing was deleted.",
+            lambda click: self.answer_with(click, self.forget(guild, interaction.user.id)),
+            kept="Kept: nothing was deleted.",
         )
-        await interaction.response.send_message(format_forget_preview(found), view=view, ephemeral=True)
-        view.origin = interaction
+        await view.send(interaction, format_forget_preview(found))
+
+    @staticmethod
+    async def answer_with(click: Interaction, outcome: Awaitable[str]) -> None:
+        """Confirmed: do it, and replace the dialog with what was done."""
+        await click.response.edit_message(content=await outcome, view=None)
 
     async def forget(self, guild: discord.Guild, user_id: int) -> str:
         # Matching withdraws pending proposals (requeueing the other learner) and ends the team through its own
@@ -652,8 +388,3 @@ class ProjectsCog(commands.Cog):
     async def on_member_join(self, member: discord.Member) -> None:
         if not member.bot and await self.store.member_rejoined(member.guild.id, member.id):
             log.info("learner rejoined guild=%s user=%s", member.guild.id, member.id)
-
-
-async def setup(bot: NexusBot) -> None:
-    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
-    await bot.add_cog(ProjectsCog(bot, catalogue, ProjectsStore(bot.db)))

@@ -1,4 +1,5 @@
-"""Discord surface for reminders: /reminders commands, and the runner that delivers each cohort's week one."""
+"""The reminders runner: wakes on the scheduler, decides what is due, and delivers each run to its audience exactly
+once (paced DMs, a nonce per message, retries for what Discord refused, a progress line for staff)."""
 
 from __future__ import annotations
 
@@ -10,58 +11,42 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import discord
-from discord import app_commands
-from discord.ext import commands
 
 from bot.admin import GuildConfig
-from bot.app import NexusBot
 from bot.charts import CHART_FILENAME
 from bot.errors import InvalidInput, NotFound
-from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.reminders import (
     AUDIENCE_LABELS,
     CHANNEL_RECIPIENT,
     REACHABLE_IN_CHANNEL,
     Cohort,
     Delivery,
-    DeliveryFailure,
     Due,
     FailureKind,
     Reminder,
     RetryPolicy,
     Roster,
-    Scheduled,
-    SkippedRun,
-    audience_text,
     classify_failure,
     clip,
-    digest_text,
     due_decision,
     failure_reason,
     fallback_mentions,
     lateness_reason,
-    local_time,
     placeholder_values,
     plan_recipients,
     progress_every,
     render,
-    run_status,
-    schedule_line,
     schedule_week,
-    staff_summary,
 )
-from bot.reminders_content import REMINDERS_FILE, load_reminders
 from bot.storage.reminders import RemindersStore
-from cogs.common import Interaction, ensure_staff, guild_of, is_learner, is_staff, require_config, staff_command
+from cogs.common import NexusBot, is_learner, is_staff
 from cogs.ops import StaffCharts
+from cogs.reminders._formatting import format_digest, format_progress, format_summary, format_when
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "reminders:"
 CONTENT_LIMIT = 2000
-DESCRIPTION_LIMIT = 4096
-FIELD_LIMIT = 1000
-MAX_CHOICES = 25
 RETRY = RetryPolicy()
 # After a wake-up or a run failed (database busy, guild not cached yet), try again this much later.
 RETRY_WAKE = timedelta(minutes=5)
@@ -110,12 +95,9 @@ class Payload:
     files: list[discord.File] = field(default_factory=list)  # the staff summary's chart
 
 
-class RemindersCog(commands.Cog):
-    reminders = app_commands.Group(
-        name="reminders",
-        description="Week-one reminders: turn your DMs on or off; staff run the schedule",
-        guild_only=True,
-    )
+class ReminderRunner:
+    """One background worker per guild delivers its runs one at a time; the database is the source of truth and
+    the scheduler only wakes the runner, so a restart resumes exactly where it stopped."""
 
     def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...], charts: StaffCharts) -> None:
         self.bot = bot
@@ -128,35 +110,25 @@ class RemindersCog(commands.Cog):
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    # --- lifecycle: the database is the source of truth, the scheduler only wakes us ------------------------
-
-    async def cog_load(self) -> None:
-        now = self.bot.now()
-        for config in await self.bot.admin_store.all_configs():
-            await self._apply(config)
-            # Wake at once: send what came due while we were down (within grace), skip older, resume runs.
-            self._arm(config.guild_id, now)
-
-    async def cog_unload(self) -> None:
+    def stop(self) -> None:
+        """Cancel the workers and the wake-ups; the database keeps where every run stands."""
         for task in self._workers.values():
             task.cancel()
         for name in self.bot.scheduler.job_names():
             if name.startswith(JOB_PREFIX):
                 self.bot.scheduler.cancel(name)
 
-    @commands.Cog.listener()
-    async def on_nexus_config_changed(self, config: GuildConfig) -> None:
-        await self._apply(config)
-        await self.process(config.guild_id)
+    def cancel_wake(self, guild_id: int) -> None:
+        self.bot.scheduler.cancel(JOB_PREFIX + str(guild_id))
 
-    async def _apply(self, config: GuildConfig) -> Cohort:
+    async def apply(self, config: GuildConfig) -> Cohort:
         scheduled = schedule_week(self.week, config.cohort_start, config.timezone)
         due = {item.reminder.id: item.due_at for item in scheduled}
         return await self.store.apply_schedule(
             config.guild_id, config.cohort_start, config.timezone, due, self.bot.now()
         )
 
-    def _arm(self, guild_id: int, when: datetime) -> None:
+    def arm(self, guild_id: int, when: datetime) -> None:
         self.bot.scheduler.schedule_at(JOB_PREFIX + str(guild_id), when, self._wake, guild_id)
 
     async def _wake(self, guild_id: int) -> None:
@@ -164,7 +136,7 @@ class RemindersCog(commands.Cog):
             await self.process(guild_id)
         except Exception:
             log.exception("reminders wake-up failed guild=%s; trying again in %s", guild_id, RETRY_WAKE)
-            self._arm(guild_id, self.bot.now() + RETRY_WAKE)
+            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
 
     async def process(self, guild_id: int) -> Outcome:
         """Start what is due, skip what is too late, resume interrupted runs, and arm the next wake-up."""
@@ -206,11 +178,9 @@ class RemindersCog(commands.Cog):
             if next_due is None:
                 self.bot.scheduler.cancel(job)
             else:
-                self._arm(guild_id, max(next_due, now))
+                self.arm(guild_id, max(next_due, now))
             self._ensure_worker(guild_id)
         return outcome
-
-    # --- the runner: one background worker per guild, runs one at a time ------------------------------------
 
     def _worker_running(self, guild_id: int) -> bool:
         task = self._workers.get(guild_id)
@@ -236,12 +206,12 @@ class RemindersCog(commands.Cog):
                     async with self._locks[guild_id]:
                         self._workers.pop(guild_id, None)
                         if not await self.store.is_paused(guild_id):
-                            self._arm(guild_id, self.bot.now() + RETRY_WAKE)
+                            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
                     return
         except Exception:
             log.exception("reminder delivery stopped guild=%s; resuming in %s", guild_id, RETRY_WAKE)
             self._workers.pop(guild_id, None)
-            self._arm(guild_id, self.bot.now() + RETRY_WAKE)
+            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
 
     async def _deliver(self, config: GuildConfig, cohort: Cohort, reminder: Reminder) -> bool:
         """Deliver one run to everyone in its audience, exactly once each. False if it stopped (paused, gone)."""
@@ -250,7 +220,7 @@ class RemindersCog(commands.Cog):
             log.warning("reminders: guild %s is not available; run %s waits", config.guild_id, reminder.id)
             return False
         key = (config.guild_id, cohort.key, reminder.id)
-        roster = await self._roster(guild, config)
+        roster = await self.roster(guild, config)
         recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
         existing = await self.store.deliveries(*key)
         # Anyone claimed earlier is finished first (their message may already be out; the nonce makes that safe).
@@ -368,7 +338,7 @@ class RemindersCog(commands.Cog):
                 learner_dms = [r.id for r in self.week if r.is_dm]
                 kinds = sorted(REACHABLE_IN_CHANNEL)
                 fallback = await self.store.unreported(config.guild_id, cohort.key, kinds, learner_dms)
-            payload = await self._compose(config, cohort, reminder, roster, None, fallback=fallback)
+            payload = await self.compose(config, cohort, reminder, roster, None, fallback=fallback)
             # Only the people the fallback note names are pinged, so they notice; nothing else in a post pings.
             mentions = discord.AllowedMentions(
                 everyone=False, roles=False, replied_user=False, users=[discord.Object(u) for u in payload.mentioned]
@@ -382,10 +352,10 @@ class RemindersCog(commands.Cog):
         if member is None:
             raise Undeliverable(FailureKind.LEFT, failure_reason(FailureKind.LEFT))
         reader = recipient if reminder.is_dm else None
-        payload = await self._compose(config, cohort, reminder, roster, reader)
+        payload = await self.compose(config, cohort, reminder, roster, reader)
         return await member.send(payload.content, embeds=payload.embeds, files=payload.files, nonce=nonce)
 
-    async def _compose(
+    async def compose(
         self,
         config: GuildConfig,
         cohort: Cohort,
@@ -414,7 +384,7 @@ class RemindersCog(commands.Cog):
             embeds.append(summary.set_image(url=f"attachment://{CHART_FILENAME}"))
         return Payload(content, embeds, mentioned, files)
 
-    async def _roster(self, guild: discord.Guild, config: GuildConfig) -> Roster:
+    async def roster(self, guild: discord.Guild, config: GuildConfig) -> Roster:
         if not guild.chunked:
             await guild.chunk()
         members = [member for member in guild.members if not member.bot]
@@ -455,99 +425,13 @@ class RemindersCog(commands.Cog):
         except discord.HTTPException:
             log.warning("could not report reminder progress guild=%s", config.guild_id, exc_info=True)
 
-    # --- learner commands -----------------------------------------------------------------------------------
-
-    @reminders.command(name="off", description="Stop week-one reminder DMs to you (channel posts are not affected)")
-    async def off_command(self, interaction: Interaction) -> None:
-        await self._set_opt_out(interaction, opt_out=True)
-
-    @reminders.command(name="on", description="Get week-one reminder DMs again")
-    async def on_command(self, interaction: Interaction) -> None:
-        await self._set_opt_out(interaction, opt_out=False)
-
-    async def _set_opt_out(self, interaction: Interaction, *, opt_out: bool) -> None:
-        guild = guild_of(interaction)
-        await self.store.set_opt_out(
-            guild.id,
-            interaction.user.id,
-            display_name=interaction.user.display_name,
-            opt_out=opt_out,
-            now=self.bot.now(),
-        )
-        await interaction.response.send_message(format_opt_out(opt_out), ephemeral=True)
-
-    # --- staff commands -------------------------------------------------------------------------------------
-
-    @reminders.command(
-        name="schedule", description="Staff: every reminder with its time, audience and state", extras=staff_command()
-    )
-    @app_commands.check(ensure_staff)
-    async def schedule_command(self, interaction: Interaction) -> None:
-        config = await require_config(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        embed = await self._schedule_embed(guild_of(interaction), config)
-        await interaction.followup.send(embed=embed, ephemeral=True)
-
-    async def _schedule_embed(self, guild: discord.Guild, config: GuildConfig) -> discord.Embed:
-        cohort = await self.store.active_cohort(guild.id) or await self._apply(config)
-        runs = {run.reminder_id: run for run in await self.store.runs(guild.id, cohort.key)}
-        progress = await self.store.progress(guild.id, cohort.key)
-        paused = await self.store.is_paused(guild.id)
-        roster = await self._roster(guild, config)
-        lines: list[str] = []
-        for reminder in self.week:
-            run = runs.get(reminder.id)
-            if run is None:
-                continue
-            recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
-            status = run_status(run, progress[reminder.id], paused=paused)
-            audience = audience_text(reminder, recipients)
-            lines.append(schedule_line(Scheduled(reminder, run.due_at), cohort.timezone, audience, status))
-        return format_schedule(cohort, lines, paused=paused)
-
-    @reminders.command(
-        name="preview", description="Staff: see a reminder as it will look, filled in for you", extras=staff_command()
-    )
-    @app_commands.rename(reminder_id="id")
-    @app_commands.describe(reminder_id="The reminder's id (see /reminders schedule)")
-    @app_commands.check(ensure_staff)
-    async def preview_command(self, interaction: Interaction, reminder_id: str) -> None:
-        config = await require_config(interaction)
-        reminder = self._reminder(reminder_id)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        guild = guild_of(interaction)
-        cohort = await self.store.active_cohort(guild.id) or await self._apply(config)
-        roster = await self._roster(guild, config)
-        reader = interaction.user.id if reminder.is_dm else None
-        payload = await self._compose(config, cohort, reminder, roster, reader)
-        recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
-        run = await self.store.run(guild.id, cohort.key, reminder.id)
-        header = format_preview_header(
-            reminder, cohort, run.due_at if run else None, audience_text(reminder, recipients)
-        )
-        await interaction.followup.send(
-            payload.content, embeds=[header, *payload.embeds], files=payload.files, ephemeral=True
-        )
-
-    @reminders.command(
-        name="send", description="Staff: send a reminder now (each person still gets it once)", extras=staff_command()
-    )
-    @app_commands.rename(reminder_id="id")
-    @app_commands.describe(reminder_id="The reminder's id (see /reminders schedule)")
-    @app_commands.check(ensure_staff)
-    async def send_command(self, interaction: Interaction, reminder_id: str) -> None:
-        config = await require_config(interaction)
-        reminder = self._reminder(reminder_id)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        text = await self._send_now(config, reminder)
-        await interaction.followup.send(text, ephemeral=True)
-
-    async def _send_now(self, config: GuildConfig, reminder: Reminder) -> str:
+    async def send_now(self, config: GuildConfig, reminder: Reminder) -> str:
+        """`/reminders send`: start a run by hand (each person still gets it once), or say why it can't start."""
         guild_id = config.guild_id
         async with self._locks[guild_id]:
             if await self.store.is_paused(guild_id):
                 raise InvalidInput("Reminders are paused in this server: run `/reminders resume` first.")
-            cohort = await self.store.active_cohort(guild_id) or await self._apply(config)
+            cohort = await self.store.active_cohort(guild_id) or await self.apply(config)
             run = await self.store.run(guild_id, cohort.key, reminder.id)
             if run is None:
                 raise NotFound(f"`{reminder.id}` is not scheduled for this cohort yet; try again in a moment.")
@@ -562,137 +446,9 @@ class RemindersCog(commands.Cog):
             if next_due is None:
                 self.bot.scheduler.cancel(JOB_PREFIX + str(guild_id))
             else:
-                self._arm(guild_id, max(next_due, self.bot.now()))
+                self.arm(guild_id, max(next_due, self.bot.now()))
         log.info("reminder sent by hand guild=%s reminder=%s", guild_id, reminder.id)
         return (
             f"Sending `{reminder.id}` now to {AUDIENCE_LABELS[reminder.audience]}. Anyone who already has it is "
             "skipped; `/reminders schedule` shows the progress."
         )
-
-    @reminders.command(name="pause", description="Staff: pause all reminders in this server", extras=staff_command())
-    @app_commands.check(ensure_staff)
-    async def pause_command(self, interaction: Interaction) -> None:
-        guild = guild_of(interaction)
-        changed = await self.store.set_paused(guild.id, True, by=interaction.user.id, now=self.bot.now())
-        self.bot.scheduler.cancel(JOB_PREFIX + str(guild.id))
-        log.info("reminders paused guild=%s by=%s", guild.id, interaction.user.id)
-        await interaction.response.send_message(format_paused(changed), ephemeral=True)
-
-    @reminders.command(name="resume", description="Staff: resume reminders in this server", extras=staff_command())
-    @app_commands.check(ensure_staff)
-    async def resume_command(self, interaction: Interaction) -> None:
-        guild = guild_of(interaction)
-        await require_config(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        changed = await self.store.set_paused(guild.id, False, by=interaction.user.id, now=self.bot.now())
-        outcome = await self.process(guild.id)
-        log.info("reminders resumed guild=%s by=%s", guild.id, interaction.user.id)
-        await interaction.followup.send(format_resumed(changed, outcome, self.grace), ephemeral=True)
-
-    @preview_command.autocomplete("reminder_id")
-    @send_command.autocomplete("reminder_id")
-    async def reminder_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        folded = current.strip().casefold()
-        matches = [r for r in self.week if folded in r.id or folded in AUDIENCE_LABELS[r.audience]]
-        return [
-            app_commands.Choice(
-                name=clip(f"{r.id} · day {r.day} {r.at:%H:%M} · {AUDIENCE_LABELS[r.audience]}", 100), value=r.id
-            )
-            for r in matches[:MAX_CHOICES]
-        ]
-
-    def _reminder(self, reminder_id: str) -> Reminder:
-        reminder = self.by_id.get(reminder_id.strip())
-        if reminder is None:
-            known = ", ".join(f"`{r.id}`" for r in self.week)
-            raise NotFound(clip(f"There is no reminder `{reminder_id[:40]}`. Known: {known}.", 1900))
-        return reminder
-
-
-# --- formatting -----------------------------------------------------------------------------------------------
-
-
-def format_opt_out(opt_out: bool) -> str:
-    if opt_out:
-        return (
-            "Done: Nexus will not DM you week-one reminders. Posts in the channel still appear there. "
-            "`/reminders on` turns the DMs back on."
-        )
-    return "Done: you will get week-one reminder DMs again. `/reminders off` stops them."
-
-
-def format_schedule(cohort: Cohort, lines: list[str], *, paused: bool) -> discord.Embed:
-    embed = discord.Embed(
-        title=f"Week-one reminders · cohort starting {cohort.cohort_start.isoformat()} ({cohort.timezone})",
-        description=clip("\n".join(lines) or "No reminders in content/reminders.yaml.", DESCRIPTION_LIMIT),
-        colour=discord.Colour.orange() if paused else discord.Colour.blurple(),
-    )
-    footer = "Paused: nothing is sent until /reminders resume." if paused else "Times are the cohort's local time."
-    embed.set_footer(text=footer + " Audience sizes are as of now.")
-    return embed
-
-
-def format_preview_header(reminder: Reminder, cohort: Cohort, due_at: datetime | None, audience: str) -> discord.Embed:
-    when = "not scheduled"
-    if due_at is not None:
-        when = f"{local_time(due_at, cohort.timezone):%a %d %b %H:%M} {cohort.timezone} ({due_at:%d %b %H:%M} UTC)"
-    embed = discord.Embed(title=f"Preview: {reminder.id}", colour=discord.Colour.light_grey())
-    embed.description = f"Day {reminder.day} · {when}\nAudience: {audience}"
-    if reminder.is_dm:
-        embed.description += "\nPlaceholders are filled in for you, as if you were one of the recipients."
-    return embed
-
-
-def format_digest(roster: Roster) -> discord.Embed:
-    return discord.Embed(
-        title="Who is building what", description=digest_text(roster, DESCRIPTION_LIMIT), colour=discord.Colour.green()
-    )
-
-
-def format_summary(roster: Roster, failures: list[DeliveryFailure], skipped: list[SkippedRun]) -> discord.Embed:
-    embed = discord.Embed(title="Week one summary", colour=discord.Colour.gold())
-    for section in staff_summary(roster, failures, skipped, FIELD_LIMIT):
-        embed.add_field(name=section.title, value=section.text or "none", inline=False)
-    return embed
-
-
-def format_progress(reminder: Reminder, done: int, failed: int, total: int, *, final: bool) -> str:
-    audience = AUDIENCE_LABELS[reminder.audience]
-    if not final:
-        return f"⏳ Reminder `{reminder.id}` to {audience}: sending {done}/{total}…"
-    text = f"✅ Reminder `{reminder.id}` to {audience}: done, {done - failed}/{total} delivered."
-    if failed:
-        text += f" {failed} could not be reached by DM: they are listed in the next channel post and the staff summary."
-    return text
-
-
-def format_when(instant: datetime | None) -> str:
-    return "" if instant is None else f" on {instant:%d %b %H:%M} UTC"
-
-
-def format_paused(changed: bool) -> str:
-    if not changed:
-        return "Reminders were already paused here. `/reminders resume` starts them again."
-    return (
-        "Paused: no reminder is sent in this server until `/reminders resume` (a DM run in progress stops after "
-        "the current message)."
-    )
-
-
-def format_resumed(changed: bool, outcome: Outcome, grace: timedelta) -> str:
-    text = "Resumed." if changed else "Reminders were not paused."
-    if outcome.started:
-        text += " Sending now: " + ", ".join(f"`{r}`" for r in outcome.started) + "."
-    if outcome.skipped:
-        hours = grace.total_seconds() / 3600
-        text += (
-            f" Skipped as more than {hours:g} h late: " + ", ".join(f"`{r}`" for r in outcome.skipped) + "."
-            " `/reminders send` still sends one by hand."
-        )
-    return text
-
-
-async def setup(bot: NexusBot) -> None:
-    week = load_reminders(bot.settings.content_dir / REMINDERS_FILE)
-    charts = StaffCharts(bot.db, load_projects(bot.settings.content_dir / PROJECTS_FILE))
-    await bot.add_cog(RemindersCog(bot, RemindersStore(bot.db), week, charts))

@@ -1,0 +1,286 @@
+"""Matching's cog: /match commands, proposal button clicks, and the events that take learners out of matching."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from discord.utils import format_dt
+
+from bot.cooldowns import Cooldown
+from bot.errors import InvalidInput, NotFound
+from bot.matching import DRIFT_TEXT, Answer, Drift
+from bot.projects import ProjectNames
+from bot.storage.matching import MatchingStore
+from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
+from cogs.matching._delivery import MatchingDelivery
+from cogs.matching._formatting import (
+    OWN_COPY_FAILED,
+    format_alone,
+    format_board,
+    format_closed,
+    format_find,
+    format_run,
+    format_status,
+)
+from cogs.matching._views import Action, bind_proposal_button
+from cogs.views import ConfirmView
+
+log = logging.getLogger(__name__)
+
+UNPAIR_CONFIRM_SECONDS = 120
+
+
+class MatchingCog(commands.Cog):
+    match = app_commands.Group(
+        name="match", description="Find a partner on the other track for your project", guild_only=True
+    )
+
+    def __init__(self, bot: NexusBot, project_names: ProjectNames) -> None:
+        self.bot = bot
+        self.project_names = project_names
+        self.store = MatchingStore(bot.db, proposal_ttl_hours=bot.settings.proposal_ttl_hours)
+        self.proposal_button = bind_proposal_button(self.on_proposal_button)
+        self.delivery = MatchingDelivery(bot, self.store, self.proposal_button, project_names)
+        self.find_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
+        self.recovery: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(self.proposal_button)
+        # The database is the source of truth: every open proposal gets its expiry timer back, and one that fell
+        # due while the bot was down fires straight away.
+        for proposal in await self.store.pending_proposals():
+            self.delivery.arm_expiry(proposal)
+        # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
+        self.recovery = asyncio.create_task(self.recover(), name="matching-recovery")
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(self.proposal_button)
+        if self.recovery is not None:
+            self.recovery.cancel()
+        self.delivery.cancel_timers()
+
+    async def recover(self) -> None:
+        """Finish what a stop between two writes left undone: matching that no longer fits an announcement
+        (the event was lost), and proposal copies that were never delivered (stopped before the DMs)."""
+        await self.bot.wait_until_ready()
+        try:
+            for drift in await self.store.drifted():
+                await self.repair(drift)
+            for proposal in await self.store.pending_proposals():
+                if await self.delivery.deliver_missing(proposal):
+                    self.delivery.arm_redelivery(proposal.id, 1)
+        except Exception:
+            log.exception("matching recovery at start-up failed; it runs again at the next start")
+
+    async def repair(self, drift: Drift) -> None:
+        log.warning("repairing matching guild=%s user=%s reason=%s", drift.guild_id, drift.user_id, drift.reason)
+        now = self.bot.now()
+        if drift.reason == "moved":
+            departure = await self.store.drop_if_moved(drift.guild_id, drift.user_id, now)
+        else:
+            departure = await self.store.remove_learner(drift.guild_id, drift.user_id, now)
+        if departure is not None:
+            await self.delivery.after_departure(drift.guild_id, departure, DRIFT_TEXT[drift.reason])
+
+    # -------------------------------------------------------------------------------------- commands
+
+    @match.command(name="find", description="Join the pool for your announced project and get a partner proposal")
+    async def find(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        # It may DM another learner, so it is rate-limited per person.
+        self.find_cooldown.use(interaction.user.id, self.bot.now())
+        result = await self.store.find(guild.id, interaction.user.id, self.bot.now())
+        partner = result.proposal.other(interaction.user.id) if result.proposal else None
+        partner_name = self.delivery.name_of(guild.id, partner, result.partner) if partner else ""
+        # The proposal is recorded: deliver it even if Discord refuses this answer.
+        await respond(interaction, clip(format_find(result, partner_name, self.project_names), 2000))
+        if result.kind == "proposed" and result.proposal is not None:
+            failed = await self.delivery.send_proposals([result.proposal])
+            if interaction.user.id in failed:
+                await respond(interaction, OWN_COPY_FAILED)
+
+    @match.command(name="status", description="Where you are in matching: waiting, proposed or partnered")
+    async def status(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        status = await self.store.status(guild.id, interaction.user.id)
+        names = {user: self.delivery.name_of(guild.id, user, choice) for user, choice in status.people.items()}
+        text = format_status(status, interaction.user.id, names, self.project_names)
+        proposal = status.proposal
+        if proposal is None or proposal.answer_of(interaction.user.id) is not None:
+            await interaction.response.send_message(clip(text, 2000), ephemeral=True)
+            return
+        # The same persistent buttons as the DM: a lost or deleted DM never strands a proposal.
+        view = self.delivery.proposal_view(proposal.id, interaction.user.id)
+        await interaction.response.send_message(
+            clip(text + " Answer here or in your DMs.", 2000), view=view, ephemeral=True
+        )
+
+    @match.command(name="leave", description="Leave the matching pool, or withdraw from a pending proposal")
+    async def leave(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        departure = await self.store.leave(guild.id, interaction.user.id, self.bot.now())
+        if not departure.changed_anything:
+            raise NotFound("You're not in the matching pool. (To end a partnership, use `/match unpair`.)")
+        text = "You've left the matching pool."
+        if departure.withdrawn:
+            other = departure.withdrawn[0].proposal.other(interaction.user.id)
+            text = f"You withdrew from the proposal with {self.delivery.name_of(guild.id, other)} and left the pool."
+        await respond(interaction, text + " Run `/match find` whenever you want back in.")
+        await self.delivery.after_departure(guild.id, departure, "withdrew from the proposal")
+
+    @match.command(name="unpair", description="End your partnership (asks you to confirm)")
+    async def unpair(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        team = await self.store.active_team_for(guild.id, interaction.user.id)
+        if team is None:
+            raise NotFound("You don't have a partner right now, so there is nothing to unpair.")
+        others = ", ".join(
+            self.delivery.name_of(guild.id, member.user_id) for member in team.others(interaction.user.id)
+        )
+        view = ConfirmView(
+            interaction.user.id,
+            self.confirm_unpair,
+            kept="Nothing changed: you are still partners.",
+            yes_label="Unpair",
+            timeout=UNPAIR_CONFIRM_SECONDS,
+        )
+        await view.send(interaction, f"End your partnership with {others}? You won't be proposed to each other again.")
+
+    @match.command(
+        name="pair", description="Staff: pair two learners directly, skipping consent", extras=staff_command()
+    )
+    @app_commands.describe(first="A learner on one track", second="A learner on the other track, same project")
+    @app_commands.check(ensure_staff)
+    async def pair(self, interaction: Interaction, first: discord.Member, second: discord.Member) -> None:
+        guild = guild_of(interaction)
+        await require_config(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.store.pair(guild.id, first.id, second.id, interaction.user.id, self.bot.now())
+        log.info(
+            "staff pair guild=%s by=%s team=%s members=%s,%s",
+            guild.id,
+            interaction.user.id,
+            result.team.id,
+            first.id,
+            second.id,
+        )
+        for update in result.withdrawn:
+            await self.delivery.after_proposal(update, reason="was paired with someone else by staff")
+        team = await self.delivery.start_team(
+            result.team, note=f"Staff ({interaction.user.display_name}) paired you directly."
+        )
+        await self.delivery.send_proposals(result.new_proposals)
+        thread = (
+            f" Thread: <#{team.thread_id}>."
+            if team.thread_id
+            else " (I couldn't open their thread; they were told by DM.)"
+        )
+        await interaction.followup.send(
+            f"Paired {first.display_name} and {second.display_name}.{thread} Logged as team #{team.id}.", ephemeral=True
+        )
+
+    @match.command(
+        name="board",
+        description="Staff: waiting learners per project and track, and the oldest wait",
+        extras=staff_command(),
+    )
+    @app_commands.check(ensure_staff)
+    async def board(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        rows = await self.store.board(guild.id)
+        await interaction.response.send_message(embed=format_board(rows, self.project_names), ephemeral=True)
+
+    @match.command(
+        name="run",
+        description="Staff: seat leftover learners in existing teams as third members",
+        extras=staff_command(),
+    )
+    @app_commands.check(ensure_staff)
+    async def run(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        await require_config(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.store.run_leftovers(guild.id, interaction.user.id, self.bot.now())
+        log.info(
+            "staff run guild=%s by=%s joined=%d alone=%d",
+            guild.id,
+            interaction.user.id,
+            len(result.plan.joins),
+            len(result.plan.alone),
+        )
+        await self.delivery.announce_joins(result)
+        for alone in result.plan.alone:
+            await self.delivery.deliver(
+                guild.id, alone.user_id, content=format_alone(alone, result, self.project_names)
+            )
+        people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
+        names = {user: self.delivery.name_of(guild.id, user) for user in people}
+        await interaction.followup.send(format_run(result, names, self.project_names), ephemeral=True)
+
+    # -------------------------------------------------------------------------------------- buttons
+
+    async def on_proposal_button(
+        self, interaction: Interaction, proposal_id: int, user_id: int, action: Action
+    ) -> None:
+        if interaction.user.id != user_id:
+            raise InvalidInput("These buttons belong to the learner this proposal was sent to.")
+        answer: Answer = "accepted" if action == "accept" else "declined"
+        try:
+            update = await self.store.answer(proposal_id, user_id, answer, self.bot.now(), leave_pool=action == "leave")
+        except InvalidInput as closed:
+            # Answered, expired or withdrawn meanwhile: say so where they clicked, and take the buttons away.
+            await interaction.response.edit_message(embed=format_closed("Partner proposal", str(closed)), view=None)
+            return
+        proposal = update.proposal
+        other = proposal.other(user_id)
+        other_name = self.delivery.name_of(proposal.guild_id, other)
+        if update.settlement.partnered:
+            text = f"You and {other_name} both accepted: you're partners! I'm opening your private thread now."
+        elif update.settlement.state == "pending":
+            until = format_dt(proposal.expires_at, "f")
+            text = f"You accepted. Waiting for {other_name} to answer (until {until})."
+        elif action == "leave":
+            text = "You declined and left the pool. Run `/match find` whenever you want back in."
+        else:
+            text = "You declined. You stay in the pool, and I'll propose someone else when they're available."
+        # The answer is recorded: the partner is told and the thread opened even if this edit is refused.
+        await respond(interaction, edit=True, fallback=text, embed=format_closed("Partner proposal", text), view=None)
+        skip = interaction.message.id if interaction.message else None
+        await self.delivery.after_proposal(update, reason="declined", skip_message=skip)
+
+    async def confirm_unpair(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        departure = await self.store.unpair(guild.id, interaction.user.id, self.bot.now())
+        await respond(
+            interaction,
+            "Done: you're no longer partners. Run `/match find` to look for someone new.",
+            edit=True,
+            view=None,
+        )
+        await self.delivery.after_departure(guild.id, departure, "ended the partnership")
+
+    # -------------------------------------------------------------------------------------- events
+
+    @commands.Cog.listener()
+    async def on_nexus_announcement_changed(
+        self, guild_id: int, user_id: int, _previous_project_key: str | None
+    ) -> None:
+        departure = await self.store.drop_if_moved(guild_id, user_id, self.bot.now())
+        if departure is not None:
+            await self.delivery.after_departure(guild_id, departure, "changed their project or track")
+
+    @commands.Cog.listener()
+    async def on_nexus_announcement_withdrawn(self, guild_id: int, user_id: int) -> None:
+        departure = await self.store.remove_learner(guild_id, user_id, self.bot.now())
+        await self.delivery.after_departure(guild_id, departure, "withdrew their project choice")
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        if payload.user.bot:
+            return
+        departure = await self.store.remove_learner(payload.guild_id, payload.user.id, self.bot.now())
+        await self.delivery.after_departure(payload.guild_id, departure, "left the server")

@@ -1,0 +1,413 @@
+"""How matching reaches people: DMs, the private fallback thread when DMs are closed, redelivery of refused
+proposal copies, team threads, expiry timers, and the notices that follow an answer, an expiry or a departure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import discord
+
+from bot.matching import Choice, Departure, LeftoverRun, Proposal, ProposalUpdate, Team, other_track
+from bot.projects import ProjectNames
+from bot.storage.matching import MatchingStore
+from cogs.common import NexusBot, clip
+from cogs.matching._formatting import (
+    CLOSED_TEXT,
+    OPEN_DMS_HINT,
+    format_closed,
+    format_intro,
+    format_proposal,
+    format_proposal_label,
+)
+from cogs.matching._views import ProposalButton, proposal_view
+
+log = logging.getLogger(__name__)
+
+EXPIRY_JOB = "proposal-expiry:{}"
+REDELIVER_JOB = "proposal-redeliver:{}"
+# A proposal copy Discord refused (500, 429, no permission for the fallback thread) is tried again this often.
+REDELIVER_SECONDS = 300
+REDELIVER_ATTEMPTS = 3
+
+
+def expiry_job(proposal_id: int) -> str:
+    return EXPIRY_JOB.format(proposal_id)
+
+
+class MatchingDelivery:
+    """Everything matching sends after the database has changed; the cog calls it, it never decides who matches."""
+
+    def __init__(
+        self,
+        bot: NexusBot,
+        store: MatchingStore,
+        proposal_button: type[ProposalButton],
+        project_names: ProjectNames,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.proposal_button = proposal_button
+        self.project_names = project_names
+
+    def cancel_timers(self) -> None:
+        """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
+        for name in self.bot.scheduler.job_names():
+            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
+                self.bot.scheduler.cancel(name)
+
+    # -------------------------------------------------------------------------------------- expiry
+
+    def arm_expiry(self, proposal: Proposal) -> None:
+        when = max(proposal.expires_at, self.bot.now())
+        self.bot.scheduler.schedule_at(expiry_job(proposal.id), when, self.expire_proposal, proposal.id)
+
+    async def expire_proposal(self, proposal_id: int) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            update = await self.store.expire(proposal_id, self.bot.now())
+            if update is None:
+                # Already answered, or the scheduler's clock disagrees with ours: never spin re-arming; the
+                # proposal stays open and the next start-up re-arms it from the database.
+                log.info("expiry timer found nothing due proposal=%s", proposal_id)
+                return
+            await self.after_proposal(update, reason="expired")
+        except Exception:
+            # A job's exception would only reach APScheduler's log; record it with the proposal it concerns.
+            log.exception("proposal expiry failed proposal=%s", proposal_id)
+
+    # -------------------------------------------------------------------------------------- consequences
+
+    async def after_proposal(self, update: ProposalUpdate, *, reason: str, skip_message: int | None = None) -> None:
+        """Tell people what an answer, expiry or withdrawal meant for them, and deliver any new proposals."""
+        proposal, settlement = update.proposal, update.settlement
+        if settlement.state == "pending":
+            return
+        self.bot.scheduler.cancel(expiry_job(proposal.id))
+        guild_id = proposal.guild_id
+        label = self.project_names(proposal.project_key, await self.store.project_label(guild_id, proposal.project_key))
+        await self.close_deliveries(proposal, CLOSED_TEXT[settlement.state], skip_message)
+        if settlement.partnered and update.team is not None:
+            await self.start_team(update.team)
+        for user in settlement.requeue:
+            if proposal.answer_of(user) == "declined":
+                continue  # the decliner already saw their own answer on the button
+            other = proposal.other(user)
+            other_name = self.name_of(guild_id, other)
+            if settlement.state == "expired":
+                text = f"{other_name} didn't answer the proposal on {label} in time."
+            elif settlement.state == "declined":
+                text = f"{other_name} declined the proposal on {label}."
+            else:
+                text = f"{other_name} {reason}, so the proposal on {label} is off."
+            text += " You're back at the front of the line, and I'll DM you the moment there's someone new."
+            await self.deliver(guild_id, user, content=text)
+        if settlement.state == "expired":
+            channel = await self.channel_mention(guild_id)
+            for user in settlement.leave:
+                await self.deliver(
+                    guild_id,
+                    user,
+                    content=(
+                        f"Your partner proposal on {label} expired without your answer, so you've left the pool. "
+                        f"Run `/match find`{channel} whenever you want back in."
+                    ),
+                )
+        await self.send_proposals(update.new_proposals)
+
+    async def after_departure(self, guild_id: int, departure: Departure, reason: str) -> None:
+        for update in departure.withdrawn:
+            await self.after_proposal(update, reason=reason)
+        change, team = departure.team_change, departure.team
+        if change is None or team is None:
+            return
+        leaver = self.name_of(guild_id, departure.user_id)
+        label = self.project_names(team.project_key, await self.store.project_label(guild_id, team.project_key))
+        for member in change.remaining:
+            if change.ends:
+                text = f"{leaver} {reason}, so your team on {label} has ended. Run `/match find` for a new partner."
+            else:
+                others = ", ".join(self.name_of(guild_id, m.user_id) for m in change.remaining if m != member)
+                text = f"{leaver} {reason} and left your team on {label}; you're still a team with {others}."
+            await self.deliver(guild_id, member.user_id, content=text)
+        if team.thread_id is not None:
+            await self.post_in_thread(team.thread_id, f"{leaver} {reason} and left this team.")
+
+    async def close_deliveries(self, proposal: Proposal, text: str, skip_message: int | None) -> None:
+        """Take the buttons off each learner's copy so nobody answers a closed proposal."""
+        for _user, channel_id, message_id in await self.store.deliveries(proposal.id):
+            if message_id == skip_message:
+                continue
+            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+            try:
+                await message.edit(
+                    embed=format_closed("Partner proposal (closed)", text),
+                    view=None,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException:
+                log.info("could not close proposal message proposal=%s message=%s", proposal.id, message_id)
+
+    # -------------------------------------------------------------------------------------- delivery
+
+    def proposal_view(self, proposal_id: int, user_id: int) -> discord.ui.View:
+        return proposal_view(self.proposal_button, proposal_id, user_id)
+
+    async def send_proposals(self, proposals: Iterable[Proposal]) -> set[int]:
+        """Deliver both copies of each new proposal; returns the learners whose copy Discord refused."""
+        failed: set[int] = set()
+        for proposal in proposals:
+            self.arm_expiry(proposal)
+            missed = await self.send_copies(proposal, proposal.members)
+            if missed:
+                self.arm_redelivery(proposal.id, 1)
+            failed.update(missed)
+        return failed
+
+    async def send_copies(self, proposal: Proposal, users: Iterable[int]) -> list[int]:
+        """Send these learners their copy and record where it went (so it can be closed later)."""
+        people = await self.store.choices(proposal.guild_id, proposal.members)
+        missed: list[int] = []
+        for user in users:
+            other = proposal.other(user)
+            partner = people.get(other)
+            name = self.name_of(proposal.guild_id, other, partner)
+            sent = await self.deliver(
+                proposal.guild_id,
+                user,
+                embed=format_proposal(proposal, partner, name, self.project_names),
+                view=self.proposal_view(proposal.id, user),
+                content=f"New partner proposal on {format_proposal_label(proposal, partner, self.project_names)}.",
+            )
+            if sent is None:
+                missed.append(user)
+                continue
+            message, via = sent
+            await self.store.record_delivery(proposal.id, user, message.channel.id, message.id, via)
+        return missed
+
+    async def deliver_missing(self, proposal: Proposal) -> list[int]:
+        """Send the copies of a pending proposal that were never delivered; returns who is still missing one."""
+        delivered = {user for user, _, _ in await self.store.deliveries(proposal.id)}
+        missing = [user for user in proposal.members if user not in delivered]
+        if not missing:
+            return []
+        log.info("delivering missing proposal copies proposal=%s to=%s", proposal.id, missing)
+        return await self.send_copies(proposal, missing)
+
+    def arm_redelivery(self, proposal_id: int, attempt: int) -> None:
+        when = self.bot.now() + timedelta(seconds=REDELIVER_SECONDS)
+        self.bot.scheduler.schedule_at(REDELIVER_JOB.format(proposal_id), when, self.redeliver, proposal_id, attempt)
+
+    async def redeliver(self, proposal_id: int, attempt: int) -> None:
+        try:
+            proposal = await self.store.proposal(proposal_id)
+            if proposal is None or proposal.state != "pending":
+                return
+            missing = await self.deliver_missing(proposal)
+            if not missing:
+                return
+            if attempt < REDELIVER_ATTEMPTS:
+                self.arm_redelivery(proposal_id, attempt + 1)
+            else:
+                log.warning(
+                    "gave up delivering proposal copies proposal=%s to=%s; /match status still shows it",
+                    proposal_id,
+                    missing,
+                )
+        except Exception:
+            log.exception("proposal redelivery failed proposal=%s", proposal_id)
+
+    async def deliver(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        content: str | None = None,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> tuple[discord.Message, str] | None:
+        """DM a learner; if their DMs are closed, post in their private fallback thread instead."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+            if embed is not None:
+                kwargs["embed"] = embed
+            if view is not None:
+                kwargs["view"] = view
+            return await user.send(content=clip(content, 2000) if content else None, **kwargs), "dm"
+        except discord.Forbidden as error:
+            log.info("DMs closed guild=%s user=%s code=%s; using the fallback thread", guild_id, user_id, error.code)
+        except discord.HTTPException:
+            log.warning("could not DM guild=%s user=%s", guild_id, user_id, exc_info=True)
+            return None
+        return await self.deliver_in_thread(guild_id, user_id, content=content, embed=embed, view=view)
+
+    async def deliver_in_thread(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        content: str | None,
+        embed: discord.Embed | None,
+        view: discord.ui.View | None,
+    ) -> tuple[discord.Message, str] | None:
+        try:
+            thread = await self.fallback_thread(guild_id, user_id)
+            if thread is None:
+                return None
+            text = clip(f"<@{user_id}> {content or ''}".rstrip(), 2000 - len(OPEN_DMS_HINT) - 1) + "\n" + OPEN_DMS_HINT
+            kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions(users=[discord.Object(user_id)])}
+            if embed is not None:
+                kwargs["embed"] = embed
+            if view is not None:
+                kwargs["view"] = view
+            return await thread.send(text, **kwargs), "thread"
+        except discord.HTTPException:
+            log.warning("could not reach guild=%s user=%s by DM or fallback thread", guild_id, user_id, exc_info=True)
+            return None
+
+    async def fallback_thread(self, guild_id: int, user_id: int) -> discord.Thread | None:
+        known = await self.store.fallback_thread(guild_id, user_id)
+        if known is not None:
+            try:
+                channel = self.bot.get_channel(known) or await self.bot.fetch_channel(known)
+                if isinstance(channel, discord.Thread):
+                    return channel
+            except (discord.NotFound, discord.Forbidden):
+                log.info("fallback thread %s is gone; opening a new one", known)
+        parent = await self.configured_channel(guild_id)
+        if parent is None:
+            return None
+        name = self.name_of(guild_id, user_id)
+        thread = await parent.create_thread(
+            name=clip(f"Nexus · {name}", 100), type=discord.ChannelType.private_thread, invitable=False
+        )
+        await thread.add_user(discord.Object(user_id))
+        await self.store.save_fallback_thread(guild_id, user_id, thread.id, self.bot.now())
+        return thread
+
+    async def start_team(self, team: Team, note: str = "") -> Team:
+        """Open the team's private thread with the intro, and DM everyone a link to it."""
+        guild_id = team.guild_id
+        people = await self.store.choices(guild_id, team.member_ids)
+        names = {
+            member.user_id: self.name_of(guild_id, member.user_id, people.get(member.user_id))
+            for member in team.members
+        }
+        label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
+        intro = format_intro(team, people, names, self.project_names)
+        thread: discord.Thread | None = None
+        parent = await self.configured_channel(guild_id)
+        try:
+            if parent is not None:
+                opened = await parent.create_thread(
+                    name=clip(f"{label} · " + " & ".join(names.values()), 100),
+                    type=discord.ChannelType.private_thread,
+                    invitable=False,
+                )
+                for member in team.members:
+                    await opened.add_user(discord.Object(member.user_id))
+                mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
+                await opened.send(
+                    f"{mentions} meet your partner! {note}".strip(),
+                    embed=intro,
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
+                )
+                await self.store.set_team_thread(team.id, opened.id)
+                thread = opened
+        except discord.HTTPException:
+            # Half a thread is no thread: everyone gets the intro by DM instead.
+            log.warning("could not open the team thread guild=%s team=%s", guild_id, team.id, exc_info=True)
+        for member in team.members:
+            others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
+            where = f" Your private thread: {thread.mention}." if thread else ""
+            text = f"You and {others} are now partners on {label}!{where} {note}".strip()
+            await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
+        if thread is None:
+            return team
+        return replace(team, thread_id=thread.id)
+
+    async def announce_joins(self, run: LeftoverRun) -> None:
+        for join in run.plan.joins:
+            team = run.teams.get(join.team_id)
+            if team is None:
+                continue
+            guild_id = team.guild_id
+            label = self.project_names(team.project_key, run.label(team.project_key))
+            newcomer = self.name_of(guild_id, join.user_id)
+            others = [m for m in team.members if m.user_id != join.user_id]
+            names = " and ".join(self.name_of(guild_id, m.user_id) for m in others)
+            where = ""
+            if team.thread_id is not None:
+                try:
+                    thread = self.bot.get_channel(team.thread_id) or await self.bot.fetch_channel(team.thread_id)
+                    if isinstance(thread, discord.Thread):
+                        await thread.add_user(discord.Object(join.user_id))
+                        people = await self.store.choices(guild_id, team.member_ids)
+                        display = {
+                            m.user_id: self.name_of(guild_id, m.user_id, people.get(m.user_id)) for m in team.members
+                        }
+                        await thread.send(
+                            f"<@{join.user_id}> joins this team as a third member ({join.track}). Welcome!",
+                            embed=format_intro(team, people, display, self.project_names),
+                            allowed_mentions=discord.AllowedMentions(users=[discord.Object(join.user_id)]),
+                        )
+                        where = f" Thread: {thread.mention}."
+                except discord.HTTPException:
+                    log.warning("could not post the join in team thread team=%s", team.id, exc_info=True)
+            await self.deliver(
+                guild_id,
+                join.user_id,
+                content=(
+                    f"Nobody on the {other_track(join.track)} track was free on {label}, so you've joined "
+                    f"{names}'s team as a third member.{where}"
+                ),
+            )
+            for member in others:
+                await self.deliver(
+                    guild_id,
+                    member.user_id,
+                    content=f"{newcomer} ({join.track}) joins your team on {label} as a third member.{where}",
+                )
+
+    # -------------------------------------------------------------------------------------- helpers
+
+    def name_of(self, guild_id: int, user_id: int | None, choice: Choice | None = None) -> str:
+        if user_id is None:
+            return "a learner"
+        guild = self.bot.get_guild(guild_id)
+        member = guild.get_member(user_id) if guild else None
+        if member is not None:
+            return member.display_name
+        if choice is not None and choice.display_name:
+            return choice.display_name
+        user = self.bot.get_user(user_id)
+        return user.display_name if user else "a learner"
+
+    async def configured_channel(self, guild_id: int) -> discord.TextChannel | None:
+        config = await self.bot.admin_store.get_config(guild_id)
+        if config is None:
+            return None
+        channel = self.bot.get_channel(config.channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(config.channel_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.TextChannel) else None
+
+    async def channel_mention(self, guild_id: int) -> str:
+        config = await self.bot.admin_store.get_config(guild_id)
+        return f" in <#{config.channel_id}>" if config else ""
+
+    async def post_in_thread(self, thread_id: int, text: str) -> None:
+        try:
+            await self.bot.get_partial_messageable(thread_id).send(
+                text, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException:
+            log.info("could not post in team thread %s", thread_id)

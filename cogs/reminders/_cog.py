@@ -1,0 +1,195 @@
+"""Reminders' cog: /reminders commands for learners and staff; the runner in `_delivery` does the sending."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin import GuildConfig
+from bot.errors import NotFound
+from bot.reminders import (
+    AUDIENCE_LABELS,
+    Reminder,
+    Scheduled,
+    audience_text,
+    clip,
+    plan_recipients,
+    run_status,
+    schedule_line,
+)
+from bot.storage.reminders import RemindersStore
+from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, require_config, staff_command
+from cogs.ops import StaffCharts
+from cogs.reminders._delivery import ReminderRunner
+from cogs.reminders._formatting import (
+    format_opt_out,
+    format_paused,
+    format_preview_header,
+    format_resumed,
+    format_schedule,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CHOICES = 25
+
+
+class RemindersCog(commands.Cog):
+    reminders = app_commands.Group(
+        name="reminders",
+        description="Week-one reminders: turn your DMs on or off; staff run the schedule",
+        guild_only=True,
+    )
+
+    def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...], charts: StaffCharts) -> None:
+        self.bot = bot
+        self.store = store
+        self.week = week
+        self.runner = ReminderRunner(bot, store, week, charts)
+        self.by_id = self.runner.by_id
+
+    # --- lifecycle: the database is the source of truth, the scheduler only wakes us ------------------------
+
+    async def cog_load(self) -> None:
+        now = self.bot.now()
+        for config in await self.bot.admin_store.all_configs():
+            await self.runner.apply(config)
+            # Wake at once: send what came due while we were down (within grace), skip older, resume runs.
+            self.runner.arm(config.guild_id, now)
+
+    async def cog_unload(self) -> None:
+        self.runner.stop()
+
+    @commands.Cog.listener()
+    async def on_nexus_config_changed(self, config: GuildConfig) -> None:
+        await self.runner.apply(config)
+        await self.runner.process(config.guild_id)
+
+    # --- learner commands -----------------------------------------------------------------------------------
+
+    @reminders.command(name="off", description="Stop week-one reminder DMs to you (channel posts are not affected)")
+    async def off_command(self, interaction: Interaction) -> None:
+        await self._set_opt_out(interaction, opt_out=True)
+
+    @reminders.command(name="on", description="Get week-one reminder DMs again")
+    async def on_command(self, interaction: Interaction) -> None:
+        await self._set_opt_out(interaction, opt_out=False)
+
+    async def _set_opt_out(self, interaction: Interaction, *, opt_out: bool) -> None:
+        guild = guild_of(interaction)
+        await self.store.set_opt_out(
+            guild.id,
+            interaction.user.id,
+            display_name=interaction.user.display_name,
+            opt_out=opt_out,
+            now=self.bot.now(),
+        )
+        await interaction.response.send_message(format_opt_out(opt_out), ephemeral=True)
+
+    # --- staff commands -------------------------------------------------------------------------------------
+
+    @reminders.command(
+        name="schedule", description="Staff: every reminder with its time, audience and state", extras=staff_command()
+    )
+    @app_commands.check(ensure_staff)
+    async def schedule_command(self, interaction: Interaction) -> None:
+        config = await require_config(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        embed = await self._schedule_embed(guild_of(interaction), config)
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    async def _schedule_embed(self, guild: discord.Guild, config: GuildConfig) -> discord.Embed:
+        cohort = await self.store.active_cohort(guild.id) or await self.runner.apply(config)
+        runs = {run.reminder_id: run for run in await self.store.runs(guild.id, cohort.key)}
+        progress = await self.store.progress(guild.id, cohort.key)
+        paused = await self.store.is_paused(guild.id)
+        roster = await self.runner.roster(guild, config)
+        lines: list[str] = []
+        for reminder in self.week:
+            run = runs.get(reminder.id)
+            if run is None:
+                continue
+            recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
+            status = run_status(run, progress[reminder.id], paused=paused)
+            audience = audience_text(reminder, recipients)
+            lines.append(schedule_line(Scheduled(reminder, run.due_at), cohort.timezone, audience, status))
+        return format_schedule(cohort, lines, paused=paused)
+
+    @reminders.command(
+        name="preview", description="Staff: see a reminder as it will look, filled in for you", extras=staff_command()
+    )
+    @app_commands.rename(reminder_id="id")
+    @app_commands.describe(reminder_id="The reminder's id (see /reminders schedule)")
+    @app_commands.check(ensure_staff)
+    async def preview_command(self, interaction: Interaction, reminder_id: str) -> None:
+        config = await require_config(interaction)
+        reminder = self._reminder(reminder_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = guild_of(interaction)
+        cohort = await self.store.active_cohort(guild.id) or await self.runner.apply(config)
+        roster = await self.runner.roster(guild, config)
+        reader = interaction.user.id if reminder.is_dm else None
+        payload = await self.runner.compose(config, cohort, reminder, roster, reader)
+        recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
+        run = await self.store.run(guild.id, cohort.key, reminder.id)
+        header = format_preview_header(
+            reminder, cohort, run.due_at if run else None, audience_text(reminder, recipients)
+        )
+        await interaction.followup.send(
+            payload.content, embeds=[header, *payload.embeds], files=payload.files, ephemeral=True
+        )
+
+    @reminders.command(
+        name="send", description="Staff: send a reminder now (each person still gets it once)", extras=staff_command()
+    )
+    @app_commands.rename(reminder_id="id")
+    @app_commands.describe(reminder_id="The reminder's id (see /reminders schedule)")
+    @app_commands.check(ensure_staff)
+    async def send_command(self, interaction: Interaction, reminder_id: str) -> None:
+        config = await require_config(interaction)
+        reminder = self._reminder(reminder_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        text = await self.runner.send_now(config, reminder)
+        await interaction.followup.send(text, ephemeral=True)
+
+    @reminders.command(name="pause", description="Staff: pause all reminders in this server", extras=staff_command())
+    @app_commands.check(ensure_staff)
+    async def pause_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        changed = await self.store.set_paused(guild.id, True, by=interaction.user.id, now=self.bot.now())
+        self.runner.cancel_wake(guild.id)
+        log.info("reminders paused guild=%s by=%s", guild.id, interaction.user.id)
+        await interaction.response.send_message(format_paused(changed), ephemeral=True)
+
+    @reminders.command(name="resume", description="Staff: resume reminders in this server", extras=staff_command())
+    @app_commands.check(ensure_staff)
+    async def resume_command(self, interaction: Interaction) -> None:
+        guild = guild_of(interaction)
+        await require_config(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changed = await self.store.set_paused(guild.id, False, by=interaction.user.id, now=self.bot.now())
+        outcome = await self.runner.process(guild.id)
+        log.info("reminders resumed guild=%s by=%s", guild.id, interaction.user.id)
+        await interaction.followup.send(format_resumed(changed, outcome, self.runner.grace), ephemeral=True)
+
+    @preview_command.autocomplete("reminder_id")
+    @send_command.autocomplete("reminder_id")
+    async def reminder_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        folded = current.strip().casefold()
+        matches = [r for r in self.week if folded in r.id or folded in AUDIENCE_LABELS[r.audience]]
+        return [
+            app_commands.Choice(
+                name=clip(f"{r.id} · day {r.day} {r.at:%H:%M} · {AUDIENCE_LABELS[r.audience]}", 100), value=r.id
+            )
+            for r in matches[:MAX_CHOICES]
+        ]
+
+    def _reminder(self, reminder_id: str) -> Reminder:
+        reminder = self.by_id.get(reminder_id.strip())
+        if reminder is None:
+            known = ", ".join(f"`{r.id}`" for r in self.week)
+            raise NotFound(clip(f"There is no reminder `{reminder_id[:40]}`. Known: {known}.", 1900))
+        return reminder
