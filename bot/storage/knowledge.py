@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -17,7 +16,7 @@ from bot.knowledge import (
     search_snippet,
     search_terms,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 # Control characters never appear in content, so they mark matches unambiguously inside snippets.
 MATCH_START = "\x02"
@@ -66,9 +65,9 @@ class KnowledgeStore:
             for entry in entries
         ]
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM knowledge_fts")
-            conn.executemany(
+        async def body(conn: Session) -> None:
+            await conn.execute("DELETE FROM knowledge_fts")
+            await conn.executemany(
                 "INSERT INTO knowledge_fts (entry_id, title, aliases, tags, summary, body) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
@@ -90,12 +89,12 @@ class KnowledgeStore:
     async def record_miss(self, guild_id: int | None, query: str, source: str, now: datetime) -> None:
         """Remember a question nothing answered (never who asked); forget ones older than a year."""
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO knowledge_misses (guild_id, query, query_key, source, asked_at) VALUES (?, ?, ?, ?, ?)",
                 (guild_id, query.strip()[:200], compact(query) or query.strip().casefold(), source, now.isoformat()),
             )
-            conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+            await conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
 
         return await self.db.transact(body)
 
@@ -107,11 +106,15 @@ class KnowledgeStore:
         self, guild_id: int | None, *, gaps: int = 15, lookups: int = 5
     ) -> tuple[list[Gap], list[LookupCount]]:
         """/nexus gaps: the unanswered questions and the most opened entries, in one trip to the database."""
-        return await self.db.query(lambda conn: (_gaps(conn, guild_id, gaps), _top_lookups(conn, guild_id, lookups)))
+
+        async def body(conn: Session) -> tuple[list[Gap], list[LookupCount]]:
+            return await _gaps(conn, guild_id, gaps), await _top_lookups(conn, guild_id, lookups)
+
+        return await self.db.query(body)
 
     async def record_lookup(self, guild_id: int | None, entry_id: str, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO knowledge_lookups (guild_id, entry_id, count, last_at) VALUES (?, ?, 1, ?)"
                 " ON CONFLICT (guild_id, entry_id) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
                 (DM_GUILD if guild_id is None else guild_id, entry_id, now.isoformat()),
@@ -123,8 +126,8 @@ class KnowledgeStore:
         return await self.db.query(lambda conn: _top_lookups(conn, guild_id, limit))
 
 
-def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Gap]:
-    rows = conn.execute(
+async def _gaps(conn: Session, guild_id: int | None, limit: int) -> list[Gap]:
+    rows = await conn.fetchall(
         "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
         " (SELECT latest.query FROM knowledge_misses AS latest"
         "  WHERE latest.guild_id IS misses.guild_id AND latest.query_key = misses.query_key"
@@ -132,15 +135,15 @@ def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Ga
         " FROM knowledge_misses AS misses WHERE guild_id IS ?"
         " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
         (guild_id, limit),
-    ).fetchall()
+    )
     return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
 
 
-def _top_lookups(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[LookupCount]:
-    rows = conn.execute(
+async def _top_lookups(conn: Session, guild_id: int | None, limit: int) -> list[LookupCount]:
+    rows = await conn.fetchall(
         "SELECT entry_id, count FROM knowledge_lookups WHERE guild_id = ? ORDER BY count DESC, entry_id LIMIT ?",
         (DM_GUILD if guild_id is None else guild_id, limit),
-    ).fetchall()
+    )
     return [LookupCount(row["entry_id"], row["count"]) for row in rows]
 
 

@@ -22,7 +22,7 @@ from bot.projects import (
     in_line,
     same_choice,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 # A learner counts as waiting when matching holds them in its pool for the project they announced, and as
 # paired while they belong to a team that has not ended.
@@ -74,7 +74,7 @@ ROSTER_LOOKING_SQL = (
 )
 
 
-def _board_totals(conn: sqlite3.Connection, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+async def _board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
     sql, params = BOARD_COUNTS_SQL, list[object]([guild_id])
     if key is not None:
         sql += " AND b.project_key = ?"
@@ -89,7 +89,7 @@ def _board_totals(conn: sqlite3.Connection, guild_id: int, key: str | None = Non
             paired=row["paired"],
             waiting=row["waiting"],
         )
-        for row in conn.execute(sql, params).fetchall()
+        for row in await conn.fetchall(sql, params)
     ]
     return totals
 
@@ -152,25 +152,25 @@ class ProjectsStore:
     async def announce(self, draft: AnnouncementDraft, *, display_name: str, now: datetime) -> AnnounceOutcome:
         """Upsert the learner, end the current choice as 'replaced' and record the new one, in one transaction."""
 
-        def body(conn: sqlite3.Connection) -> AnnounceOutcome:
-            conn.execute(
+        async def body(conn: Session) -> AnnounceOutcome:
+            await conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET display_name = excluded.display_name, left_at = NULL",
                 (draft.guild_id, draft.user_id, display_name, now.isoformat()),
             )
-            rows = conn.execute(
+            rows = await conn.fetchall(
                 "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (draft.guild_id, draft.user_id),
-            ).fetchall()
+            )
             previous = _announcement(rows[0]) if rows else None
             if previous is not None and same_choice(draft, previous):
                 return AnnounceOutcome(previous, previous, changed=False)
             if previous is not None:
-                conn.execute(
+                await conn.execute(
                     "UPDATE announcements SET ended_at = ?, end_reason = 'replaced' WHERE id = ?",
                     (now.isoformat(), previous.id),
                 )
-            inserted = conn.execute(
+            inserted = await conn.fetchall(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
                 " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING *",
@@ -186,7 +186,7 @@ class ProjectsStore:
                     int(draft.late),
                     now.isoformat(),
                 ),
-            ).fetchall()
+            )
             return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
 
         return await self.db.transact(body)
@@ -194,20 +194,20 @@ class ProjectsStore:
     async def withdraw(self, guild_id: int, user_id: int, *, now: datetime) -> Announcement | None:
         """End the current choice as 'withdrawn'; the row stays for history. None if there was nothing to end."""
 
-        def body(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(
+        async def body(conn: Session) -> list[sqlite3.Row]:
+            return await conn.fetchall(
                 "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
                 " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
                 " RETURNING *",
                 (now.isoformat(), guild_id, user_id),
-            ).fetchall()
+            )
 
         rows = await self.db.transact(body)
         return _announcement(rows[0]) if rows else None
 
     async def mark_posted(self, announcement_id: int, message_id: int, *, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
                 (message_id, now.isoformat(), announcement_id),
             )
@@ -230,7 +230,7 @@ class ProjectsStore:
         if project_key is not None:
             sql += " AND a.project_key = ?"
             params.append(project_key)
-        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params, bulk=project_key is None)
+        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params)
         return [_member(row) for row in rows]
 
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
@@ -244,23 +244,23 @@ class ProjectsStore:
 
     async def board_recount(self, guild_id: int) -> dict[str, tuple[int, int, int, int]]:
         """(frontend, backend, paired, waiting) per project recounted from every learner: what the triggers keep."""
-        rows = await self.db.fetchall(BOARD_RECOUNT_SQL, (guild_id,), bulk=True)
+        rows = await self.db.fetchall(BOARD_RECOUNT_SQL, (guild_id,))
         return {row["project_key"]: (row["frontend"], row["backend"], row["paired"], row["waiting"]) for row in rows}
 
     async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
         """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
 
-        def body(conn: sqlite3.Connection) -> Roster:
+        async def body(conn: Session) -> Roster:
             # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
-            totals = _board_totals(conn, guild_id, key)
+            totals = await _board_totals(conn, guild_id, key)
             both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
             on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
-            for row in conn.execute(ROSTER_TRACKS_SQL, both_tracks).fetchall():
+            for row in await conn.fetchall(ROSTER_TRACKS_SQL, both_tracks):
                 on_track[row["track"]].append(_member(row))
             counts: dict[Track, int] = {track: 0 for track in TRACKS}
-            for row in conn.execute(TRACK_COUNTS_SQL, (guild_id, key)).fetchall():
+            for row in await conn.fetchall(TRACK_COUNTS_SQL, (guild_id, key)):
                 counts[row["track"]] = row["count"]
-            looking = [_member(row) for row in conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, limit)).fetchall()]
+            looking = [_member(row) for row in await conn.fetchall(ROSTER_LOOKING_SQL, (guild_id, key, limit))]
             return Roster(
                 totals=totals[0] if totals else None,
                 on_track={track: tuple(members) for track, members in on_track.items()},
@@ -295,22 +295,22 @@ class ProjectsStore:
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
 
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
+        async def body(conn: Session) -> bool:
+            changed = await conn.execute(
                 "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
                 (now.isoformat(), guild_id, user_id),
             )
-            return bool(cursor.rowcount)
+            return bool(changed)
 
         return await self.db.transact(body)
 
     async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
+        async def body(conn: Session) -> bool:
+            changed = await conn.execute(
                 "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL",
                 (guild_id, user_id),
             )
-            return bool(cursor.rowcount)
+            return bool(changed)
 
         return await self.db.transact(body)
 
@@ -321,25 +321,24 @@ class ProjectsStore:
             " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
             " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) ORDER BY a.created_at, a.id",
             (guild_id, int(history)),
-            bulk=True,  # every announcement of the guild, maybe with its history
         )
         return [ExportRow(_announcement(row), row["display_name"], row["left_at"] is not None) for row in rows]
 
     async def status(self, guild_id: int, user_id: int) -> LearnerStatus:
         """/me: the current choice, the matching state (team > proposal > pool) and the reminder preference."""
 
-        def body(conn: sqlite3.Connection) -> LearnerStatus:
-            learner = conn.execute(
+        async def body(conn: Session) -> LearnerStatus:
+            learner = await conn.fetchone(
                 "SELECT reminders_opt_out, left_at FROM learners WHERE guild_id = ? AND user_id = ?",
                 (guild_id, user_id),
-            ).fetchone()
-            current = conn.execute(
+            )
+            current = await conn.fetchone(
                 "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (guild_id, user_id),
-            ).fetchone()
+            )
             return LearnerStatus(
                 announcement=None if current is None else _announcement(current),
-                match=_match_status(conn, guild_id, user_id),
+                match=await _match_status(conn, guild_id, user_id),
                 reminders_opt_out=bool(learner["reminders_opt_out"]) if learner else False,
                 left=learner is not None and learner["left_at"] is not None,
             )
@@ -347,29 +346,29 @@ class ProjectsStore:
         return await self.db.query(body)
 
 
-def _match_status(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MatchStatus:
-    team = conn.execute(
+async def _match_status(conn: Session, guild_id: int, user_id: int) -> MatchStatus:
+    team = await conn.fetchone(
         "SELECT m.team_id, m.joined_at, t.thread_id FROM team_members m JOIN teams t ON t.id = m.team_id"
         " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
         (guild_id, user_id),
-    ).fetchone()
+    )
     if team is not None:
-        partners = conn.execute(
+        partners = await conn.fetchall(
             "SELECT user_id FROM team_members WHERE team_id = ? AND user_id != ? AND left_at IS NULL"
             " ORDER BY joined_at, user_id",
             (team["team_id"], user_id),
-        ).fetchall()
+        )
         return MatchStatus(
             state="partnered",
             since=_time(team["joined_at"]),
             partner_ids=tuple(row["user_id"] for row in partners),
             thread_id=team["thread_id"],
         )
-    proposal = conn.execute(
+    proposal = await conn.fetchone(
         "SELECT frontend_id, backend_id, created_at, expires_at FROM proposals"
         " WHERE guild_id = ? AND state = 'pending' AND (frontend_id = ? OR backend_id = ?)",
         (guild_id, user_id, user_id),
-    ).fetchone()
+    )
     if proposal is not None:
         partner = proposal["backend_id"] if proposal["frontend_id"] == user_id else proposal["frontend_id"]
         return MatchStatus(
@@ -378,9 +377,9 @@ def _match_status(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Matc
             partner_ids=(partner,),
             expires_at=_time(proposal["expires_at"]),
         )
-    pool = conn.execute(
+    pool = await conn.fetchone(
         "SELECT queued_at FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ).fetchone()
+    )
     if pool is not None:
         return MatchStatus(state="waiting", since=_time(pool["queued_at"]))
     return MatchStatus()
