@@ -12,7 +12,7 @@ import pytest
 from bot.admin import GuildConfig
 from bot.errors import StorageUnavailable
 from bot.storage.admin import AdminStore
-from bot.storage.db import BUSY_TIMEOUT_MS, CHECKPOINT_EVERY_COMMITS, LATEST_VERSION, Database, load_migrations
+from bot.storage.db import BUSY_TIMEOUT_MS, LATEST_VERSION, Database, Session, load_migrations
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -22,15 +22,19 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
     version = await db.connect()
     try:
         assert version == LATEST_VERSION
-        thread = db.conn
-        assert next(iter(await thread.execute_fetchall("PRAGMA journal_mode")))[0] == "wal"
-        assert next(iter(await thread.execute_fetchall("PRAGMA foreign_keys")))[0] == 1
-        assert next(iter(await thread.execute_fetchall("PRAGMA busy_timeout")))[0] >= 1000
-        # The event loop's connection: the same guarantees, but it never checkpoints and hands waits over.
-        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
-        assert (await db.fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
-        assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0
+        pragmas = {}
+        for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous", "wal_autocheckpoint"):
+            row = await db.fetchone(f"PRAGMA {name}")
+            assert row is not None
+            pragmas[name] = row[0]
+        # synchronous 1 is NORMAL; SQLite checkpoints the log itself (wal_autocheckpoint) on aiosqlite's thread.
+        assert pragmas == {
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": BUSY_TIMEOUT_MS,
+            "synchronous": 1,
+            "wal_autocheckpoint": 1000,
+        }
         assert await db.integrity_check() == "ok"
     finally:
         await db.close()
@@ -83,10 +87,13 @@ async def test_failed_write_rolls_back(tmp_path: Path) -> None:
     db = Database(tmp_path / "n.db")
     await db.connect()
     try:
+
+        async def body(conn: Session) -> None:
+            await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('a', 'b')")
+            raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError):
-            async with db.write() as conn:
-                await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('a', 'b')")
-                raise RuntimeError("boom")
+            await db.transact(body)
         assert await AdminStore(db).get_meta("a") is None
     finally:
         await db.close()
@@ -144,18 +151,26 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_clear_storage_error(tmp_pa
         await db.close()
 
 
-async def test_the_thread_checkpoints_so_the_log_stays_small(tmp_path: Path) -> None:
+async def test_nobody_reads_a_write_that_is_half_done(tmp_path: Path) -> None:
     db = Database(tmp_path / "n.db")
     await db.connect()
-    store = AdminStore(db)
-    writes = CHECKPOINT_EVERY_COMMITS * 2 + 100
+    seen: list[object] = []
+
+    async def read() -> None:
+        seen.append(await AdminStore(db).get_meta("k"))
+
+    async def body(conn: Session) -> None:
+        await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('k', 'half')")
+        reader = asyncio.get_running_loop().create_task(read())
+        await conn.execute("UPDATE bot_meta SET value = 'done' WHERE key = 'k'")
+        await asyncio.sleep(0.01)  # the reader had every chance to run between the two statements
+        assert not reader.done() and seen == []
+        readers.append(reader)
+
+    readers: list[asyncio.Task[None]] = []
     try:
-        for index in range(writes):
-            await store.set_meta("counter", str(index))
-        # wal_checkpoint reports the frames in the log before it runs: without the periodic checkpoints every
-        # commit would still be there (at least one frame each).
-        _, frames, _ = (await db.fetchone("PRAGMA wal_checkpoint(PASSIVE)")) or (0, 0, 0)
-        assert 0 < frames < writes - CHECKPOINT_EVERY_COMMITS
-        assert await store.get_meta("counter") == str(writes - 1)
+        await db.transact(body)
+        await readers[0]
+        assert seen == ["done"]
     finally:
         await db.close()
