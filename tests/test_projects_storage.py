@@ -149,7 +149,7 @@ async def add_team(db: Database, *members: int, thread_id: int = 77) -> None:
             )
 
 
-async def test_members_carry_waiting_paired_and_left(db: Database, store: ProjectsStore) -> None:
+async def test_roster_members_carry_waiting_paired_and_left(db: Database, store: ProjectsStore) -> None:
     await store.announce(draft(ADA), display_name="Ada", now=NOW)
     await store.announce(draft(GRACE, track="frontend"), display_name="Grace", now=later(1))
     await store.announce(draft(LINUS, track="frontend"), display_name="Linus", now=later(2))
@@ -159,15 +159,17 @@ async def test_members_carry_waiting_paired_and_left(db: Database, store: Projec
     await add_team(db, GRACE, 9)
     assert await store.member_left(GUILD, LINUS, now=later(4))
     assert not await store.member_left(GUILD, LINUS, now=later(5))
-    members = {member.user_id: member for member in await store.members(GUILD, "job-board")}
+    roster = await store.roster(GUILD, "job-board")
+    members = {member.user_id: member for track in ("frontend", "backend") for member in roster.on_track[track]}
     assert set(members) == {ADA, GRACE, LINUS}
     assert (members[ADA].waiting, members[ADA].paired, members[ADA].left) == (True, False, False)
     assert (members[GRACE].waiting, members[GRACE].paired) == (False, True)
     assert members[LINUS].left
-    assert not (await store.members(GUILD, "ecommerce"))[0].waiting
-    assert len(await store.members(GUILD)) == 4
+    assert [member.user_id for member in roster.looking] == [ADA]
+    other = await store.roster(GUILD, "ecommerce")
+    assert not other.on_track["backend"][0].waiting and other.looking == ()
     assert await store.member_rejoined(GUILD, LINUS)
-    assert not (await store.members(GUILD, "job-board"))[2].left
+    assert not (await store.roster(GUILD, "job-board")).on_track["frontend"][1].left
 
 
 async def test_leaving_keeps_the_record_and_announcing_again_clears_left(store: ProjectsStore) -> None:

@@ -271,16 +271,16 @@ class MatchingStore:
 
     async def board(self, guild_id: int) -> list[BoardRow]:
         """Waiting learners per project and track, projects waiting longest first."""
-        # Counts and each line's oldest wait are kept by triggers (migration 0052): a few rows, not the pool.
+        # Counted from the pool's line index (match_pool_line) on every read: within budget at 50,000 waiting.
         rows = await self.db.fetchall(
-            "SELECT c.project_key, SUM(CASE WHEN c.track = 'frontend' THEN c.waiting ELSE 0 END) AS frontend,"
-            " SUM(CASE WHEN c.track = 'backend' THEN c.waiting ELSE 0 END) AS backend, MIN(c.oldest) AS oldest,"
+            "SELECT c.project_key, SUM(c.track = 'frontend') AS frontend, SUM(c.track = 'backend') AS backend,"
+            " MIN(c.queued_at) AS oldest,"
             # Only custom projects are named by what learners typed (project_label names official ones).
             " CASE WHEN c.project_key >= 'custom:' AND c.project_key < 'custom;' THEN"
             "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = c.guild_id"
             "   AND a.project_key = c.project_key AND a.ended_at IS NULL LIMIT 1) END AS name"
-            " FROM pool_counts c WHERE c.guild_id = ? AND c.waiting > 0"
-            " GROUP BY c.project_key HAVING MIN(c.oldest) IS NOT NULL ORDER BY 4, c.project_key",
+            " FROM match_pool c WHERE c.guild_id = ? AND c.state = 'waiting'"
+            " GROUP BY c.project_key ORDER BY 4, c.project_key",
             (guild_id,),
         )
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from bot.projects import (
     ROSTER_NAMES,
@@ -37,21 +37,30 @@ MEMBER_QUERY = (
     " WHERE a.guild_id = ? AND a.ended_at IS NULL"
 )
 
-# The board reads counts that triggers keep up to date (migration 0050: board_counts, board_members), and names
-# each project after its latest announcement by a learner still in the server: one index probe per project.
-BOARD_COUNTS_SQL = (
-    "SELECT b.project_key, b.frontend, b.backend, b.paired, b.waiting, a.project_name, a.created_at"
-    " FROM board_counts b JOIN announcements a ON a.id = ("
+# The board rule, the one place it is written: a learner counts on the board while their announcement is current
+# and they are still in the server; on their track, as paired while in a team that has not ended, and as waiting
+# while matching holds them in its pool for the project they announced. Each project is named after its latest
+# announcement by a learner still in the server (one index probe per project). Counted on every read: the
+# benchmarks (docs/benchmarks.md) keep it inside every command's budget without a stored counter.
+_BOARD_SQL = (
+    "SELECT b.project_key, b.frontend, b.backend, b.paired, b.waiting, n.project_name, n.created_at FROM ("
+    "  SELECT a.guild_id, a.project_key, SUM(a.track = 'frontend') AS frontend, SUM(a.track = 'backend') AS backend,"
+    "   SUM(EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
+    "    WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL))"
+    "    AS paired,"
+    "   SUM(EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
+    "    AND p.project_key = a.project_key AND p.state = 'waiting')) AS waiting"
+    "  FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
+    "  WHERE a.guild_id = :guild AND a.ended_at IS NULL AND l.left_at IS NULL"
+    "   {one_project}"
+    "  GROUP BY a.project_key) b"
+    " JOIN announcements n ON n.id = ("
     "   SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
     "   WHERE x.guild_id = b.guild_id AND x.project_key = b.project_key AND x.ended_at IS NULL"
     "     AND l.left_at IS NULL ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
-    " WHERE b.guild_id = ? AND b.frontend + b.backend > 0"
 )
-# The whole recount the triggers stand in for: what board_counts must always equal (see board_recount).
-BOARD_RECOUNT_SQL = (
-    "SELECT project_key, SUM(frontend) AS frontend, SUM(backend) AS backend, SUM(paired) AS paired,"
-    " SUM(waiting) AS waiting FROM board_members WHERE guild_id = ? GROUP BY project_key HAVING COUNT(*) > 0"
-)
+BOARD_SQL = _BOARD_SQL.format(one_project="")
+PROJECT_BOARD_SQL = _BOARD_SQL.format(one_project="AND a.project_key = :project")
 _ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
 ROSTER_TRACKS_SQL = (
     "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
@@ -74,12 +83,9 @@ ROSTER_LOOKING_SQL = (
 )
 
 
-async def _board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
-    sql, params = BOARD_COUNTS_SQL, list[object]([guild_id])
-    if key is not None:
-        sql += " AND b.project_key = ?"
-        params.append(key)
-    totals = [
+async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+    """Each project's board counts (of one project, if given); projects nobody present is on are absent."""
+    return [
         ProjectTotals(
             key=row["project_key"],
             latest_name=row["project_name"],
@@ -89,9 +95,12 @@ async def _board_totals(conn: Session, guild_id: int, key: str | None = None) ->
             paired=row["paired"],
             waiting=row["waiting"],
         )
-        for row in await conn.fetchall(sql, params)
+        for row in await (
+            conn.fetchall(BOARD_SQL, {"guild": guild_id})
+            if key is None
+            else conn.fetchall(PROJECT_BOARD_SQL, {"guild": guild_id, "project": key})
+        )
     ]
-    return totals
 
 
 def _time(value: str | None) -> datetime | None:
@@ -223,36 +232,21 @@ class ProjectsStore:
         )
         return [_announcement(row) for row in rows]
 
-    async def members(self, guild_id: int, project_key: str | None = None) -> list[ProjectMember]:
-        """Learners with a current choice (of one project, if given), oldest announcement first."""
-        sql = MEMBER_QUERY
-        params: list[Any] = [guild_id]
-        if project_key is not None:
-            sql += " AND a.project_key = ?"
-            params.append(project_key)
-        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params)
-        return [_member(row) for row in rows]
-
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
-        """/projects: each project's counts, kept by triggers (compute_board states the rules they keep)."""
-        return await self.db.query(lambda conn: _board_totals(conn, guild_id))
+        """/projects: each project's counts (BOARD_SQL states the rule)."""
+        return await self.db.query(lambda conn: board_totals(conn, guild_id))
 
     async def board_total(self, guild_id: int, key: str) -> ProjectTotals | None:
         """One project's counts (None: nobody present is on it)."""
-        found = await self.db.query(lambda conn: _board_totals(conn, guild_id, key))
+        found = await self.db.query(lambda conn: board_totals(conn, guild_id, key))
         return found[0] if found else None
-
-    async def board_recount(self, guild_id: int) -> dict[str, tuple[int, int, int, int]]:
-        """(frontend, backend, paired, waiting) per project recounted from every learner: what the triggers keep."""
-        rows = await self.db.fetchall(BOARD_RECOUNT_SQL, (guild_id,))
-        return {row["project_key"]: (row["frontend"], row["backend"], row["paired"], row["waiting"]) for row in rows}
 
     async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
         """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
 
         async def body(conn: Session) -> Roster:
             # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
-            totals = await _board_totals(conn, guild_id, key)
+            totals = await board_totals(conn, guild_id, key)
             both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
             on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
             for row in await conn.fetchall(ROSTER_TRACKS_SQL, both_tracks):
