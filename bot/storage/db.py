@@ -177,6 +177,17 @@ class Database:
                 raise _unavailable(error) from error
             return result
 
+    async def execute(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One write statement as its own transaction (SQLite makes a single statement atomic), in one trip to the
+        database thread instead of three; the rows of its RETURNING clause. Refusals as in transact()."""
+        async with self._lock:
+            try:
+                return list(await self.conn.execute_fetchall(sql, params))
+            except sqlite3.OperationalError as error:
+                if _is_unavailable(error):
+                    raise _unavailable(error) from error
+                raise
+
     async def query(self, body: Callable[[Session], Awaitable[T]]) -> T:
         """Several reads that see one state: no write of this process lands between two of them (the lock)."""
         async with self._lock:

@@ -249,35 +249,25 @@ class RemindersStore:
         """Claim a recipient before sending. An existing row wins: a 'claimed' or 'retry' one is resent with
         its own nonce; a 'sent' or 'failed' one is not sent again."""
 
-        async def body(conn: Session) -> Delivery:
-            await conn.execute(
-                "INSERT OR IGNORE INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"
-                " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
-                (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
-            )
-            row = await conn.fetchone(
-                f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (guild_id, cohort_key, reminder_id, recipient),
-            )
-            if row is None:  # inserted or already there, inside the same transaction
-                raise RuntimeError("reminder delivery row vanished")
-            return _delivery(row)
-
-        return await self.db.transact(body)
+        # The no-op update makes RETURNING give back the row that was already there.
+        rows = await self.db.execute(
+            "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"
+            " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)"
+            " ON CONFLICT (guild_id, cohort_key, reminder_id, recipient) DO UPDATE SET recipient = recipient"
+            f" RETURNING {DELIVERY_COLUMNS}",  # noqa: S608 - a constant column list
+            (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
+        )
+        return _delivery(rows[0])
 
     async def mark_sent(
         self, guild_id: int, cohort_key: str, reminder_id: str, recipient: int, message_id: int, now: datetime
     ) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute(
-                "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
-                " updated_at = ?, next_attempt_at = NULL, reason = NULL, kind = NULL"
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (message_id, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
+            " updated_at = ?, next_attempt_at = NULL, reason = NULL, kind = NULL"
+            " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
+            (message_id, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
+        )
 
     async def mark_failed(
         self,
