@@ -251,10 +251,10 @@ class RemindersStore:
 
         # The no-op update makes RETURNING give back the row that was already there.
         rows = await self.db.execute(
-            "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"
+            "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"  # noqa: S608
             " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)"
             " ON CONFLICT (guild_id, cohort_key, reminder_id, recipient) DO UPDATE SET recipient = recipient"
-            f" RETURNING {DELIVERY_COLUMNS}",  # noqa: S608 - a constant column list
+            f" RETURNING {DELIVERY_COLUMNS}",
             (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
         )
         return _delivery(rows[0])
