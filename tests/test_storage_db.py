@@ -40,7 +40,7 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
             "synchronous": 1,
             "wal_autocheckpoint": 1000,
         }
-        assert await db.integrity_check() == "ok"
+        assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
     finally:
         await db.close()
 
@@ -214,7 +214,7 @@ async def test_a_populated_database_from_before_counting_on_read_upgrades_withou
                 continue
             row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - names read from the schema
             assert row is not None and row[0] == count, table
-        assert await db.integrity_check() == "ok"
+        assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
 
         stats = await OpsStore(db).guild_stats(GUILD)
         assert (stats.learners, stats.waiting, stats.pending_proposals, stats.paired, stats.teams) == (4, 1, 1, 2, 1)

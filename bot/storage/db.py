@@ -201,16 +201,6 @@ class Database:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def integrity_check(self) -> str:
-        rows = await self.fetchall("PRAGMA integrity_check")
-        return str(rows[0][0]) if rows else "no answer"
-
-    async def backup_to(self, target: Path) -> None:
-        """Online backup (safe while the bot runs) using SQLite's backup API."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with self._lock, aiosqlite.connect(target) as destination:
-            await self.conn.backup(destination)
-
 
 UNAVAILABLE_CODES = (
     "SQLITE_READONLY",
