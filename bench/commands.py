@@ -27,7 +27,7 @@ from bench.seed import SYNTHETIC_USER_BASE, Population, Seeded, cohort_start, se
 from bot.content import load_topics
 
 SECTION = "commands"
-MEMBER_BATCH = 250
+MEMBER_BATCH = 100
 # Guild members SimCord simulates; the rest of a larger cohort exists only in the database (the commands measured
 # read the database, never the member list, so they cannot tell the difference).
 SIMULATED_MEMBERS = 5000

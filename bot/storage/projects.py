@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from typing import cast
@@ -40,27 +41,55 @@ MEMBER_QUERY = (
 # The board rule, the one place it is written: a learner counts on the board while their announcement is current
 # and they are still in the server; on their track, as paired while in a team that has not ended, and as waiting
 # while matching holds them in its pool for the project they announced. Each project is named after its latest
-# announcement by a learner still in the server (one index probe per project). Counted on every read: the
-# benchmarks (docs/benchmarks.md) keep it inside every command's budget without a stored counter.
-_BOARD_SQL = (
-    "SELECT b.project_key, b.frontend, b.backend, b.paired, b.waiting, n.project_name, n.created_at FROM ("
-    "  SELECT a.guild_id, a.project_key, SUM(a.track = 'frontend') AS frontend, SUM(a.track = 'backend') AS backend,"
-    "   SUM(EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
-    "    WHERE m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL AND t.ended_at IS NULL))"
-    "    AS paired,"
-    "   SUM(EXISTS (SELECT 1 FROM match_pool p WHERE p.guild_id = a.guild_id AND p.user_id = a.user_id"
-    "    AND p.project_key = a.project_key AND p.state = 'waiting')) AS waiting"
-    "  FROM announcements a JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    "  WHERE a.guild_id = :guild AND a.ended_at IS NULL AND l.left_at IS NULL"
-    "   {one_project}"
-    "  GROUP BY a.project_key) b"
-    " JOIN announcements n ON n.id = ("
-    "   SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
-    "   WHERE x.guild_id = b.guild_id AND x.project_key = b.project_key AND x.ended_at IS NULL"
-    "     AND l.left_at IS NULL ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
+# announcement by a learner still in the server. Counted on every read, each count driven from the smallest set
+# that decides it (CROSS JOIN fixes SQLite's join order; migration 0060's indexes make every probe index-only):
+# every current announcement per track, less those of learners who left, then the active team members and the
+# waiting pool entries whose learner is here on that project. `{project}` narrows each to one project.
+_BOARD_TRACKS_SQL = (
+    "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a"
+    " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} GROUP BY a.project_key, a.track"
 )
-BOARD_SQL = _BOARD_SQL.format(one_project="")
-PROJECT_BOARD_SQL = _BOARD_SQL.format(one_project="AND a.project_key = :project")
+_BOARD_GONE_SQL = (
+    "SELECT a.project_key, a.track, COUNT(*) AS n FROM learners l INDEXED BY learners_gone"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " WHERE l.guild_id = :guild AND l.left_at IS NOT NULL"
+    "  AND a.guild_id = l.guild_id AND a.user_id = l.user_id AND a.ended_at IS NULL {project}"
+    " GROUP BY a.project_key, a.track"
+)
+_BOARD_PAIRED_SQL = (
+    "SELECT a.project_key, COUNT(*) AS n FROM team_members m CROSS JOIN teams t"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " CROSS JOIN learners l INDEXED BY learners_present"
+    " WHERE m.guild_id = :guild AND m.left_at IS NULL AND t.id = m.team_id AND t.ended_at IS NULL"
+    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL {project}"
+    "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " GROUP BY a.project_key"
+)
+_BOARD_WAITING_SQL = (
+    "SELECT a.project_key, COUNT(*) AS n FROM match_pool p"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " CROSS JOIN learners l INDEXED BY learners_present"
+    " WHERE p.guild_id = :guild AND p.state = 'waiting'"
+    "  AND a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL AND a.project_key = p.project_key"
+    "  {project} AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " GROUP BY a.project_key"
+)
+BOARD_LATEST_SQL = (
+    "SELECT n.project_key, n.project_name, n.created_at FROM json_each(:keys) k JOIN announcements n ON n.id = ("
+    "  SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
+    "  WHERE x.guild_id = :guild AND x.project_key = k.value AND x.ended_at IS NULL AND l.left_at IS NULL"
+    "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
+)
+_ONE_PROJECT = "AND a.project_key = :project"
+BOARD_SQL = {
+    name: (sql.format(project=""), sql.format(project=_ONE_PROJECT))
+    for name, sql in (
+        ("tracks", _BOARD_TRACKS_SQL),
+        ("gone", _BOARD_GONE_SQL),
+        ("paired", _BOARD_PAIRED_SQL),
+        ("waiting", _BOARD_WAITING_SQL),
+    )
+}
 _ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
 ROSTER_TRACKS_SQL = (
     "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
@@ -85,21 +114,30 @@ ROSTER_LOOKING_SQL = (
 
 async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
     """Each project's board counts (of one project, if given); projects nobody present is on are absent."""
+    params = {"guild": guild_id} if key is None else {"guild": guild_id, "project": key}
+    rows = {name: await conn.fetchall(sql[key is not None], params) for name, sql in BOARD_SQL.items()}
+    tracks: dict[str, dict[str, int]] = {}
+    for row in rows["tracks"]:
+        tracks.setdefault(row["project_key"], {"frontend": 0, "backend": 0})[row["track"]] += row["n"]
+    for row in rows["gone"]:
+        tracks[row["project_key"]][row["track"]] -= row["n"]
+    present = [project for project, count in tracks.items() if count["frontend"] + count["backend"] > 0]
+    if not present:
+        return []
+    paired = {row["project_key"]: row["n"] for row in rows["paired"]}
+    waiting = {row["project_key"]: row["n"] for row in rows["waiting"]}
+    latest = await conn.fetchall(BOARD_LATEST_SQL, {"guild": guild_id, "keys": json.dumps(present)})
     return [
         ProjectTotals(
             key=row["project_key"],
             latest_name=row["project_name"],
             latest_at=datetime.fromisoformat(row["created_at"]),
-            frontend=row["frontend"],
-            backend=row["backend"],
-            paired=row["paired"],
-            waiting=row["waiting"],
+            frontend=tracks[row["project_key"]]["frontend"],
+            backend=tracks[row["project_key"]]["backend"],
+            paired=paired.get(row["project_key"], 0),
+            waiting=waiting.get(row["project_key"], 0),
         )
-        for row in await (
-            conn.fetchall(BOARD_SQL, {"guild": guild_id})
-            if key is None
-            else conn.fetchall(PROJECT_BOARD_SQL, {"guild": guild_id, "project": key})
-        )
+        for row in latest
     ]
 
 
@@ -203,25 +241,19 @@ class ProjectsStore:
     async def withdraw(self, guild_id: int, user_id: int, *, now: datetime) -> Announcement | None:
         """End the current choice as 'withdrawn'; the row stays for history. None if there was nothing to end."""
 
-        async def body(conn: Session) -> list[sqlite3.Row]:
-            return await conn.fetchall(
-                "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
-                " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
-                " RETURNING *",
-                (now.isoformat(), guild_id, user_id),
-            )
-
-        rows = await self.db.transact(body)
+        rows = await self.db.execute(
+            "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
+            " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
+            " RETURNING *",
+            (now.isoformat(), guild_id, user_id),
+        )
         return _announcement(rows[0]) if rows else None
 
     async def mark_posted(self, announcement_id: int, message_id: int, *, now: datetime) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute(
-                "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
-                (message_id, now.isoformat(), announcement_id),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
+            (message_id, now.isoformat(), announcement_id),
+        )
 
     async def unposted(self, guild_id: int) -> list[Announcement]:
         """Current choices not yet in the channel, oldest first (channel missing or the post failed)."""
@@ -288,25 +320,19 @@ class ProjectsStore:
 
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
-
-        async def body(conn: Session) -> bool:
-            changed = await conn.execute(
-                "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
-                (now.isoformat(), guild_id, user_id),
-            )
-            return bool(changed)
-
-        return await self.db.transact(body)
+        rows = await self.db.execute(
+            "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL RETURNING 1",
+            (now.isoformat(), guild_id, user_id),
+        )
+        return bool(rows)
 
     async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
-        async def body(conn: Session) -> bool:
-            changed = await conn.execute(
-                "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL",
-                (guild_id, user_id),
-            )
-            return bool(changed)
-
-        return await self.db.transact(body)
+        # Every member who joins asks: one statement, one trip to the database thread.
+        rows = await self.db.execute(
+            "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL RETURNING 1",
+            (guild_id, user_id),
+        )
+        return bool(rows)
 
     async def export_rows(self, guild_id: int, *, history: bool) -> list[ExportRow]:
         """Current choices, or every choice ever made (history), oldest first."""

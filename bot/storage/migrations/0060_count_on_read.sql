@@ -2,6 +2,13 @@
 -- the board rule is written once, in bot/storage/projects.py). The counter tables and the 30 triggers that kept
 -- them (0050-0052) were derived state no command needed: docs/benchmarks.md measures every command within its
 -- budget without them. The indexes of 0050 and 0053 stay: the reads use them.
+--
+-- The board's counts are driven from the small sets (learners who left, active team members, the waiting pool)
+-- and probe these, index-only: a learner's current choice, and whether a learner is still here.
+CREATE INDEX announcements_current_choice ON announcements (guild_id, user_id, project_key, track)
+    WHERE ended_at IS NULL;
+CREATE INDEX learners_present ON learners (guild_id, user_id) WHERE left_at IS NULL;
+CREATE INDEX learners_gone ON learners (guild_id) WHERE left_at IS NOT NULL;
 DROP TRIGGER IF EXISTS board_after_announcements_insert;
 DROP TRIGGER IF EXISTS board_before_announcements_update;
 DROP TRIGGER IF EXISTS board_after_announcements_update;
