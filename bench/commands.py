@@ -140,18 +140,33 @@ async def build_world(run: Running, population: Population) -> World:
     )
     if result.response is None or "Saved" not in (result.response.content or ""):
         raise BenchError(f"/nexus setup failed: {result.response}")
+    people = spread(list(zip(crowd, names, strict=True)), population.learners)
     seeded = seed(
         run.bot.settings.db_path,
         guild.id,
         population,
         content_dir=CONTENT_DIR,
         now=env.now(),
-        user_ids=[*crowd, *(SYNTHETIC_USER_BASE + n for n in range(population.learners - simulated))],
-        names=[*names, *(f"learner{n}" for n in range(population.learners - simulated))],
+        user_ids=[user for user, _ in people],
+        names=[name for _, name in people],
     )
     world = World(run, guild, channel, staff_channel, learner_role, staff_role, staff, reader, crowd, seeded, start)
     await expect_ok(reader.slash(channel, "announce", project="ecommerce", track="frontend"), "reader /announce")
     return world
+
+
+def spread(members: list[tuple[int, str]], learners: int) -> list[tuple[int, str]]:
+    """The simulated members spread evenly among database-only learners, so every kind of learner has some."""
+    stride = max(1, learners // max(1, len(members)))
+    real, synthetic = iter(members), (SYNTHETIC_USER_BASE + n for n in itertools.count())
+    people: list[tuple[int, str]] = []
+    for position in range(learners):
+        member = next(real, None) if position % stride == 0 else None
+        if member is None:
+            number_ = next(synthetic)
+            member = (number_, f"learner{number_ - SYNTHETIC_USER_BASE}")
+        people.append(member)
+    return people
 
 
 async def expect_ok(call: Any, what: str) -> Any:
