@@ -56,19 +56,20 @@ class Session:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    # A statement that returns no rows has finished when execute() returns, so its cursor holds nothing open and is
+    # left to the garbage collector: closing it would be one more trip to the database thread.
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement that returns no rows; the number of rows it changed."""
-        async with self._connection.execute(sql, params) as cursor:
-            return cursor.rowcount
+        cursor = await self._connection.execute(sql, params)
+        return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        async with self._connection.executemany(sql, rows):
-            pass
+        await self._connection.executemany(sql, rows)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run one INSERT; the new row's id."""
-        async with self._connection.execute(sql, params) as cursor:
-            row_id = cursor.lastrowid
+        cursor = await self._connection.execute(sql, params)
+        row_id = cursor.lastrowid
         if row_id is None:
             raise RuntimeError("INSERT returned no row id")
         return int(row_id)
