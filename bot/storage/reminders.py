@@ -282,15 +282,12 @@ class RemindersStore:
     ) -> None:
         """A permanent failure: kept (never deleted) and listed for staff and in the next channel post."""
 
-        async def body(conn: Session) -> None:
-            await conn.execute(
-                "UPDATE reminder_deliveries SET state = 'failed', kind = ?, reason = ?, attempts = attempts + 1,"
-                " updated_at = ?, next_attempt_at = NULL"
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (kind, reason, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE reminder_deliveries SET state = 'failed', kind = ?, reason = ?, attempts = attempts + 1,"
+            " updated_at = ?, next_attempt_at = NULL"
+            " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
+            (kind, reason, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
+        )
 
     async def mark_retry(
         self,

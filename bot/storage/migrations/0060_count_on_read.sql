@@ -44,3 +44,7 @@ DROP VIEW IF EXISTS board_members;
 DROP TABLE IF EXISTS board_counts;
 DROP TABLE IF EXISTS learner_counts;
 DROP TABLE IF EXISTS pool_counts;
+
+-- Data rights (/forget-me) count and delete one learner's rows in every table; these two were scans.
+CREATE INDEX announcements_by_learner ON announcements (guild_id, user_id);
+CREATE INDEX team_members_by_learner ON team_members (guild_id, user_id);
