@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rounds",
         type=int,
         metavar="N",
-        help="section 1 only: N rounds instead of 200 at the full size (to iterate on one fix; not for the record)",
+        help="section 1 only: N rounds at every size (to iterate on one fix; not for the record)",
     )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="profile each section with pyinstrument; write DIR/<section>.html"

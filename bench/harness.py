@@ -47,6 +47,7 @@ VIRTUAL_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 # longest is 300 s) make that scan, not the bot, the largest part of an awaiting command's measured latency.
 TICK_SECONDS = 301.0
 ANSWER_TIMEOUT = 5.0
+SETTLE_TIMEOUT = 120.0
 CALLBACK_PATH = re.compile(r"^/interactions/(\d+)/[^/]+/callback$")
 
 
@@ -190,7 +191,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[Running]:
     bot = build_bot(settings)
     try:
         with scheduler_follows_virtual_clock():
-            async with simcord.run(bot, check_errors=False) as env:
+            # Whole-cohort work (an export of 80,000 announcements) runs after its deferral, while SimCord settles.
+            async with simcord.run(bot, check_errors=False, settle_timeout=SETTLE_TIMEOUT) as env:
                 probe = LatencyProbe(env)
                 try:
                     with probing_requests(probe):

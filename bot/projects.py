@@ -408,30 +408,6 @@ class ProjectTotals:
     waiting: int = 0
 
 
-def project_totals(members: Iterable[ProjectMember]) -> list[ProjectTotals]:
-    """What the board counts, from individual members (storage can also count it directly)."""
-    grouped: dict[str, list[ProjectMember]] = {}
-    for member in members:
-        if not member.left:
-            grouped.setdefault(member.project_key, []).append(member)
-    totals: list[ProjectTotals] = []
-    for key, people in grouped.items():
-        # The last of equal times wins, as in storage, which breaks ties by announcement id.
-        latest = max(reversed(people), key=lambda person: person.created_at)
-        totals.append(
-            ProjectTotals(
-                key=key,
-                latest_name=latest.project_name,
-                latest_at=latest.created_at,
-                frontend=sum(1 for person in people if person.track == "frontend"),
-                backend=sum(1 for person in people if person.track == "backend"),
-                paired=sum(1 for person in people if person.paired),
-                waiting=sum(1 for person in people if person.waiting),
-            )
-        )
-    return totals
-
-
 def total_row(key: str, total: ProjectTotals | None, catalogue: Catalogue) -> BoardRow:
     """One project's board row from its counts (None: nobody is on it)."""
     if total is None:
@@ -459,17 +435,6 @@ def board_from_totals(totals: Iterable[ProjectTotals], catalogue: Catalogue) -> 
     return rows
 
 
-def compute_board(members: Iterable[ProjectMember], catalogue: Catalogue) -> list[BoardRow]:
-    """Every official project plus custom ones in use; busiest first, then most recent activity, then name."""
-    return board_from_totals(project_totals(members), catalogue)
-
-
-def board_row(members: Iterable[ProjectMember], key: str, catalogue: Catalogue) -> BoardRow:
-    """The counts for one project, from its members (storage keeps them counted: see ProjectsStore.board_total)."""
-    totals = project_totals(member for member in members if member.project_key == key)
-    return total_row(key, totals[0] if totals else None, catalogue)
-
-
 # /project names the first learners of each list and counts the rest ("… and 312 more"): a popular project has
 # hundreds, more than anyone reads in a list or a 1,024-character field holds, so reading them all is wasted.
 ROSTER_NAMES = 12
@@ -490,19 +455,6 @@ class Roster:
     @property
     def looking_count(self) -> int:
         return 0 if self.totals is None else self.totals.waiting
-
-
-def roster_from_members(members: Iterable[ProjectMember], key: str, limit: int = ROSTER_NAMES) -> Roster:
-    """The same roster from every member of the guild (what storage reads with LIMITs and counts)."""
-    mine = [member for member in members if member.project_key == key]
-    totals = project_totals(mine)
-    looking = sorted((member for member in mine if member.waiting and not member.left), key=in_line)
-    return Roster(
-        totals=totals[0] if totals else None,
-        on_track={track: tuple(m for m in mine if m.track == track)[:limit] for track in TRACKS},
-        on_track_count={track: sum(1 for m in mine if m.track == track) for track in TRACKS},
-        looking=tuple(looking[:limit]),
-    )
 
 
 @dataclass(frozen=True)

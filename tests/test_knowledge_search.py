@@ -210,7 +210,7 @@ async def test_weak_answers_are_grouped_counted_kept_per_guild_and_forgotten(sto
     await store.record_weak(GUILD, "kubernetes  deploy", best, NOW + timedelta(minutes=1))
     await store.record_weak(GUILD, "terraform", SearchHit("docker", "", HitKind.ANY_WORD, -1.0), NOW)
     await store.record_weak(222, "elsewhere", best, NOW)
-    weak = await store.weak_answers(GUILD)
+    _, weak, _ = await store.gaps_report(GUILD)
     assert [(gap.query, gap.count, gap.best_entry) for gap in weak] == [
         ("kubernetes  deploy", 2, "deployment"),
         ("terraform", 1, "docker"),

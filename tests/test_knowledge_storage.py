@@ -130,6 +130,7 @@ async def test_lookups_are_counted_per_guild(store: KnowledgeStore) -> None:
         await store.record_lookup(GUILD, "celery", NOW)
     await store.record_lookup(GUILD, "redis", NOW)
     await store.record_lookup(None, "redis", NOW)
-    counts = await store.top_lookups(GUILD)
+    _, _, counts = await store.gaps_report(GUILD)
     assert [(item.entry_id, item.count) for item in counts] == [("celery", 3), ("redis", 1)]
-    assert [(item.entry_id, item.count) for item in await store.top_lookups(None)] == [("redis", 1)]
+    _, _, in_dms = await store.gaps_report(None)
+    assert [(item.entry_id, item.count) for item in in_dms] == [("redis", 1)]

@@ -15,6 +15,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.matching import Track
 from bot.storage.db import Database
 from bot.storage.matching import MatchingStore
+from tests.storage_helpers import raw_writes
 
 GUILD = 1
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -38,17 +39,17 @@ async def announce(
     name: str = "Job Board",
 ) -> None:
     """What the projects feature writes; tests may use SQL, the bot's matching code may not write these tables."""
-    async with store.db.write() as conn:
-        await conn.execute(
+    with raw_writes(store.db) as conn:
+        conn.execute(
             "INSERT OR IGNORE INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)",
             (GUILD, user, f"user{user}", NOW.isoformat()),
         )
-        await conn.execute(
+        conn.execute(
             "UPDATE announcements SET ended_at = ?, end_reason = 'replaced'"
             " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL",
             (NOW.isoformat(), GUILD, user),
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, timezone, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (GUILD, user, project, f"{name} {track}", track, timezone, NOW.isoformat()),
@@ -56,15 +57,15 @@ async def announce(
 
 
 async def mark_left(store: MatchingStore, user: int) -> None:
-    async with store.db.write() as conn:
-        await conn.execute(
+    with raw_writes(store.db) as conn:
+        conn.execute(
             "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ?", (NOW.isoformat(), GUILD, user)
         )
 
 
 async def withdraw_announcement(store: MatchingStore, user: int) -> None:
-    async with store.db.write() as conn:
-        await conn.execute(
+    with raw_writes(store.db) as conn:
+        conn.execute(
             "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn' WHERE guild_id = ? AND user_id = ?",
             (NOW.isoformat(), GUILD, user),
         )

@@ -53,7 +53,7 @@ async def test_backup_of_the_running_bot_restores_and_the_bot_starts_on_it(
         stats = await world.staff.slash(world.channel, "nexus stats")
         learners = next(field.value for field in stats.response.embeds[0].fields if field.name == "Learners")
         assert "1 announced (0 frontend, 1 backend)" in learners
-        assert await new.db.integrity_check() == "ok"
+        assert [tuple(row) for row in await new.db.fetchall("PRAGMA integrity_check")] == [("ok",)]
     finally:
         new.scheduler.shutdown()
         await new.db.close()

@@ -23,6 +23,7 @@ from bot.ops import (
 from bot.storage.db import Database
 from bot.storage.ops import OpsStore
 from tests.conftest import World
+from tests.storage_helpers import raw_writes
 
 GUILD, OTHER_GUILD = 100, 200
 NOW = "2026-01-05T09:00:00+00:00"
@@ -108,9 +109,9 @@ async def database(tmp_path: Path) -> Any:
 
 
 async def seed(db: Database, guild: int) -> None:
-    async with db.write() as conn:
+    with raw_writes(db) as conn:
         for user in (1, 2, 3, 4, 5):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at, left_at) VALUES (?, ?, ?, ?, ?)",
                 (guild, user, f"user{user}", NOW, NOW if user == 5 else None),
             )
@@ -120,51 +121,51 @@ async def seed(db: Database, guild: int) -> None:
             (3, "custom:pionus", "Pionus Safaris", "frontend", None),
             (4, "job-board", "Job Board Backend", "backend", NOW),  # withdrawn: not counted
         ):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, created_at, ended_at,"
                 " end_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (guild, user, key, name, track, NOW, ended, "withdrawn" if ended else None),
             )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at, state) VALUES"
             " (?, 3, 'custom:pionus', 'frontend', ?, 'waiting'), (?, 4, 'job-board', 'backend', ?, 'proposed')",
             (guild, NOW, guild, NOW),
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
             " VALUES (?, 'job-board', 9, 4, 'pending', ?, ?)",
             (guild, NOW, NOW),
         )
-        cursor = await conn.execute(
+        cursor = conn.execute(
             "INSERT INTO teams (guild_id, project_key, created_at) VALUES (?, 'ecommerce', ?)", (guild, NOW)
         )
         team = cursor.lastrowid
         for user, track in ((1, "backend"), (2, "frontend")):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
                 (team, guild, user, track, NOW),
             )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, created_at)"
             " VALUES (?, '2026-01-05', '2026-01-05', 'UTC', ?)",
             (guild, NOW),
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO reminder_runs (guild_id, cohort_key, reminder_id, due_at) VALUES (?, '2026-01-05', 'r1', ?)",
             (guild, NOW),
         )
         for recipient, state in ((1, "sent"), (2, "sent"), (3, "failed"), (4, "claimed")):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce, state,"
                 " claimed_at, updated_at) VALUES (?, '2026-01-05', 'r1', ?, ?, ?, ?, ?)",
                 (guild, recipient, f"n{recipient}", state, NOW, NOW),
             )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO knowledge_lookups (guild_id, entry_id, count, last_at) VALUES (?, 'django', 3, ?),"
             " (?, 'jwt', 2, ?)",
             (guild, NOW, guild, NOW),
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO knowledge_misses (guild_id, query, query_key, source, asked_at)"
             " VALUES (?, 'kubernetes', 'kubernetes', 'search', ?)",
             (guild, NOW),
@@ -193,11 +194,11 @@ async def test_an_empty_guild_counts_zero(database: Database) -> None:
 
 async def test_features_not_deployed_count_as_not_available(database: Database) -> None:
     await seed(database, GUILD)
-    async with database.write() as conn:
-        await conn.execute("DROP TABLE reminder_deliveries")
+    with raw_writes(database) as conn:
+        conn.execute("DROP TABLE reminder_deliveries")
         # Same name, another shape: as if that feature changed its schema without telling operations.
-        await conn.execute("DROP TABLE knowledge_lookups")
-        await conn.execute("CREATE TABLE knowledge_lookups (guild_id INTEGER, entry_id TEXT)")
+        conn.execute("DROP TABLE knowledge_lookups")
+        conn.execute("CREATE TABLE knowledge_lookups (guild_id INTEGER, entry_id TEXT)")
     stats = await OpsStore(database).guild_stats(GUILD)
     assert (stats.reminders_sent, stats.reminders_failed, stats.knowledge_lookups) == (None, None, None)
     assert stats.knowledge_misses == 1

@@ -1,8 +1,7 @@
-"""The /projects board counted by SQLite equals the board the domain computes from every member, on a real file."""
+"""The /projects board as storage counts it, against counts written out by hand, on a real file."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,11 +9,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.projects import AnnouncementDraft, ProjectTotals, board_from_totals, compute_board, project_totals
+from bot.projects import AnnouncementDraft, ProjectTotals, board_from_totals
 from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.db import Database
 from bot.storage.projects import ProjectsStore
 from tests.conftest import CONTENT_DIR
+from tests.storage_helpers import raw_writes
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GUILD = 10
@@ -43,7 +43,7 @@ def draft(user_id: int, key: str, name: str, track: str) -> AnnouncementDraft:
     )
 
 
-async def test_counted_board_matches_the_board_computed_from_members(db: Database) -> None:
+async def test_the_board_counts_present_learners_paired_and_waiting(db: Database) -> None:
     store = ProjectsStore(db)
     people = [
         (1, "job-board", "Job Board Backend", "backend"),
@@ -53,41 +53,51 @@ async def test_counted_board_matches_the_board_computed_from_members(db: Databas
         (5, "custom:pionus-safaris", "Pionus SAFARIS app", "frontend"),  # the latest name wins
         (6, "ecommerce", "E-Commerce Backend", "backend"),
         (7, "ecommerce", "E-Commerce Product Catalog", "frontend"),  # leaves the server: not counted
+        (8, "ecommerce", "E-Commerce Backend", "backend"),  # in a team that ended: not paired
+        (9, "online-poll", "Online Poll Backend", "backend"),  # withdraws: not counted
     ]
     for minute, (user, key, name, track) in enumerate(people):
         await store.announce(
             draft(user, key, name, track), display_name=f"learner{user}", now=NOW + timedelta(minutes=minute)
         )
     await store.member_left(GUILD, 7, now=NOW + timedelta(hours=1))
-
-    def matching(conn: sqlite3.Connection) -> None:
+    await store.withdraw(GUILD, 9, now=NOW + timedelta(hours=1))
+    when = NOW.isoformat()
+    with raw_writes(db) as conn:
+        # Waiting for the project announced counts; proposed, or waiting for another project, does not.
         conn.execute(
-            "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at, state)"
-            " VALUES (?, 2, 'job-board', 'frontend', ?, 'waiting'), (?, 4, 'custom:pionus-safaris', 'backend', ?,"
-            " 'proposed')",
-            (GUILD, NOW.isoformat(), GUILD, NOW.isoformat()),
+            "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at, state) VALUES"
+            " (?, 2, 'job-board', 'frontend', ?, 'waiting'), (?, 4, 'custom:pionus-safaris', 'backend', ?, 'proposed'),"
+            " (?, 3, 'ecommerce', 'frontend', ?, 'waiting')",
+            (GUILD, when, GUILD, when, GUILD, when),
         )
         team = conn.execute(
-            "INSERT INTO teams (guild_id, project_key, created_at) VALUES (?, 'ecommerce', ?)", (GUILD, NOW.isoformat())
+            "INSERT INTO teams (guild_id, project_key, created_at) VALUES (?, 'ecommerce', ?)", (GUILD, when)
+        ).lastrowid
+        ended = conn.execute(
+            "INSERT INTO teams (guild_id, project_key, created_at, ended_at) VALUES (?, 'ecommerce', ?, ?)",
+            (GUILD, when, when),
         ).lastrowid
         conn.execute(
-            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, 6, 'backend', ?)",
-            (team, GUILD, NOW.isoformat()),
+            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES"
+            " (?, ?, 6, 'backend', ?), (?, ?, 8, 'backend', ?)",
+            (team, GUILD, when, ended, GUILD, when),
         )
 
-    await db.transact(matching)
-
-    counted = await store.board_totals(GUILD)
-    assert sorted(counted, key=lambda total: total.key) == sorted(
-        project_totals(await store.members(GUILD)), key=lambda total: total.key
-    )
-    assert board_from_totals(counted, CATALOGUE) == compute_board(await store.members(GUILD), CATALOGUE)
-    by_key = {total.key: total for total in counted}
-    assert by_key["custom:pionus-safaris"].latest_name == "Pionus SAFARIS app"
-    assert by_key["job-board"] == ProjectTotals(
-        "job-board", "Job Board Platform", NOW + timedelta(minutes=2), frontend=2, backend=1, waiting=1
-    )
-    assert (by_key["ecommerce"].backend, by_key["ecommerce"].frontend, by_key["ecommerce"].paired) == (1, 0, 1)
+    counted = sorted(await store.board_totals(GUILD), key=lambda total: total.key)
+    assert counted == [
+        ProjectTotals("custom:pionus-safaris", "Pionus SAFARIS app", NOW + timedelta(minutes=4), frontend=1, backend=1),
+        ProjectTotals("ecommerce", "E-Commerce Backend", NOW + timedelta(minutes=7), backend=2, paired=1),
+        ProjectTotals("job-board", "Job Board Platform", NOW + timedelta(minutes=2), frontend=2, backend=1, waiting=1),
+    ]
+    assert await store.board_total(GUILD, "job-board") == counted[2]
+    assert await store.board_total(GUILD, "online-poll") is None
+    rows = board_from_totals(counted, CATALOGUE)
+    assert [(row.key, row.total) for row in rows[:3]] == [
+        ("job-board", 3),
+        ("ecommerce", 2),  # two learners each: the more recent activity first (minute 7 against 4)
+        ("custom:pionus-safaris", 2),
+    ]
 
 
 @pytest.mark.parametrize("count", [0, 1])

@@ -15,6 +15,7 @@ import simcord
 from bot import Settings
 from bot.storage.projects import ProjectsStore
 from tests.conftest import World, build_world, restart
+from tests.storage_helpers import raw_writes
 
 
 def posts(world: World) -> list[discord.Message]:
@@ -375,8 +376,8 @@ async def test_projects_board_counts_and_paginates(world: World) -> None:
     await ada.slash(world.channel, "announce", project="jobs", track="backend")
     await grace.slash(world.channel, "announce", project="jobs", track="frontend")
     await linus.slash(world.channel, "announce", project="feed", track="frontend")
-    async with world.env.bot.db.write() as conn:
-        await conn.execute(
+    with raw_writes(world.env.bot.db) as conn:
+        conn.execute(
             "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at) VALUES (?, ?, ?, ?, ?)",
             (world.guild.id, ada.id, "job-board", "backend", "2026-01-01T00:00:00+00:00"),
         )
@@ -423,8 +424,8 @@ async def test_project_details_show_names_tracks_and_who_is_looking(world: World
     await ada.slash(world.channel, "announce", project="jobs", track="backend")
     await grace.slash(world.channel, "announce", project="jobs", track="frontend")
     await linus.slash(world.channel, "announce", project="jobs", track="frontend")
-    async with world.env.bot.db.write() as conn:
-        await conn.execute(
+    with raw_writes(world.env.bot.db) as conn:
+        conn.execute(
             "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at) VALUES (?, ?, ?, ?, ?)",
             (world.guild.id, grace.id, "job-board", "frontend", "2026-01-01T00:00:00+00:00"),
         )
@@ -484,17 +485,17 @@ async def test_me_shows_choice_match_state_and_reminders(world: World) -> None:
         world.channel, "announce", project="jobs", track="backend", summary="DRF", repo="https://gitlab.com/a/b"
     )
     await grace.slash(world.channel, "announce", project="jobs", track="frontend")
-    async with world.env.bot.db.write() as conn:
-        cursor = await conn.execute(
+    with raw_writes(world.env.bot.db) as conn:
+        cursor = conn.execute(
             "INSERT INTO teams (guild_id, project_key, thread_id, created_at) VALUES (?, 'job-board', 4242, ?)",
             (world.guild.id, "2026-01-01T00:00:00+00:00"),
         )
         for user_id, track in ((ada.id, "backend"), (grace.id, "frontend")):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
                 (cursor.lastrowid, world.guild.id, user_id, track, "2026-01-01T00:00:00+00:00"),
             )
-        await conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ada.id,))
+        conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ada.id,))
     me = await ada.slash(world.channel, "me")
     shown = fields(me.response.embeds[0])
     assert shown["Project"].startswith("**Job Board Backend** — backend\nDRF\nhttps://gitlab.com/a/b")

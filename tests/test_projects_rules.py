@@ -16,17 +16,17 @@ from bot.projects import (
     Catalogue,
     ExportRow,
     Project,
-    ProjectMember,
+    ProjectTotals,
     Track,
+    board_from_totals,
     board_page,
-    board_row,
-    compute_board,
     csv_safe,
     draft_announcement,
     export_csv,
     normalise_project_name,
     resolve_project,
     same_choice,
+    total_row,
     validate_repo_url,
     validate_summary,
     validate_timezone,
@@ -302,34 +302,23 @@ def test_same_choice_without_current_announcement() -> None:
     assert same_choice(draft(), None) is False
 
 
-def member(user_id: int, key: str, track: Track, minutes: int, **flags: bool) -> ProjectMember:
-    return ProjectMember(
-        user_id=user_id,
-        display_name=f"learner{user_id}",
-        project_key=key,
-        project_name="Pionus Safaris" if key.startswith("custom:") else key,
-        track=track,
-        created_at=NOW + timedelta(minutes=minutes),
-        **flags,
-    )
+def totals(key: str, minutes: int, **counts: int) -> ProjectTotals:
+    name = "Pionus Safaris" if key.startswith("custom:") else key
+    return ProjectTotals(key, name, NOW + timedelta(minutes=minutes), **counts)
 
 
-def test_board_counts_and_orders_by_activity(catalogue: Catalogue) -> None:
-    rows = compute_board(
+def test_board_lists_every_project_busiest_then_most_recent(catalogue: Catalogue) -> None:
+    rows = board_from_totals(
         [
-            member(1, "job-board", "backend", 1, waiting=True),
-            member(2, "job-board", "frontend", 2, paired=True),
-            member(3, "job-board", "backend", 3, paired=True),
-            member(4, "custom:pionus-safaris", "backend", 4),
-            member(5, "custom:pionus-safaris", "frontend", 9),
-            member(6, "social-feed", "frontend", 5),
-            member(7, "social-feed", "backend", 6, left=True),
+            totals("job-board", 3, frontend=1, backend=2, paired=2, waiting=1),
+            totals("custom:pionus-safaris", 9, frontend=1, backend=1),
+            totals("social-feed", 5, frontend=1, backend=1),
         ],
         catalogue,
     )
     assert [row.key for row in rows] == [
         "job-board",
-        "custom:pionus-safaris",
+        "custom:pionus-safaris",  # as busy as social-feed, more recent
         "social-feed",
         # Empty official projects stay listed, alphabetically.
         "ecommerce",
@@ -340,13 +329,11 @@ def test_board_counts_and_orders_by_activity(catalogue: Catalogue) -> None:
     assert (jobs.backend, jobs.frontend, jobs.paired, jobs.waiting) == (2, 1, 2, 1)
     assert jobs.name == "Job Board Backend / Job Board Platform"
     assert rows[1].name == "Pionus Safaris"
-    assert (rows[2].frontend, rows[2].backend) == (1, 0), "a learner who left is not counted"
 
 
-def test_board_row_for_one_project(catalogue: Catalogue) -> None:
-    members = [member(1, "job-board", "backend", 1), member(2, "job-board", "backend", 2)]
-    assert board_row(members, "job-board", catalogue).count("backend") == 2
-    assert board_row(members, "custom:nothing", catalogue).total == 0
+def test_total_row_for_one_project(catalogue: Catalogue) -> None:
+    assert total_row("job-board", totals("job-board", 1, backend=2), catalogue).count("backend") == 2
+    assert total_row("custom:nothing", None, catalogue).total == 0
 
 
 @pytest.mark.parametrize(
@@ -354,7 +341,7 @@ def test_board_row_for_one_project(catalogue: Catalogue) -> None:
     [(0, 0, 0, 1, 0), (5, 0, 0, 1, 5), (8, 1, 0, 1, 8), (9, 1, 1, 2, 1), (20, 1, 1, 3, 8), (20, 9, 2, 3, 4)],
 )
 def test_board_pages(rows: int, asked: int, number: int, count: int, size: int) -> None:
-    board = compute_board([member(i, f"custom:p{i}", "backend", i) for i in range(rows)], Catalogue([]))
+    board = board_from_totals([totals(f"custom:p{i}", i, backend=1) for i in range(rows)], Catalogue([]))
     page = board_page(board, asked)
     assert (page.number, page.count, len(page.rows)) == (number, count, size)
 

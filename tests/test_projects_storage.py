@@ -13,6 +13,7 @@ import pytest_asyncio
 from bot.projects import AnnouncementDraft
 from bot.storage.db import Database
 from bot.storage.projects import ProjectsStore
+from tests.storage_helpers import raw_writes
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GUILD = 10
@@ -126,8 +127,8 @@ async def test_unposted_until_marked_posted(store: ProjectsStore) -> None:
 
 
 async def add_to_pool(db: Database, user_id: int, state: str = "waiting", project_key: str = "job-board") -> None:
-    async with db.write() as conn:
-        await conn.execute(
+    with raw_writes(db) as conn:
+        conn.execute(
             "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at, state)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (GUILD, user_id, project_key, "backend", NOW.isoformat(), state),
@@ -135,20 +136,20 @@ async def add_to_pool(db: Database, user_id: int, state: str = "waiting", projec
 
 
 async def add_team(db: Database, *members: int, thread_id: int = 77) -> None:
-    async with db.write() as conn:
-        cursor = await conn.execute(
+    with raw_writes(db) as conn:
+        cursor = conn.execute(
             "INSERT INTO teams (guild_id, project_key, thread_id, created_at) VALUES (?, 'job-board', ?, ?)",
             (GUILD, thread_id, NOW.isoformat()),
         )
         team_id = cursor.lastrowid
         for user_id in members:
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
                 (team_id, GUILD, user_id, "backend", later(user_id).isoformat()),
             )
 
 
-async def test_members_carry_waiting_paired_and_left(db: Database, store: ProjectsStore) -> None:
+async def test_roster_members_carry_waiting_paired_and_left(db: Database, store: ProjectsStore) -> None:
     await store.announce(draft(ADA), display_name="Ada", now=NOW)
     await store.announce(draft(GRACE, track="frontend"), display_name="Grace", now=later(1))
     await store.announce(draft(LINUS, track="frontend"), display_name="Linus", now=later(2))
@@ -158,15 +159,17 @@ async def test_members_carry_waiting_paired_and_left(db: Database, store: Projec
     await add_team(db, GRACE, 9)
     assert await store.member_left(GUILD, LINUS, now=later(4))
     assert not await store.member_left(GUILD, LINUS, now=later(5))
-    members = {member.user_id: member for member in await store.members(GUILD, "job-board")}
+    roster = await store.roster(GUILD, "job-board")
+    members = {member.user_id: member for track in ("frontend", "backend") for member in roster.on_track[track]}
     assert set(members) == {ADA, GRACE, LINUS}
     assert (members[ADA].waiting, members[ADA].paired, members[ADA].left) == (True, False, False)
     assert (members[GRACE].waiting, members[GRACE].paired) == (False, True)
     assert members[LINUS].left
-    assert not (await store.members(GUILD, "ecommerce"))[0].waiting
-    assert len(await store.members(GUILD)) == 4
+    assert [member.user_id for member in roster.looking] == [ADA]
+    other = await store.roster(GUILD, "ecommerce")
+    assert not other.on_track["backend"][0].waiting and other.looking == ()
     assert await store.member_rejoined(GUILD, LINUS)
-    assert not (await store.members(GUILD, "job-board"))[2].left
+    assert not (await store.roster(GUILD, "job-board")).on_track["frontend"][1].left
 
 
 async def test_leaving_keeps_the_record_and_announcing_again_clears_left(store: ProjectsStore) -> None:
@@ -205,13 +208,13 @@ async def test_status_prefers_team_then_proposal_then_pool(db: Database, store: 
     status = await store.status(GUILD, ADA)
     assert status.announcement is not None and status.match.state == "waiting" and status.match.since == NOW
 
-    async with db.write() as conn:
-        await conn.execute(
+    with raw_writes(db) as conn:
+        conn.execute(
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, created_at, expires_at)"
             " VALUES (?, 'job-board', ?, ?, ?, ?)",
             (GUILD, GRACE, ADA, NOW.isoformat(), later(60).isoformat()),
         )
-        await conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ADA,))
+        conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ADA,))
     status = await store.status(GUILD, ADA)
     assert (status.match.state, status.match.partner_ids, status.match.expires_at) == ("proposed", (GRACE,), later(60))
     assert status.reminders_opt_out

@@ -133,8 +133,8 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     try:
         yield harness
         # The schema is intact and SQL in the text stayed data.
-        integrity = harness.run(bot.db.integrity_check())
-        assert integrity == "ok"
+        integrity = harness.run(bot.db.fetchall("PRAGMA integrity_check"))
+        assert [tuple(row) for row in integrity] == [("ok",)]
         for table in TABLES:
             harness.run(bot.db.fetchone(f"SELECT COUNT(*) FROM {table}"))  # noqa: S608 - fixed names
     finally:

@@ -139,7 +139,7 @@ async def test_full_disk_refuses_the_write_that_needs_space_and_the_bot_stays_up
     await db.set_pragma("max_page_count = 1073741823")
     again = await refused.slash(world.channel, "announce", project="Project again", track="backend")
     assert "Recorded" in texts(again)
-    assert await db.integrity_check() == "ok"
+    assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
     assert world.env.errors == []
 
 

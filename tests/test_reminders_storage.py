@@ -13,6 +13,7 @@ import pytest_asyncio
 from bot.reminders import DeliveryFailure
 from bot.storage.db import Database
 from bot.storage.reminders import RemindersStore
+from tests.storage_helpers import raw_writes
 
 GUILD = 10
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -112,13 +113,12 @@ async def test_claim_is_unique_per_recipient_and_keeps_the_first_nonce(store: Re
 async def test_the_unique_key_holds_even_against_raw_inserts(store: RemindersStore, db: Database) -> None:
     cohort = await store.apply_schedule(GUILD, date(2026, 1, 5), "UTC", due(date(2026, 1, 5)), NOW)
     await store.claim(GUILD, cohort.key, "nudge", 42, "n1", NOW)
-    with pytest.raises(sqlite3.IntegrityError):
-        async with db.write() as conn:
-            await conn.execute(
-                "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce, state,"
-                " claimed_at, updated_at) VALUES (?, ?, 'nudge', 42, 'n2', 'claimed', 'x', 'x')",
-                (GUILD, cohort.key),
-            )
+    with pytest.raises(sqlite3.IntegrityError), raw_writes(db) as conn:
+        conn.execute(
+            "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce, state,"
+            " claimed_at, updated_at) VALUES (?, ?, 'nudge', 42, 'n2', 'claimed', 'x', 'x')",
+            (GUILD, cohort.key),
+        )
 
 
 async def test_a_claim_left_by_a_crash_is_resumed_with_its_nonce_after_restart(tmp_path: Path) -> None:
@@ -205,27 +205,27 @@ async def test_opt_out_creates_or_updates_the_learner_row(store: RemindersStore,
 
 
 async def test_audience_data_reads_announcements_and_teams(store: RemindersStore, db: Database) -> None:
-    async with db.write() as conn:
+    with raw_writes(db) as conn:
         for user in (1, 2, 3):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, 'x')",
                 (GUILD, user, f"u{user}"),
             )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, created_at, ended_at,"
             " end_reason) VALUES (?, 1, 'job-board', 'Job Board Backend', 'backend', '1', '2', 'replaced')",
             (GUILD,),
         )
         for user, track, name in ((1, "frontend", "Job Board Platform"), (2, "backend", "Job Board Backend")):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, created_at)"
                 " VALUES (?, ?, 'job-board', ?, ?, '3')",
                 (GUILD, user, name, track),
             )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO teams (id, guild_id, project_key, created_at) VALUES (1, ?, 'job-board', 'x')", (GUILD,)
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at, left_at)"
             " VALUES (1, ?, 1, 'frontend', 'x', NULL), (1, ?, 2, 'backend', 'x', 'y')",
             (GUILD, GUILD),

@@ -11,8 +11,13 @@ import pytest
 
 from bot.admin import GuildConfig
 from bot.errors import StorageUnavailable
+from bot.ops import ProjectCount
 from bot.storage.admin import AdminStore
-from bot.storage.db import BUSY_TIMEOUT_MS, CHECKPOINT_EVERY_COMMITS, LATEST_VERSION, Database, load_migrations
+from bot.storage.db import BUSY_TIMEOUT_MS, LATEST_VERSION, Database, Session, load_migrations
+from bot.storage.matching import MatchingStore
+from bot.storage.ops import OpsStore
+from bot.storage.projects import ProjectsStore
+from tests.test_ops_stats import GUILD, OTHER_GUILD, seed
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -22,16 +27,20 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
     version = await db.connect()
     try:
         assert version == LATEST_VERSION
-        thread = db.conn
-        assert next(iter(await thread.execute_fetchall("PRAGMA journal_mode")))[0] == "wal"
-        assert next(iter(await thread.execute_fetchall("PRAGMA foreign_keys")))[0] == 1
-        assert next(iter(await thread.execute_fetchall("PRAGMA busy_timeout")))[0] >= 1000
-        # The event loop's connection: the same guarantees, but it never checkpoints and hands waits over.
-        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
-        assert (await db.fetchone("PRAGMA synchronous"))[0] == 1  # NORMAL
-        assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0
-        assert await db.integrity_check() == "ok"
+        pragmas = {}
+        for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous", "wal_autocheckpoint"):
+            row = await db.fetchone(f"PRAGMA {name}")
+            assert row is not None
+            pragmas[name] = row[0]
+        # synchronous 1 is NORMAL; SQLite checkpoints the log itself (wal_autocheckpoint) on aiosqlite's thread.
+        assert pragmas == {
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": BUSY_TIMEOUT_MS,
+            "synchronous": 1,
+            "wal_autocheckpoint": 1000,
+        }
+        assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
     finally:
         await db.close()
 
@@ -83,10 +92,13 @@ async def test_failed_write_rolls_back(tmp_path: Path) -> None:
     db = Database(tmp_path / "n.db")
     await db.connect()
     try:
+
+        async def body(conn: Session) -> None:
+            await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('a', 'b')")
+            raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError):
-            async with db.write() as conn:
-                await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('a', 'b')")
-                raise RuntimeError("boom")
+            await db.transact(body)
         assert await AdminStore(db).get_meta("a") is None
     finally:
         await db.close()
@@ -144,18 +156,85 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_clear_storage_error(tmp_pa
         await db.close()
 
 
-async def test_the_thread_checkpoints_so_the_log_stays_small(tmp_path: Path) -> None:
+async def test_nobody_reads_a_write_that_is_half_done(tmp_path: Path) -> None:
     db = Database(tmp_path / "n.db")
     await db.connect()
-    store = AdminStore(db)
-    writes = CHECKPOINT_EVERY_COMMITS * 2 + 100
+    seen: list[object] = []
+
+    async def read() -> None:
+        seen.append(await AdminStore(db).get_meta("k"))
+
+    async def body(conn: Session) -> None:
+        await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('k', 'half')")
+        reader = asyncio.get_running_loop().create_task(read())
+        await conn.execute("UPDATE bot_meta SET value = 'done' WHERE key = 'k'")
+        await asyncio.sleep(0.01)  # the reader had every chance to run between the two statements
+        assert not reader.done() and seen == []
+        readers.append(reader)
+
+    readers: list[asyncio.Task[None]] = []
     try:
-        for index in range(writes):
-            await store.set_meta("counter", str(index))
-        # wal_checkpoint reports the frames in the log before it runs: without the periodic checkpoints every
-        # commit would still be there (at least one frame each).
-        _, frames, _ = (await db.fetchone("PRAGMA wal_checkpoint(PASSIVE)")) or (0, 0, 0)
-        assert 0 < frames < writes - CHECKPOINT_EVERY_COMMITS
-        assert await store.get_meta("counter") == str(writes - 1)
+        await db.transact(body)
+        await readers[0]
+        assert seen == ["done"]
+    finally:
+        await db.close()
+
+
+COUNTED_ON_READ = 60  # the migration that dropped the counter tables and their triggers
+
+
+async def test_a_populated_database_from_before_counting_on_read_upgrades_without_loss(tmp_path: Path) -> None:
+    path = tmp_path / "v53.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    before = [(version, sql) for version, _, sql in load_migrations() if version < COUNTED_ON_READ]
+    for version, sql in before:
+        raw.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+    raw.close()
+    # Rows written while the triggers were live, as a running bot would have left them.
+    await seed(Database(path), GUILD)
+    await seed(Database(path), OTHER_GUILD)
+    raw = sqlite3.connect(path)
+    tables = [name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    rows_before = {table: raw.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}  # noqa: S608
+    assert raw.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 30
+    raw.close()
+
+    db = Database(path)
+    assert await db.connect() == LATEST_VERSION
+    try:
+        left = {
+            row["type"]: row["n"]
+            for row in await db.fetchall("SELECT type, COUNT(*) AS n FROM sqlite_master GROUP BY type")
+        }
+        assert "trigger" not in left and "view" not in left
+        for table, count in rows_before.items():
+            if table in ("board_counts", "learner_counts", "pool_counts"):
+                assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = ?", (table,)) is None
+                continue
+            row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - names read from the schema
+            assert row is not None and row[0] == count, table
+        assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
+
+        stats = await OpsStore(db).guild_stats(GUILD)
+        assert (stats.learners, stats.waiting, stats.pending_proposals, stats.paired, stats.teams) == (4, 1, 1, 2, 1)
+        assert (stats.reminders_sent, stats.reminders_failed) == (2, 1)
+        assert sorted(stats.projects, key=lambda p: p.project_key) == [
+            ProjectCount("custom:pionus", "Pionus Safaris (custom)", 1, 0),
+            ProjectCount("ecommerce", "ecommerce", 1, 1),
+        ]
+        board = sorted(await ProjectsStore(db).board_totals(GUILD), key=lambda total: total.key)
+        assert [(t.key, t.frontend, t.backend, t.paired, t.waiting) for t in board] == [
+            ("custom:pionus", 1, 0, 0, 1),
+            ("ecommerce", 1, 1, 2, 0),
+        ]
+        match_board = await MatchingStore(db).board(GUILD)
+        assert [(row.project_key, row.frontend_waiting, row.backend_waiting) for row in match_board] == [
+            ("custom:pionus", 1, 0)
+        ]
+        # Writes after the upgrade are counted at once, with nothing left to keep in step.
+        await ProjectsStore(db).member_left(GUILD, 2, now=NOW)
+        ecommerce = await ProjectsStore(db).board_total(GUILD, "ecommerce")
+        assert ecommerce is not None and (ecommerce.frontend, ecommerce.backend, ecommerce.paired) == (0, 1, 1)
     finally:
         await db.close()

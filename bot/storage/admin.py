@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime
 
 from bot.admin import GuildConfig
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 
 class AdminStore:
@@ -47,8 +46,8 @@ class AdminStore:
         return [config for config in configs if config is not None]
 
     async def save_config(self, config: GuildConfig, *, updated_by: int, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO guild_config (guild_id, channel_id, cohort_start, timezone, learner_role_id,"
                 " staff_role_id, staff_channel_id, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(guild_id) DO UPDATE SET channel_id = excluded.channel_id,"

@@ -1,4 +1,4 @@
-"""The SQLite connection: opening, pragmas, numbered migrations and the one serialised write path."""
+"""The SQLite connection: opening, pragmas, numbered migrations and the one serialised path to the file."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,12 +19,8 @@ log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
-# The event loop's connection waits this long for another process's lock, then hands the write to the thread.
-LOOP_BUSY_TIMEOUT_MS = 20
-# The loop's connection never checkpoints (a checkpoint syncs to disk); the database thread does, this often.
-CHECKPOINT_EVERY_COMMITS = 500
-LOOP_CACHE_KIB = 32 * 1024  # pages are only held once read, so a small cohort uses little of it
 
+Params = Sequence[Any] | Mapping[str, Any]
 T = TypeVar("T")
 
 
@@ -47,29 +42,55 @@ def load_migrations() -> list[tuple[int, str, str]]:
 LATEST_VERSION = max((version for version, _, _ in load_migrations()), default=0)
 
 
-class Database:
-    """The bot's SQLite file, shared by every store: small reads and writes on the event loop, the rest on a thread.
+class Session:
+    """What a `transact()` or `query()` body gets: the one connection, one statement per call."""
 
-    Every call into aiosqlite is a round trip to its database thread (a queue, a thread wake-up, a wake-up of the
-    loop), and those trips, not SQLite, were most of what a command waited for. A command's reads and writes
-    touch a few rows and take tens of microseconds, so they run at once on a second connection owned by the
-    event loop: `fetchall`/`fetchone` for one statement, `query()` for several reads under one snapshot,
-    `transact()` for one write transaction. What could stall the loop stays on aiosqlite's thread:
-    - waiting for a lock held by another process: the loop's connection gives up after LOOP_BUSY_TIMEOUT_MS and
-      the write is retried on the thread, which waits up to BUSY_TIMEOUT_MS;
-    - checkpoints, which sync the file to disk: the loop's connection never runs one, the thread runs a passive
-      one every CHECKPOINT_EVERY_COMMITS commits;
-    - anything that may read or write a whole cohort: callers pass `bulk=True`;
-    - migrations and backups.
-    Both connections run in WAL mode with synchronous=NORMAL, so a commit appends to the log without a sync.
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._connection = conn
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        # execute_fetchall runs, fetches and closes in one trip to the database thread.
+        return list(await self._connection.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # A statement that returns no rows has finished when execute() returns, so its cursor holds nothing open and is
+    # left to the garbage collector: closing it would be one more trip to the database thread.
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement that returns no rows; the number of rows it changed."""
+        cursor = await self._connection.execute(sql, params)
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._connection.executemany(sql, rows)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT; the new row's id."""
+        cursor = await self._connection.execute(sql, params)
+        row_id = cursor.lastrowid
+        if row_id is None:
+            raise RuntimeError("INSERT returned no row id")
+        return int(row_id)
+
+
+class Database:
+    """The bot's SQLite file, shared by every store: one aiosqlite connection, used one caller at a time.
+
+    aiosqlite runs every statement on its own thread, so waiting for the disk or for another process's lock
+    (up to BUSY_TIMEOUT_MS) never stalls the event loop; a trip to that thread costs tens of microseconds, far
+    inside a command's budget (docs/benchmarks.md). One asyncio lock orders every caller: a write transaction
+    (`transact`, BEGIN IMMEDIATE ... COMMIT) never interleaves with another caller's statements on the shared
+    connection, so nobody reads a half-done write and writers queue on the lock, not on SQLITE_BUSY.
+    WAL mode with synchronous=NORMAL: a commit appends to the log without a sync; SQLite checkpoints on the
+    database thread as the log grows.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
-        self._local: sqlite3.Connection | None = None
-        self._write_lock = asyncio.Lock()
-        self._commits = 0
+        self._lock = asyncio.Lock()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -94,44 +115,15 @@ class Database:
             f"busy_timeout={BUSY_TIMEOUT_MS}",
             "synchronous=NORMAL",
         ):
-            # Fully consume each pragma's result: an unfinished statement would block the next COMMIT.
-            await self._conn.execute_fetchall(f"PRAGMA {pragma}")
-        version = await self.migrate()
-        if self._local is not None:
-            self._local.close()
-        self._local = self._open_local()
-        return version
-
-    def _open_local(self) -> sqlite3.Connection | None:
-        if str(self.path) == ":memory:":
-            return None  # a second connection to :memory: would be another, empty database
-        # check_same_thread=False: the Database may be created outside the loop's thread (tests); it is never
-        # used from two threads at once, since nothing awaits while using it.
-        local = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        local.row_factory = sqlite3.Row
-        for pragma in (
-            "foreign_keys=ON",
-            f"busy_timeout={LOOP_BUSY_TIMEOUT_MS}",
-            "synchronous=NORMAL",
-            "wal_autocheckpoint=0",
-            "mmap_size=268435456",
-            # Every command's reads and writes share this cache; SQLite's default 2 MiB held less than one
-            # benchmark round's pages, so each command re-read its pages from the file.
-            f"cache_size=-{LOOP_CACHE_KIB}",
-        ):
-            local.execute(f"PRAGMA {pragma}").fetchall()
-        return local
+            await self.set_pragma(pragma)
+        return await self.migrate()
 
     async def set_pragma(self, pragma: str) -> None:
-        """A connection setting (e.g. query_only, max_page_count) on every connection the bot writes through."""
+        """A connection setting (e.g. query_only, max_page_count, busy_timeout)."""
+        # Fully consume the result: an unfinished statement would block the next COMMIT.
         await self.conn.execute_fetchall(f"PRAGMA {pragma}")
-        if self._local is not None:
-            self._local.execute(f"PRAGMA {pragma}").fetchall()
 
     async def close(self) -> None:
-        if self._local is not None:
-            local, self._local = self._local, None
-            local.close()
         if self._conn is None:
             return
         try:
@@ -156,20 +148,23 @@ class Database:
             current = version
         return current
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise writers: an asyncio lock in-process and BEGIN IMMEDIATE across processes."""
-        async with self._write_lock:
+    async def transact(self, body: Callable[[Session], Awaitable[T]]) -> T:
+        """One write transaction: BEGIN IMMEDIATE, `body`, COMMIT (ROLLBACK if it raises); returns what it returns.
+
+        `body` may only await statements on the session it is given (anything else would hold every other
+        caller up). A file or disk that refuses the write raises StorageUnavailable, with a message safe to show.
+        """
+        async with self._lock:
             conn = self.conn
             try:
-                await conn.execute("BEGIN IMMEDIATE")
+                await conn.execute_fetchall("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
                 raise _unavailable(error) from error
             try:
-                yield conn
+                result = await body(Session(conn))
             except sqlite3.OperationalError as error:
                 await conn.rollback()
-                # A full disk shows up on the INSERT that needs a new page, not at BEGIN or COMMIT.
+                # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
                 if _is_unavailable(error):
                     raise _unavailable(error) from error
                 raise
@@ -181,119 +176,31 @@ class Database:
             except sqlite3.OperationalError as error:
                 await conn.rollback()
                 raise _unavailable(error) from error
+            return result
 
-    async def transact(self, body: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> T:
-        """One write transaction; the same guarantees as `write()`.
-
-        `body` is plain synchronous sqlite3 code run between BEGIN IMMEDIATE and COMMIT (ROLLBACK if it raises),
-        under the same lock as `write()`: on the event loop, or on the database thread for `bulk` work or when
-        another process holds the lock. It must not await or touch anything but the connection it is given;
-        what it returns is returned here, what it raises is raised here.
-        """
-        async with self._write_lock:
-            local = self._local
-            if local is not None and not bulk:
-                try:
-                    result = _run_transaction(local, body)
-                except _Refused as refused:
-                    if not (refused.at_begin and _is_busy(refused.error)):
-                        raise _unavailable(refused.error) from refused.error
-                    log.info("database locked by another process; writing from the database thread")
-                except sqlite3.OperationalError as error:
-                    # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
-                    if _is_unavailable(error):
-                        raise _unavailable(error) from error
-                    raise
-                else:
-                    await self._after_commit()
-                    return result
-            conn = self.conn
+    async def execute(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One write statement as its own transaction (SQLite makes a single statement atomic), in one trip to the
+        database thread instead of three; the rows of its RETURNING clause. Refusals as in transact()."""
+        async with self._lock:
             try:
-                # aiosqlite's own way to run a callable on its thread (every public method goes through it).
-                result = await conn._execute(_run_transaction, conn._conn, body)  # type: ignore[no-untyped-call]
-            except _Refused as refused:
-                raise _unavailable(refused.error) from refused.error
+                return list(await self.conn.execute_fetchall(sql, params))
             except sqlite3.OperationalError as error:
                 if _is_unavailable(error):
                     raise _unavailable(error) from error
                 raise
-            return result
 
-    async def _after_commit(self) -> None:
-        self._commits += 1
-        if self._commits % CHECKPOINT_EVERY_COMMITS == 0:
-            try:
-                await self.conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                log.warning("WAL checkpoint failed; the next one retries", exc_info=True)
+    async def query(self, body: Callable[[Session], Awaitable[T]]) -> T:
+        """Several reads that see one state: no write of this process lands between two of them (the lock)."""
+        async with self._lock:
+            return await body(Session(self.conn))
 
-    async def query(self, body: Callable[[sqlite3.Connection], T], *, bulk: bool = False) -> T:
-        """Several reads under one snapshot: `body` is synchronous sqlite3 code as in transact(), and never writes."""
-        conn = self.conn
-        if self._local is None or bulk:
-            result: T = await conn._execute(_read_snapshot, conn._conn, body)  # type: ignore[no-untyped-call]
-            return result
-        return _read_snapshot(self._local, body)
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
-
-    async def fetchall(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *, bulk: bool = False
-    ) -> list[sqlite3.Row]:
-        conn = self.conn
-        if self._local is None or bulk:
-            # Execute, fetch and close in one trip (a cursor would take three).
-            return list(await conn.execute_fetchall(sql, params))
-        return self._local.execute(sql, params).fetchall()
-
-    async def integrity_check(self) -> str:
-        rows = list(await self.conn.execute_fetchall("PRAGMA integrity_check"))
-        return str(rows[0][0]) if rows else "no answer"
-
-    async def backup_to(self, target: Path) -> None:
-        """Online backup (safe while the bot runs) using SQLite's backup API."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(target) as destination:
-            await self.conn.backup(destination)
-
-
-class _Refused(Exception):
-    """BEGIN or COMMIT failed; transact() turns it into StorageUnavailable (or, if BEGIN was busy, retries)."""
-
-    def __init__(self, error: sqlite3.OperationalError, *, at_begin: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.at_begin = at_begin
-
-
-def _run_transaction(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-    """BEGIN IMMEDIATE, the body, COMMIT; ROLLBACK if anything fails."""
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        raise _Refused(error, at_begin=True) from error
-    try:
-        result = body(connection)
-    except BaseException:
-        connection.rollback()
-        raise
-    try:
-        connection.commit()
-    except sqlite3.OperationalError as error:
-        connection.rollback()
-        raise _Refused(error, at_begin=False) from error
-    return result
-
-
-def _read_snapshot(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-    """The body's reads see one committed state, not a write that lands between two of them."""
-    connection.execute("BEGIN")
-    try:
-        return body(connection)
-    finally:
-        connection.execute("COMMIT")
 
 
 UNAVAILABLE_CODES = (
@@ -304,11 +211,6 @@ UNAVAILABLE_CODES = (
     "SQLITE_LOCKED",
     "SQLITE_CANTOPEN",
 )
-
-
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    name = getattr(error, "sqlite_errorname", "") or ""
-    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _is_unavailable(error: sqlite3.OperationalError) -> bool:

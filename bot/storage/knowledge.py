@@ -19,7 +19,7 @@ from bot.knowledge import (
     one_line,
     search_snippet,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 # Control characters never appear in content, so they mark matches unambiguously inside snippets.
 MATCH_START = "\x02"
@@ -83,9 +83,9 @@ class KnowledgeStore:
             for entry in entries
         ]
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM knowledge_fts")
-            conn.executemany(
+        async def body(conn: Session) -> None:
+            await conn.execute("DELETE FROM knowledge_fts")
+            await conn.executemany(
                 "INSERT INTO knowledge_fts (rowid, entry_id, title, aliases, tags, summary, body)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
@@ -101,13 +101,17 @@ class KnowledgeStore:
         if not question.terms or limit <= 0:
             return []
         rowids = [self._rowids[entry_id] for entry_id in question.named if entry_id in self._rowids]
-        return await self.db.query(lambda conn: _search(conn, question, rowids, limit))
+
+        async def body(conn: Session) -> list[SearchHit]:
+            return await _search(conn, question, rowids, limit)
+
+        return await self.db.query(body)
 
     async def record_weak(self, guild_id: int | None, query: str, best: SearchHit, now: datetime) -> None:
         """Remember a question whose best hit was weak (never who asked); forget ones older than a year."""
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO knowledge_weak_answers (guild_id, query, query_key, best_entry, best_score, asked_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -119,45 +123,49 @@ class KnowledgeStore:
                     now.isoformat(),
                 ),
             )
-            conn.execute("DELETE FROM knowledge_weak_answers WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+            await conn.execute(
+                "DELETE FROM knowledge_weak_answers WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),)
+            )
 
         return await self.db.transact(body)
-
-    async def weak_answers(self, guild_id: int | None, limit: int = 15) -> list[Gap]:
-        """The most frequent weakly answered questions in a guild, most asked first."""
-        return await self.db.query(lambda conn: _weak(conn, guild_id, limit))
 
     async def record_miss(self, guild_id: int | None, query: str, source: str, now: datetime) -> None:
         """Remember a question nothing answered (never who asked); forget ones older than a year."""
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO knowledge_misses (guild_id, query, query_key, source, asked_at) VALUES (?, ?, ?, ?, ?)",
                 (guild_id, query.strip()[:200], compact(query) or query.strip().casefold(), source, now.isoformat()),
             )
-            conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
+            await conn.execute("DELETE FROM knowledge_misses WHERE asked_at < ?", ((now - MISS_RETENTION).isoformat(),))
 
         return await self.db.transact(body)
 
     async def gaps(self, guild_id: int | None, limit: int = 15) -> list[Gap]:
         """The most frequent unanswered questions in a guild, most asked first."""
-        return await self.db.query(lambda conn: _gaps(conn, guild_id, limit))
+
+        async def body(conn: Session) -> list[Gap]:
+            return await _gaps(conn, guild_id, limit)
+
+        return await self.db.query(body)
 
     async def gaps_report(
         self, guild_id: int | None, *, gaps: int = 15, weak: int = 10, lookups: int = 5
     ) -> tuple[list[Gap], list[Gap], list[LookupCount]]:
         """/nexus gaps: unanswered questions, weakly answered ones and the most opened entries, in one trip."""
-        return await self.db.query(
-            lambda conn: (
-                _gaps(conn, guild_id, gaps),
-                _weak(conn, guild_id, weak),
-                _top_lookups(conn, guild_id, lookups),
+
+        async def body(conn: Session) -> tuple[list[Gap], list[Gap], list[LookupCount]]:
+            return (
+                await _gaps(conn, guild_id, gaps),
+                await _weak(conn, guild_id, weak),
+                await _top_lookups(conn, guild_id, lookups),
             )
-        )
+
+        return await self.db.query(body)
 
     async def record_lookup(self, guild_id: int | None, entry_id: str, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO knowledge_lookups (guild_id, entry_id, count, last_at) VALUES (?, ?, 1, ?)"
                 " ON CONFLICT (guild_id, entry_id) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
                 (DM_GUILD if guild_id is None else guild_id, entry_id, now.isoformat()),
@@ -165,12 +173,9 @@ class KnowledgeStore:
 
         return await self.db.transact(body)
 
-    async def top_lookups(self, guild_id: int | None, limit: int = 5) -> list[LookupCount]:
-        return await self.db.query(lambda conn: _top_lookups(conn, guild_id, limit))
 
-
-def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Gap]:
-    rows = conn.execute(
+async def _gaps(conn: Session, guild_id: int | None, limit: int) -> list[Gap]:
+    rows = await conn.fetchall(
         "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
         " (SELECT latest.query FROM knowledge_misses AS latest"
         "  WHERE latest.guild_id IS misses.guild_id AND latest.query_key = misses.query_key"
@@ -178,12 +183,12 @@ def _gaps(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Ga
         " FROM knowledge_misses AS misses WHERE guild_id IS ?"
         " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
         (guild_id, limit),
-    ).fetchall()
+    )
     return [Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"])) for row in rows]
 
 
-def _weak(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Gap]:
-    rows = conn.execute(
+async def _weak(conn: Session, guild_id: int | None, limit: int) -> list[Gap]:
+    rows = await conn.fetchall(
         "SELECT query_key, COUNT(*) AS asked, MAX(asked_at) AS last_asked,"
         " (SELECT latest.query FROM knowledge_weak_answers AS latest"
         "  WHERE latest.guild_id IS weak.guild_id AND latest.query_key = weak.query_key"
@@ -194,13 +199,13 @@ def _weak(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[Ga
         " FROM knowledge_weak_answers AS weak WHERE guild_id IS ?"
         " GROUP BY query_key ORDER BY asked DESC, last_asked DESC LIMIT ?",
         (guild_id, limit),
-    ).fetchall()
+    )
     return [
         Gap(row["query"], row["asked"], datetime.fromisoformat(row["last_asked"]), row["best_entry"]) for row in rows
     ]
 
 
-def _search(conn: sqlite3.Connection, question: SearchQuery, named: list[int], limit: int) -> list[SearchHit]:
+async def _search(conn: Session, question: SearchQuery, named: list[int], limit: int) -> list[SearchHit]:
     """Named entries, then all-words hits, then any-word hits while the list is short; each entry once."""
     highlight = [list(tokens) for tokens in question.terms]
     highlight += [list(phrase) for phrases in question.synonyms for phrase in phrases]
@@ -213,7 +218,7 @@ def _search(conn: sqlite3.Connection, question: SearchQuery, named: list[int], l
             hits.append(SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], highlight), kind, score))
 
     for rowid in named[:limit]:
-        row = conn.execute(_NAMED_SQL, (rowid,)).fetchone()
+        row = await conn.fetchone(_NAMED_SQL, (rowid,))
         if row is not None:
             add(row, HitKind.NAMED, 0.0)
     joiners = [("AND", HitKind.ALL_WORDS)]
@@ -224,16 +229,16 @@ def _search(conn: sqlite3.Connection, question: SearchQuery, named: list[int], l
             break
         expression = match_expression(question.terms, joiner, question.synonyms)
         # Ask for enough rows to fill the list after the entries already listed are skipped.
-        for row in conn.execute(_SEARCH_SQL, (expression, limit + len(seen))).fetchall():
+        for row in await conn.fetchall(_SEARCH_SQL, (expression, limit + len(seen))):
             add(row, kind, row["score"])
     return hits
 
 
-def _top_lookups(conn: sqlite3.Connection, guild_id: int | None, limit: int) -> list[LookupCount]:
-    rows = conn.execute(
+async def _top_lookups(conn: Session, guild_id: int | None, limit: int) -> list[LookupCount]:
+    rows = await conn.fetchall(
         "SELECT entry_id, count FROM knowledge_lookups WHERE guild_id = ? ORDER BY count DESC, entry_id LIMIT ?",
         (DM_GUILD if guild_id is None else guild_id, limit),
-    ).fetchall()
+    )
     return [LookupCount(row["entry_id"], row["count"]) for row in rows]
 
 

@@ -46,7 +46,7 @@ from bot.matching import (
     settle_withdrawal,
     team_after_leaving,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 log = logging.getLogger(__name__)
 
@@ -195,25 +195,22 @@ def _pool_entry(row: sqlite3.Row) -> PoolEntry:
     )
 
 
-def _all(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
+async def _all(conn: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    return await conn.fetchall(sql, params)
 
 
-def _one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-    rows = _all(conn, sql, params)
+async def _one(conn: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    rows = await _all(conn, sql, params)
     return rows[0] if rows else None
 
 
-def _insert(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
-    row_id = conn.execute(sql, params).lastrowid
-    if row_id is None:
-        raise RuntimeError("INSERT returned no row id")
-    return int(row_id)
+async def _insert(conn: Session, sql: str, params: Sequence[Any]) -> int:
+    return await conn.insert(sql, params)
 
 
 class MatchingStore:
-    """Every read and write of matching. Each public write is one transaction, run on the database thread in one
-    trip (`Database.transact`): the rules in bot.matching are pure, so the whole find-and-claim runs there too."""
+    """Every read and write of matching. Each public write is one transaction (`Database.transact`): the rules in
+    bot.matching are pure, so the whole find-and-claim decides inside it and concurrent finds never collide."""
 
     def __init__(self, db: Database, *, proposal_ttl_hours: float = 48.0) -> None:
         self.db = db
@@ -221,21 +218,12 @@ class MatchingStore:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    async def current_choice(self, guild_id: int, user_id: int) -> Choice | None:
-        return await self.db.query(lambda conn: self._choice(conn, guild_id, user_id))
-
     async def choices(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, Choice]:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
         rows = await self.db.fetchall(CHOICES_SQL, (guild_id, json.dumps(ids)))
         return {row["user_id"]: _choice(row) for row in rows}
-
-    async def pool_entry(self, guild_id: int, user_id: int) -> PoolEntry | None:
-        return await self.db.query(lambda conn: self._pool_entry(conn, guild_id, user_id))
-
-    async def line_stats(self, entry: PoolEntry) -> LineStats:
-        return await self.db.query(lambda conn: self._line_stats(conn, entry))
 
     async def proposal(self, proposal_id: int) -> Proposal | None:
         row = await self.db.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
@@ -256,34 +244,34 @@ class MatchingStore:
         return await self.db.query(lambda conn: self._team(conn, team_id))
 
     async def status(self, guild_id: int, user_id: int) -> MatchStatus:
-        def body(conn: sqlite3.Connection) -> MatchStatus:
-            choice = self._choice(conn, guild_id, user_id)
-            team = self._active_team(conn, guild_id, user_id)
-            proposal = self._pending_proposal(conn, guild_id, user_id)
-            entry = self._pool_entry(conn, guild_id, user_id)
-            line = self._line_stats(conn, entry) if entry is not None and entry.state == "waiting" else None
+        async def body(conn: Session) -> MatchStatus:
+            choice = await self._choice(conn, guild_id, user_id)
+            team = await self._active_team(conn, guild_id, user_id)
+            proposal = await self._pending_proposal(conn, guild_id, user_id)
+            entry = await self._pool_entry(conn, guild_id, user_id)
+            line = await self._line_stats(conn, entry) if entry is not None and entry.state == "waiting" else None
             others: list[int] = []
             if team is not None:
                 others += [member.user_id for member in team.others(user_id)]
             if proposal is not None:
                 others.append(proposal.other(user_id))
-            people = self._choices(conn, guild_id, others)
+            people = await self._choices(conn, guild_id, others)
             return MatchStatus(choice=choice, entry=entry, line=line, proposal=proposal, team=team, people=people)
 
         return await self.db.query(body)
 
     async def board(self, guild_id: int) -> list[BoardRow]:
         """Waiting learners per project and track, projects waiting longest first."""
-        # Counts and each line's oldest wait are kept by triggers (migration 0052): a few rows, not the pool.
+        # Counted from the pool's line index (match_pool_line) on every read: within budget at 50,000 waiting.
         rows = await self.db.fetchall(
-            "SELECT c.project_key, SUM(CASE WHEN c.track = 'frontend' THEN c.waiting ELSE 0 END) AS frontend,"
-            " SUM(CASE WHEN c.track = 'backend' THEN c.waiting ELSE 0 END) AS backend, MIN(c.oldest) AS oldest,"
+            "SELECT c.project_key, SUM(c.track = 'frontend') AS frontend, SUM(c.track = 'backend') AS backend,"
+            " MIN(c.queued_at) AS oldest,"
             # Only custom projects are named by what learners typed (project_label names official ones).
             " CASE WHEN c.project_key >= 'custom:' AND c.project_key < 'custom;' THEN"
             "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = c.guild_id"
             "   AND a.project_key = c.project_key AND a.ended_at IS NULL LIMIT 1) END AS name"
-            " FROM pool_counts c WHERE c.guild_id = ? AND c.waiting > 0"
-            " GROUP BY c.project_key HAVING MIN(c.oldest) IS NOT NULL ORDER BY 4, c.project_key",
+            " FROM match_pool c WHERE c.guild_id = ? AND c.state = 'waiting'"
+            " GROUP BY c.project_key ORDER BY 4, c.project_key",
             (guild_id,),
         )
         return [
@@ -368,29 +356,29 @@ class MatchingStore:
     async def find(self, guild_id: int, user_id: int, now: datetime) -> FindResult:
         """Join the pool and claim a counterpart, all in one write transaction: concurrent finds never share one."""
 
-        def body(conn: sqlite3.Connection) -> FindResult:
-            state = _one(conn, FIND_STATE_SQL, (guild_id, user_id))
+        async def body(conn: Session) -> FindResult:
+            state = await _one(conn, FIND_STATE_SQL, (guild_id, user_id))
             choice = require_choice(None if state is None else _choice(state))
             assert state is not None  # noqa: S101 - require_choice raised otherwise
             if state["team_id"] is not None:
-                return FindResult(kind="partnered", choice=choice, team=self._team(conn, state["team_id"]))
+                return FindResult(kind="partnered", choice=choice, team=await self._team(conn, state["team_id"]))
             pending_id = state["pending_as_frontend"] or state["pending_as_backend"]
             if pending_id is not None:
-                pending = self._proposal_row(conn, pending_id)
-                partner = self._choice(conn, guild_id, pending.other(user_id))
+                pending = await self._proposal_row(conn, pending_id)
+                partner = await self._choice(conn, guild_id, pending.other(user_id))
                 return FindResult(kind="already_proposed", choice=choice, proposal=pending, partner=partner)
             # Someone already waiting on the same project and track keeps their place in line.
             rejoined = (state["pool_project_key"], state["pool_track"]) == (choice.project_key, choice.track)
             queued_at = _time(state["pool_queued_at"]) if rejoined else now
             entry = PoolEntry(guild_id, user_id, choice.project_key, choice.track, choice.timezone, queued_at)
-            proposal, partner, skipped = self._claim(conn, entry, now)
+            proposal, partner, skipped = await self._claim(conn, entry, now)
             if proposal is not None:
                 return FindResult(kind="proposed", choice=choice, proposal=proposal, partner=partner)
-            conn.execute(
+            await conn.execute(
                 POOL_WAITING_UPSERT_SQL,
                 (guild_id, user_id, entry.project_key, entry.track, entry.timezone, iso(entry.queued_at)),
             )
-            line = self._line_stats(conn, entry, skipped)
+            line = await self._line_stats(conn, entry, skipped)
             return FindResult(kind="waiting", choice=choice, line=line, rejoined=rejoined)
 
         return await self.db.transact(body)
@@ -398,40 +386,40 @@ class MatchingStore:
     async def answer(
         self, proposal_id: int, user_id: int, answer: Answer, now: datetime, *, leave_pool: bool = False
     ) -> ProposalUpdate:
-        def body(conn: sqlite3.Connection) -> ProposalUpdate:
-            proposal = self._proposal_row(conn, proposal_id)
+        async def body(conn: Session) -> ProposalUpdate:
+            proposal = await self._proposal_row(conn, proposal_id)
             settlement = settle_answer(proposal, user_id, answer, leave_pool=leave_pool)
-            return self._settle(conn, proposal, settlement, now)
+            return await self._settle(conn, proposal, settlement, now)
 
         return await self.db.transact(body)
 
     async def expire(self, proposal_id: int, now: datetime) -> ProposalUpdate | None:
         """Close a proposal whose time is up; None if it was already answered or is not due yet."""
 
-        def body(conn: sqlite3.Connection) -> ProposalUpdate | None:
-            row = _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+        async def body(conn: Session) -> ProposalUpdate | None:
+            row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
             if row is None:
                 return None
             proposal = _proposal(row)
             if not proposal.is_due(now):
                 return None
-            return self._settle(conn, proposal, settle_expiry(proposal), now)
+            return await self._settle(conn, proposal, settle_expiry(proposal), now)
 
         return await self.db.transact(body)
 
     async def leave(self, guild_id: int, user_id: int, now: datetime) -> Departure:
         """/match leave: out of the pool, withdrawing any pending proposal. Teams are left with /match unpair."""
 
-        def body(conn: sqlite3.Connection) -> Departure:
-            return self._depart(conn, guild_id, user_id, now, include_team=False)
+        async def body(conn: Session) -> Departure:
+            return await self._depart(conn, guild_id, user_id, now, include_team=False)
 
         return await self.db.transact(body)
 
     async def remove_learner(self, guild_id: int, user_id: int, now: datetime) -> Departure:
         """The learner withdrew their announcement or left the server: out of the pool, proposals and team."""
 
-        def body(conn: sqlite3.Connection) -> Departure:
-            return self._depart(conn, guild_id, user_id, now, include_team=True)
+        async def body(conn: Session) -> Departure:
+            return await self._depart(conn, guild_id, user_id, now, include_team=True)
 
         return await self.db.transact(body)
 
@@ -441,31 +429,31 @@ class MatchingStore:
         Returns None when nothing had to change (a timezone change is simply copied to the pool).
         """
 
-        def body(conn: sqlite3.Connection) -> Departure | None:
-            choice = self._choice(conn, guild_id, user_id)
-            entry = self._pool_entry(conn, guild_id, user_id)
-            pending = self._pending_proposal(conn, guild_id, user_id)
+        async def body(conn: Session) -> Departure | None:
+            choice = await self._choice(conn, guild_id, user_id)
+            entry = await self._pool_entry(conn, guild_id, user_id)
+            pending = await self._pending_proposal(conn, guild_id, user_id)
             place = (choice.project_key, choice.track) if choice else None
             moved = (entry is not None and (entry.project_key, entry.track) != place) or (
                 pending is not None and (choice is None or (pending.project_key, pending.track_of(user_id)) != place)
             )
             if not moved:
                 if entry is not None and choice is not None and entry.timezone != choice.timezone:
-                    conn.execute(
+                    await conn.execute(
                         "UPDATE match_pool SET timezone = ? WHERE guild_id = ? AND user_id = ?",
                         (choice.timezone, guild_id, user_id),
                     )
                 return None
-            return self._depart(conn, guild_id, user_id, now, include_team=False)
+            return await self._depart(conn, guild_id, user_id, now, include_team=False)
 
         return await self.db.transact(body)
 
     async def unpair(self, guild_id: int, user_id: int, now: datetime) -> Departure:
-        def body(conn: sqlite3.Connection) -> Departure:
-            team = self._active_team(conn, guild_id, user_id)
+        async def body(conn: Session) -> Departure:
+            team = await self._active_team(conn, guild_id, user_id)
             if team is None:
                 raise NotFound("You don't have a partner right now, so there is nothing to unpair.")
-            change = self._leave_team(conn, team, user_id, now, block="unpaired")
+            change = await self._leave_team(conn, team, user_id, now, block="unpaired")
             return Departure(user_id=user_id, team=team, team_change=change)
 
         return await self.db.transact(body)
@@ -473,11 +461,11 @@ class MatchingStore:
     async def pair(self, guild_id: int, first: int, second: int, staff_id: int, now: datetime) -> ManualPair:
         """Staff pairing: skips consent, withdraws both learners' pending proposals, and is logged."""
 
-        def body(conn: sqlite3.Connection) -> ManualPair:
-            first_choice = self._choice(conn, guild_id, first)
-            second_choice = self._choice(conn, guild_id, second)
+        async def body(conn: Session) -> ManualPair:
+            first_choice = await self._choice(conn, guild_id, first)
+            second_choice = await self._choice(conn, guild_id, second)
             low, high = pair_key(first, second)
-            block = _one(
+            block = await _one(
                 conn,
                 "SELECT reason FROM pair_blocks WHERE guild_id = ? AND user_low = ? AND user_high = ?",
                 (guild_id, low, high),
@@ -485,23 +473,23 @@ class MatchingStore:
             check_manual_pair(
                 first_choice,
                 second_choice,
-                first_team=self._active_team(conn, guild_id, first),
-                second_team=self._active_team(conn, guild_id, second),
+                first_team=await self._active_team(conn, guild_id, first),
+                second_team=await self._active_team(conn, guild_id, second),
                 block=None if block is None else cast(BlockReason, block["reason"]),
             )
             assert first_choice is not None and second_choice is not None  # noqa: S101 - checked just above
             withdrawn: list[ProposalUpdate] = []
             requeued: list[int] = []
             for user in (first, second):
-                pending = self._pending_proposal(conn, guild_id, user)
+                pending = await self._pending_proposal(conn, guild_id, user)
                 if pending is None:
                     continue
-                update = self._settle(conn, pending, settle_withdrawal(pending, user), now, retry=False)
+                update = await self._settle(conn, pending, settle_withdrawal(pending, user), now, retry=False)
                 # A proposal between these two is simply overtaken by the pairing: nobody to tell or requeue.
                 if not {first, second} >= set(pending.members):
                     withdrawn.append(update)
                     requeued += [other for other in update.settlement.requeue if other not in (first, second)]
-            team = self._create_team(
+            team = await self._create_team(
                 conn,
                 guild_id,
                 first_choice.project_key,
@@ -510,8 +498,8 @@ class MatchingStore:
                 proposal_id=None,
                 created_by=staff_id,
             )
-            self._log(conn, guild_id, staff_id, "pair", {"team": team.id, "members": [first, second]}, now)
-            new = self._retry(conn, guild_id, requeued, now)
+            await self._log(conn, guild_id, staff_id, "pair", {"team": team.id, "members": [first, second]}, now)
+            new = await self._retry(conn, guild_id, requeued, now)
             return ManualPair(team=team, withdrawn=tuple(withdrawn), new_proposals=tuple(new))
 
         return await self.db.transact(body)
@@ -519,8 +507,8 @@ class MatchingStore:
     async def run_leftovers(self, guild_id: int, staff_id: int, now: datetime) -> LeftoverRun:
         """/match run: seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
 
-        def body(conn: sqlite3.Connection) -> LeftoverRun:
-            pool_rows = _all(
+        async def body(conn: Session) -> LeftoverRun:
+            pool_rows = await _all(
                 conn,
                 "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at, p.state"
                 " FROM match_pool p"
@@ -532,42 +520,41 @@ class MatchingStore:
                 (guild_id,),
             )
             pool = [_pool_entry(row) for row in pool_rows]
-            teams = self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
+            teams = await self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
             people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
-            blocked = self._blocks_among(conn, guild_id, people)
+            blocked = await self._blocks_among(conn, guild_id, people)
             timezones: dict[int, str | None] = {entry.user_id: entry.timezone for entry in pool}
             member_ids = [m for team in teams for m in team.member_ids]
-            for user, choice in (self._choices(conn, guild_id, member_ids)).items():
+            for user, choice in (await self._choices(conn, guild_id, member_ids)).items():
                 timezones[user] = choice.timezone
             plan = plan_leftovers(pool, teams, blocked, timezones, now)
             by_id = {team.id: team for team in teams}
             changed: set[int] = set()
             for join in plan.joins:
                 team = by_id[join.team_id]
-                self._add_member(conn, team, join.user_id, join.track, now)
+                await self._add_member(conn, team, join.user_id, join.track, now)
                 changed.add(team.id)
-            updated = {team_id: self._team(conn, team_id) for team_id in changed}
+            updated = {team_id: await self._team(conn, team_id) for team_id in changed}
             mentioned = {entry.project_key for entry in pool}
-            labels = self._labels(conn, guild_id, mentioned)
+            labels = await self._labels(conn, guild_id, mentioned)
             details = {
                 "joined": [[join.user_id, join.team_id] for join in plan.joins],
                 "alone": [alone.user_id for alone in plan.alone],
             }
-            self._log(conn, guild_id, staff_id, "run", details, now)
+            await self._log(conn, guild_id, staff_id, "run", details, now)
             return LeftoverRun(plan=plan, teams={k: v for k, v in updated.items() if v is not None}, labels=labels)
 
-        # Reads the whole waiting pool of the guild: on the database thread, not the event loop.
-        return await self.db.transact(body, bulk=True)
+        return await self.db.transact(body)
 
     async def set_team_thread(self, team_id: int, thread_id: int) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
+        async def body(conn: Session) -> None:
+            await conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
 
         return await self.db.transact(body)
 
     async def record_delivery(self, proposal_id: int, user_id: int, channel_id: int, message_id: int, via: str) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id, user_id) DO UPDATE SET"
                 " channel_id = excluded.channel_id, message_id = excluded.message_id, via = excluded.via",
@@ -577,8 +564,8 @@ class MatchingStore:
         return await self.db.transact(body)
 
     async def save_fallback_thread(self, guild_id: int, user_id: int, thread_id: int, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO dm_fallback_threads (guild_id, user_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET thread_id = excluded.thread_id,"
                 " created_at = excluded.created_at",
@@ -589,36 +576,36 @@ class MatchingStore:
 
     # ----------------------------------------------------------------------------------------- internals
 
-    def _choice(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Choice | None:
-        row = _one(conn, CHOICE_SQL, (guild_id, user_id))
+    async def _choice(self, conn: Session, guild_id: int, user_id: int) -> Choice | None:
+        row = await _one(conn, CHOICE_SQL, (guild_id, user_id))
         return None if row is None else _choice(row)
 
-    def _choices(self, conn: sqlite3.Connection, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
+    async def _choices(self, conn: Session, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
-        rows = _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
+        rows = await _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
         return {row["user_id"]: _choice(row) for row in rows}
 
-    def _pool_entry(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> PoolEntry | None:
-        row = _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
+    async def _pool_entry(self, conn: Session, guild_id: int, user_id: int) -> PoolEntry | None:
+        row = await _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
         return None if row is None else _pool_entry(row)
 
-    def _proposal_row(self, conn: sqlite3.Connection, proposal_id: int) -> Proposal:
-        row = _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+    async def _proposal_row(self, conn: Session, proposal_id: int) -> Proposal:
+        row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
         if row is None:
             raise NotFound("That proposal no longer exists.")
         return _proposal(row)
 
-    def _pending_proposal(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Proposal | None:
+    async def _pending_proposal(self, conn: Session, guild_id: int, user_id: int) -> Proposal | None:
         for sql in (PENDING_AS_FRONTEND_SQL, PENDING_AS_BACKEND_SQL):
-            row = _one(conn, sql, (guild_id, user_id))
+            row = await _one(conn, sql, (guild_id, user_id))
             if row is not None:
                 return _proposal(row)
         return None
 
-    def _team(self, conn: sqlite3.Connection, team_id: int) -> Team | None:
-        row = _one(
+    async def _team(self, conn: Session, team_id: int) -> Team | None:
+        row = await _one(
             conn,
             "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at"
             " FROM teams WHERE id = ?",
@@ -626,7 +613,7 @@ class MatchingStore:
         )
         if row is None:
             return None
-        members = _all(
+        members = await _all(
             conn,
             "SELECT user_id, track, joined_at FROM team_members WHERE team_id = ? AND left_at IS NULL"
             " ORDER BY joined_at, user_id",
@@ -647,39 +634,39 @@ class MatchingStore:
             ),
         )
 
-    def _active_team(self, conn: sqlite3.Connection, guild_id: int, user_id: int) -> Team | None:
-        row = _one(
+    async def _active_team(self, conn: Session, guild_id: int, user_id: int) -> Team | None:
+        row = await _one(
             conn,
             "SELECT team_id FROM team_members WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
             (guild_id, user_id),
         )
-        return None if row is None else self._team(conn, row["team_id"])
+        return None if row is None else await self._team(conn, row["team_id"])
 
-    def _active_teams(self, conn: sqlite3.Connection, guild_id: int, projects: set[str]) -> list[Team]:
+    async def _active_teams(self, conn: Session, guild_id: int, projects: set[str]) -> list[Team]:
         if not projects:
             return []
         keys = sorted(projects)
-        rows = _all(
+        rows = await _all(
             conn,
             "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL"
             " AND project_key IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
             (guild_id, json.dumps(keys)),
         )
-        teams = [self._team(conn, row["id"]) for row in rows]
+        teams = [await self._team(conn, row["id"]) for row in rows]
         return [team for team in teams if team is not None]
 
-    def _blocks_among(self, conn: sqlite3.Connection, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
-        rows = _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
+    async def _blocks_among(self, conn: Session, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
+        rows = await _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
         return {
             (row["user_low"], row["user_high"])
             for row in rows
             if row["user_low"] in people and row["user_high"] in people
         }
 
-    def _labels(self, conn: sqlite3.Connection, guild_id: int, projects: set[str]) -> dict[str, str]:
+    async def _labels(self, conn: Session, guild_id: int, projects: set[str]) -> dict[str, str]:
         labels: dict[str, str] = {}
         for key in sorted(projects):
-            row = _one(
+            row = await _one(
                 conn,
                 "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL"
                 " LIMIT 1",
@@ -688,9 +675,9 @@ class MatchingStore:
             labels[key] = project_label(key, None if row is None else row["project_name"])
         return labels
 
-    def _line_stats(self, conn: sqlite3.Connection, entry: PoolEntry, skipped: int = 0) -> LineStats:
+    async def _line_stats(self, conn: Session, entry: PoolEntry, skipped: int = 0) -> LineStats:
         queued = iso(entry.queued_at)
-        row = _one(
+        row = await _one(
             conn,
             "SELECT COALESCE(SUM(track = 'frontend'), 0) AS frontend, COALESCE(SUM(track = 'backend'), 0) AS backend,"
             " COALESCE(SUM(track = ? AND (queued_at < ? OR (queued_at = ? AND user_id < ?))), 0) AS ahead"
@@ -707,8 +694,8 @@ class MatchingStore:
             counterparts_skipped=skipped,
         )
 
-    def _claim(
-        self, conn: sqlite3.Connection, seeker: PoolEntry, now: datetime
+    async def _claim(
+        self, conn: Session, seeker: PoolEntry, now: datetime
     ) -> tuple[Proposal | None, Choice | None, int]:
         """Propose the best waiting counterpart to `seeker` (the rules are bot.matching's CounterpartSearch).
 
@@ -720,7 +707,7 @@ class MatchingStore:
         gone: list[int] = []
         after_time, after_user, page_size = "", 0, FIRST_PAGE
         while len(rows_by_user) < SCAN_LIMIT:
-            rows = _all(
+            rows = await _all(
                 conn,
                 CANDIDATE_PAGE_SQL,
                 {
@@ -753,7 +740,7 @@ class MatchingStore:
             page_size = min(page_size * 4, MAX_PAGE)
         if gone:
             # Left the server or changed their announcement while waiting: tidy them out of the line.
-            conn.execute(
+            await conn.execute(
                 "DELETE FROM match_pool WHERE guild_id = ? AND state = 'waiting'"
                 " AND user_id IN (SELECT value FROM json_each(?))",
                 (seeker.guild_id, json.dumps(gone)),
@@ -762,7 +749,7 @@ class MatchingStore:
         if chosen is None:
             return None, None, search.skipped
         partner = rows_by_user[chosen.user_id]
-        conn.execute(
+        await conn.execute(
             POOL_PAIR_UPSERT_SQL,
             (
                 seeker.guild_id,
@@ -783,7 +770,7 @@ class MatchingStore:
             (seeker.user_id, chosen.user_id) if seeker.track == "frontend" else (chosen.user_id, seeker.user_id)
         )
         expires = proposal_expiry(now, self.proposal_ttl_hours)
-        proposal_id = _insert(
+        proposal_id = await _insert(
             conn,
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
@@ -803,26 +790,26 @@ class MatchingStore:
         )
         return proposal, _choice(partner), search.skipped
 
-    def _retry(self, conn: sqlite3.Connection, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
+    async def _retry(self, conn: Session, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
         """Propose again, at once, to learners just put back in the pool (earliest in line first)."""
-        entries = [self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
+        entries = [await self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
         waiting = sorted(
             (entry for entry in entries if entry is not None and entry.state == "waiting"),
             key=lambda entry: (entry.queued_at, entry.user_id),
         )
         made: list[Proposal] = []
         for entry in waiting:
-            current = self._pool_entry(conn, guild_id, entry.user_id)
+            current = await self._pool_entry(conn, guild_id, entry.user_id)
             if current is None or current.state != "waiting":
                 continue  # claimed by an earlier retry in this same loop
-            proposal, _, _ = self._claim(conn, current, now)
+            proposal, _, _ = await self._claim(conn, current, now)
             if proposal is not None:
                 made.append(proposal)
         return made
 
-    def _settle(
+    async def _settle(
         self,
-        conn: sqlite3.Connection,
+        conn: Session,
         proposal: Proposal,
         settlement: Settlement,
         now: datetime,
@@ -830,7 +817,7 @@ class MatchingStore:
         retry: bool = True,
     ) -> ProposalUpdate:
         closed = None if settlement.state == "pending" else now
-        conn.execute(
+        await conn.execute(
             "UPDATE proposals SET frontend_answer = ?, backend_answer = ?, state = ?, closed_at = ? WHERE id = ?",
             (
                 settlement.frontend_answer,
@@ -851,15 +838,17 @@ class MatchingStore:
             return ProposalUpdate(proposal=updated, settlement=settlement)
         guild_id = proposal.guild_id
         if settlement.block is not None and not settlement.partnered:
-            self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
+            await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
         for user in settlement.leave:
-            conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
+            await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
         for user in settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
-            conn.execute("UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user))
+            await conn.execute(
+                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user)
+            )
         team = None
         if settlement.partnered:
-            team = self._create_team(
+            team = await self._create_team(
                 conn,
                 guild_id,
                 proposal.project_key,
@@ -868,23 +857,23 @@ class MatchingStore:
                 proposal_id=proposal.id,
                 created_by=None,
             )
-        new = self._retry(conn, guild_id, settlement.requeue, now) if retry else []
+        new = await self._retry(conn, guild_id, settlement.requeue, now) if retry else []
         return ProposalUpdate(proposal=updated, settlement=settlement, team=team, new_proposals=tuple(new))
 
-    def _block(
-        self, conn: sqlite3.Connection, guild_id: int, first: int, second: int, reason: BlockReason, now: datetime
+    async def _block(
+        self, conn: Session, guild_id: int, first: int, second: int, reason: BlockReason, now: datetime
     ) -> None:
         low, high = pair_key(first, second)
-        conn.execute(
+        await conn.execute(
             "INSERT INTO pair_blocks (guild_id, user_low, user_high, reason, created_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_low, user_high) DO UPDATE SET reason = excluded.reason,"
             " created_at = excluded.created_at",
             (guild_id, low, high, reason, iso(now)),
         )
 
-    def _create_team(
+    async def _create_team(
         self,
-        conn: sqlite3.Connection,
+        conn: Session,
         guild_id: int,
         project_key: str,
         members: Sequence[tuple[int, Track]],
@@ -893,61 +882,61 @@ class MatchingStore:
         proposal_id: int | None,
         created_by: int | None,
     ) -> Team:
-        team_id = _insert(
+        team_id = await _insert(
             conn,
             "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, project_key, proposal_id, created_by, iso(now)),
         )
         team = Team(team_id, guild_id, project_key, None, proposal_id, created_by, now)
         for user, track in members:
-            self._add_member(conn, team, user, track, now)
-        created = self._team(conn, team_id)
+            await self._add_member(conn, team, user, track, now)
+        created = await self._team(conn, team_id)
         assert created is not None  # noqa: S101 - inserted above in this transaction
         return created
 
-    def _add_member(self, conn: sqlite3.Connection, team: Team, user_id: int, track: Track, now: datetime) -> None:
-        conn.execute(
+    async def _add_member(self, conn: Session, team: Team, user_id: int, track: Track, now: datetime) -> None:
+        await conn.execute(
             "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
             (team.id, team.guild_id, user_id, track, iso(now)),
         )
-        conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
-        rows = _all(
+        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
+        rows = await _all(
             conn,
             "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
             (team.id, user_id),
         )
         for row in rows:
-            self._block(conn, team.guild_id, user_id, row["user_id"], "partnered", now)
+            await self._block(conn, team.guild_id, user_id, row["user_id"], "partnered", now)
 
-    def _leave_team(
-        self, conn: sqlite3.Connection, team: Team, user_id: int, now: datetime, *, block: BlockReason | None
+    async def _leave_team(
+        self, conn: Session, team: Team, user_id: int, now: datetime, *, block: BlockReason | None
     ) -> TeamChange:
         change = team_after_leaving(team, user_id)
         leaving = [user_id, *(member.user_id for member in change.remaining)] if change.ends else [user_id]
-        conn.execute(
+        await conn.execute(
             "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
             " AND user_id IN (SELECT value FROM json_each(?))",
             (iso(now), team.id, json.dumps(leaving)),
         )
         if change.ends:
-            conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
+            await conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
         if block is not None:
             for member in change.remaining:
-                self._block(conn, team.guild_id, user_id, member.user_id, block, now)
+                await self._block(conn, team.guild_id, user_id, member.user_id, block, now)
         return change
 
-    def _depart(
-        self, conn: sqlite3.Connection, guild_id: int, user_id: int, now: datetime, *, include_team: bool
+    async def _depart(
+        self, conn: Session, guild_id: int, user_id: int, now: datetime, *, include_team: bool
     ) -> Departure:
-        entry = self._pool_entry(conn, guild_id, user_id)
+        entry = await self._pool_entry(conn, guild_id, user_id)
         was_waiting = entry is not None and entry.state == "waiting"
         withdrawn: list[ProposalUpdate] = []
-        pending = self._pending_proposal(conn, guild_id, user_id)
+        pending = await self._pending_proposal(conn, guild_id, user_id)
         if pending is not None:
-            withdrawn.append(self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
-        conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-        team = self._active_team(conn, guild_id, user_id) if include_team else None
-        change = self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
+            withdrawn.append(await self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
+        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        team = await self._active_team(conn, guild_id, user_id) if include_team else None
+        change = await self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
         return Departure(
             user_id=user_id,
             was_waiting=was_waiting,
@@ -956,16 +945,16 @@ class MatchingStore:
             team_change=change,
         )
 
-    def _log(
+    async def _log(
         self,
-        conn: sqlite3.Connection,
+        conn: Session,
         guild_id: int,
         actor_id: int,
         action: str,
         details: dict[str, Any],
         now: datetime,
     ) -> None:
-        conn.execute(
+        await conn.execute(
             "INSERT INTO matching_log (guild_id, actor_id, action, details, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, actor_id, action, json.dumps(details, sort_keys=True), iso(now)),
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.ops import BackupReport, GuildStats, ProjectCount, project_label
 from bot.storage.db import BUSY_TIMEOUT_MS, Database
+from bot.storage.projects import board_totals
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,8 @@ class BackupError(Exception):
 
 # Counters from other features' tables: (name, table it needs, scalar subquery with one `?` for the guild id).
 CORE_COUNTERS: tuple[tuple[str, str, str], ...] = (
-    # Kept by triggers (migration 0051): counting the learners themselves grows with the cohort.
-    ("learners", "learner_counts", "SELECT COALESCE(SUM(present), 0) FROM learner_counts WHERE guild_id = ?"),
-    # Kept by triggers (migration 0052), like the learners count.
-    ("waiting", "pool_counts", "SELECT COALESCE(SUM(waiting), 0) FROM pool_counts WHERE guild_id = ?"),
+    ("learners", "learners", "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND left_at IS NULL"),
+    ("waiting", "match_pool", "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND state = 'waiting'"),
     ("pending_proposals", "proposals", "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND state = 'pending'"),
     ("paired", "team_members", "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND left_at IS NULL"),
     ("teams", "teams", "SELECT COUNT(*) FROM teams WHERE guild_id = ? AND ended_at IS NULL"),
@@ -70,24 +69,16 @@ class OpsStore:
         tables = await self.tables()
         optional = [counter for counter in OPTIONAL_COUNTERS if counter[1] in tables]
         counts = await self._counts([*CORE_COUNTERS, *optional], guild_id)
-        # The board's counts, kept by triggers (migration 0050): learners still in the server, as /projects shows.
-        # Official projects are labelled by their key; a custom one by any one current announcement (one probe).
-        rows = await self.db.fetchall(
-            "SELECT b.project_key, b.frontend, b.backend,"
-            " CASE WHEN b.project_key >= 'custom:' AND b.project_key < 'custom;' THEN"
-            "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = b.guild_id"
-            "   AND a.project_key = b.project_key AND a.ended_at IS NULL LIMIT 1) END AS project_name"
-            " FROM board_counts b WHERE b.guild_id = ? AND b.frontend + b.backend > 0",
-            (guild_id,),
-        )
+        # The same counts as /projects: learners still in the server (BOARD_SQL in bot.storage.projects).
+        totals = await self.db.query(lambda conn: board_totals(conn, guild_id))
         projects = tuple(
             ProjectCount(
-                project_key=row["project_key"],
-                label=project_label(row["project_key"], row["project_name"]),
-                frontend=int(row["frontend"]),
-                backend=int(row["backend"]),
+                project_key=total.key,
+                label=project_label(total.key, total.latest_name),
+                frontend=total.frontend,
+                backend=total.backend,
             )
-            for row in rows
+            for total in totals
         )
         return GuildStats(
             guild_id=guild_id,

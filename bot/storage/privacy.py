@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
 from bot.privacy import Forgotten
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 
-def _count(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] | Mapping[str, object]) -> int:
-    row = conn.execute(sql, params).fetchone()
-    return int(row[0])
+async def _count(conn: Session, sql: str, params: tuple[object, ...] | Mapping[str, object]) -> int:
+    rows = await conn.fetchall(sql, params)
+    return int(rows[0][0])
 
 
-def _found(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Forgotten:
+async def _found(conn: Session, guild_id: int, user_id: int) -> Forgotten:
     ids = (guild_id, user_id)
     named = {"guild": guild_id, "user": user_id}
-    posts = conn.execute(
+    posts = await conn.fetchall(
         "SELECT message_id FROM announcements WHERE guild_id = ? AND user_id = ? AND message_id IS NOT NULL",
         ids,
-    ).fetchall()
+    )
     return Forgotten(
-        announcements=_count(conn, "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND user_id = ?", ids),
-        pool_entries=_count(conn, "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND user_id = ?", ids),
-        proposals=_count(
+        announcements=await _count(conn, "SELECT COUNT(*) FROM announcements WHERE guild_id = ? AND user_id = ?", ids),
+        pool_entries=await _count(conn, "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND user_id = ?", ids),
+        proposals=await _count(
             conn,
             # Two index look-ups (migration 0053); `? IN (frontend_id, backend_id)` would scan every proposal.
             "SELECT (SELECT COUNT(*) FROM proposals WHERE guild_id = :guild AND frontend_id = :user)"
@@ -33,17 +32,19 @@ def _found(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Forgotten:
             "    AND frontend_id != :user)",
             named,
         ),
-        team_memberships=_count(conn, "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND user_id = ?", ids),
-        pair_blocks=_count(
+        team_memberships=await _count(
+            conn, "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND user_id = ?", ids
+        ),
+        pair_blocks=await _count(
             conn,
             "SELECT (SELECT COUNT(*) FROM pair_blocks WHERE guild_id = :guild AND user_low = :user)"
             " + (SELECT COUNT(*) FROM pair_blocks WHERE guild_id = :guild AND user_high = :user)",
             named,
         ),
-        reminder_deliveries=_count(
+        reminder_deliveries=await _count(
             conn, "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids
         ),
-        learner=_count(conn, "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND user_id = ?", ids),
+        learner=await _count(conn, "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND user_id = ?", ids),
         post_ids=tuple(int(row[0]) for row in posts),
     )
 
@@ -63,37 +64,37 @@ class PrivacyStore:
         from the row id: stable, unique (so the team's primary key holds), and never a real Discord id.
         """
 
-        def body(conn: sqlite3.Connection) -> Forgotten:
-            found = _found(conn, guild_id, user_id)
+        async def body(conn: Session) -> Forgotten:
+            found = await _found(conn, guild_id, user_id)
             ids = (guild_id, user_id)
             stamp = now.isoformat()
-            conn.execute("DELETE FROM announcements WHERE guild_id = ? AND user_id = ?", ids)
-            conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", ids)
+            await conn.execute("DELETE FROM announcements WHERE guild_id = ? AND user_id = ?", ids)
+            await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", ids)
             # Matching has already withdrawn a pending proposal; this only closes one it could not.
-            conn.execute(
+            await conn.execute(
                 "UPDATE proposals SET state = 'withdrawn', closed_at = ?"
                 " WHERE guild_id = ? AND state = 'pending' AND ? IN (frontend_id, backend_id)",
                 (stamp, guild_id, user_id),
             )
-            conn.execute(
+            await conn.execute(
                 "DELETE FROM proposal_deliveries WHERE user_id = ?"
                 " AND proposal_id IN (SELECT id FROM proposals WHERE guild_id = ?)",
                 (user_id, guild_id),
             )
-            conn.execute(
+            await conn.execute(
                 "UPDATE proposals SET frontend_id = 0 WHERE guild_id = ? AND frontend_id = ?",
                 ids,
             )
-            conn.execute("UPDATE proposals SET backend_id = 0 WHERE guild_id = ? AND backend_id = ?", ids)
-            conn.execute(
+            await conn.execute("UPDATE proposals SET backend_id = 0 WHERE guild_id = ? AND backend_id = ?", ids)
+            await conn.execute(
                 "UPDATE team_members SET user_id = -rowid, left_at = COALESCE(left_at, ?)"
                 " WHERE guild_id = ? AND user_id = ?",
                 (stamp, guild_id, user_id),
             )
-            conn.execute("DELETE FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)", ids)
-            conn.execute("DELETE FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", ids)
-            conn.execute("DELETE FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids)
-            conn.execute("DELETE FROM learners WHERE guild_id = ? AND user_id = ?", ids)
+            await conn.execute("DELETE FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)", ids)
+            await conn.execute("DELETE FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", ids)
+            await conn.execute("DELETE FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids)
+            await conn.execute("DELETE FROM learners WHERE guild_id = ? AND user_id = ?", ids)
             return found
 
         return await self.db.transact(body)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from bot.projects import (
     ROSTER_NAMES,
@@ -22,7 +23,7 @@ from bot.projects import (
     in_line,
     same_choice,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, Session
 
 # A learner counts as waiting when matching holds them in its pool for the project they announced, and as
 # paired while they belong to a team that has not ended.
@@ -37,21 +38,58 @@ MEMBER_QUERY = (
     " WHERE a.guild_id = ? AND a.ended_at IS NULL"
 )
 
-# The board reads counts that triggers keep up to date (migration 0050: board_counts, board_members), and names
-# each project after its latest announcement by a learner still in the server: one index probe per project.
-BOARD_COUNTS_SQL = (
-    "SELECT b.project_key, b.frontend, b.backend, b.paired, b.waiting, a.project_name, a.created_at"
-    " FROM board_counts b JOIN announcements a ON a.id = ("
-    "   SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
-    "   WHERE x.guild_id = b.guild_id AND x.project_key = b.project_key AND x.ended_at IS NULL"
-    "     AND l.left_at IS NULL ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
-    " WHERE b.guild_id = ? AND b.frontend + b.backend > 0"
+# The board rule, the one place it is written: a learner counts on the board while their announcement is current
+# and they are still in the server; on their track, as paired while in a team that has not ended, and as waiting
+# while matching holds them in its pool for the project they announced. Each project is named after its latest
+# announcement by a learner still in the server. Counted on every read, each count driven from the smallest set
+# that decides it (CROSS JOIN fixes SQLite's join order; migration 0060's indexes make every probe index-only):
+# every current announcement per track, less those of learners who left, then the active team members and the
+# waiting pool entries whose learner is here on that project. `{project}` narrows each to one project.
+_BOARD_TRACKS_SQL = (
+    "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a"
+    " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} GROUP BY a.project_key, a.track"
 )
-# The whole recount the triggers stand in for: what board_counts must always equal (see board_recount).
-BOARD_RECOUNT_SQL = (
-    "SELECT project_key, SUM(frontend) AS frontend, SUM(backend) AS backend, SUM(paired) AS paired,"
-    " SUM(waiting) AS waiting FROM board_members WHERE guild_id = ? GROUP BY project_key HAVING COUNT(*) > 0"
+_BOARD_GONE_SQL = (
+    "SELECT a.project_key, a.track, COUNT(*) AS n FROM learners l INDEXED BY learners_gone"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " WHERE l.guild_id = :guild AND l.left_at IS NOT NULL"
+    "  AND a.guild_id = l.guild_id AND a.user_id = l.user_id AND a.ended_at IS NULL {project}"
+    " GROUP BY a.project_key, a.track"
 )
+_BOARD_PAIRED_SQL = (
+    "SELECT a.project_key, COUNT(*) AS n FROM team_members m CROSS JOIN teams t"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " CROSS JOIN learners l INDEXED BY learners_present"
+    " WHERE m.guild_id = :guild AND m.left_at IS NULL AND t.id = m.team_id AND t.ended_at IS NULL"
+    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL {project}"
+    "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " GROUP BY a.project_key"
+)
+_BOARD_WAITING_SQL = (
+    "SELECT a.project_key, COUNT(*) AS n FROM match_pool p"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
+    " CROSS JOIN learners l INDEXED BY learners_present"
+    " WHERE p.guild_id = :guild AND p.state = 'waiting'"
+    "  AND a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL AND a.project_key = p.project_key"
+    "  {project} AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " GROUP BY a.project_key"
+)
+BOARD_LATEST_SQL = (
+    "SELECT n.project_key, n.project_name, n.created_at FROM json_each(:keys) k JOIN announcements n ON n.id = ("
+    "  SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
+    "  WHERE x.guild_id = :guild AND x.project_key = k.value AND x.ended_at IS NULL AND l.left_at IS NULL"
+    "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
+)
+_ONE_PROJECT = "AND a.project_key = :project"
+BOARD_SQL = {
+    name: (sql.format(project=""), sql.format(project=_ONE_PROJECT))
+    for name, sql in (
+        ("tracks", _BOARD_TRACKS_SQL),
+        ("gone", _BOARD_GONE_SQL),
+        ("paired", _BOARD_PAIRED_SQL),
+        ("waiting", _BOARD_WAITING_SQL),
+    )
+}
 _ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
 ROSTER_TRACKS_SQL = (
     "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
@@ -74,24 +112,33 @@ ROSTER_LOOKING_SQL = (
 )
 
 
-def _board_totals(conn: sqlite3.Connection, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
-    sql, params = BOARD_COUNTS_SQL, list[object]([guild_id])
-    if key is not None:
-        sql += " AND b.project_key = ?"
-        params.append(key)
-    totals = [
+async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+    """Each project's board counts (of one project, if given); projects nobody present is on are absent."""
+    params = {"guild": guild_id} if key is None else {"guild": guild_id, "project": key}
+    rows = {name: await conn.fetchall(sql[key is not None], params) for name, sql in BOARD_SQL.items()}
+    tracks: dict[str, dict[str, int]] = {}
+    for row in rows["tracks"]:
+        tracks.setdefault(row["project_key"], {"frontend": 0, "backend": 0})[row["track"]] += row["n"]
+    for row in rows["gone"]:
+        tracks[row["project_key"]][row["track"]] -= row["n"]
+    present = [project for project, count in tracks.items() if count["frontend"] + count["backend"] > 0]
+    if not present:
+        return []
+    paired = {row["project_key"]: row["n"] for row in rows["paired"]}
+    waiting = {row["project_key"]: row["n"] for row in rows["waiting"]}
+    latest = await conn.fetchall(BOARD_LATEST_SQL, {"guild": guild_id, "keys": json.dumps(present)})
+    return [
         ProjectTotals(
             key=row["project_key"],
             latest_name=row["project_name"],
             latest_at=datetime.fromisoformat(row["created_at"]),
-            frontend=row["frontend"],
-            backend=row["backend"],
-            paired=row["paired"],
-            waiting=row["waiting"],
+            frontend=tracks[row["project_key"]]["frontend"],
+            backend=tracks[row["project_key"]]["backend"],
+            paired=paired.get(row["project_key"], 0),
+            waiting=waiting.get(row["project_key"], 0),
         )
-        for row in conn.execute(sql, params).fetchall()
+        for row in latest
     ]
-    return totals
 
 
 def _time(value: str | None) -> datetime | None:
@@ -152,25 +199,25 @@ class ProjectsStore:
     async def announce(self, draft: AnnouncementDraft, *, display_name: str, now: datetime) -> AnnounceOutcome:
         """Upsert the learner, end the current choice as 'replaced' and record the new one, in one transaction."""
 
-        def body(conn: sqlite3.Connection) -> AnnounceOutcome:
-            conn.execute(
+        async def body(conn: Session) -> AnnounceOutcome:
+            await conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET display_name = excluded.display_name, left_at = NULL",
                 (draft.guild_id, draft.user_id, display_name, now.isoformat()),
             )
-            rows = conn.execute(
+            rows = await conn.fetchall(
                 "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (draft.guild_id, draft.user_id),
-            ).fetchall()
+            )
             previous = _announcement(rows[0]) if rows else None
             if previous is not None and same_choice(draft, previous):
                 return AnnounceOutcome(previous, previous, changed=False)
             if previous is not None:
-                conn.execute(
+                await conn.execute(
                     "UPDATE announcements SET ended_at = ?, end_reason = 'replaced' WHERE id = ?",
                     (now.isoformat(), previous.id),
                 )
-            inserted = conn.execute(
+            inserted = await conn.fetchall(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
                 " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING *",
@@ -186,7 +233,7 @@ class ProjectsStore:
                     int(draft.late),
                     now.isoformat(),
                 ),
-            ).fetchall()
+            )
             return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
 
         return await self.db.transact(body)
@@ -194,25 +241,19 @@ class ProjectsStore:
     async def withdraw(self, guild_id: int, user_id: int, *, now: datetime) -> Announcement | None:
         """End the current choice as 'withdrawn'; the row stays for history. None if there was nothing to end."""
 
-        def body(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(
-                "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
-                " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
-                " RETURNING *",
-                (now.isoformat(), guild_id, user_id),
-            ).fetchall()
-
-        rows = await self.db.transact(body)
+        rows = await self.db.execute(
+            "UPDATE announcements SET ended_at = ?, end_reason = 'withdrawn'"
+            " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
+            " RETURNING *",
+            (now.isoformat(), guild_id, user_id),
+        )
         return _announcement(rows[0]) if rows else None
 
     async def mark_posted(self, announcement_id: int, message_id: int, *, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
-                (message_id, now.isoformat(), announcement_id),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE announcements SET message_id = ?, posted_at = ? WHERE id = ?",
+            (message_id, now.isoformat(), announcement_id),
+        )
 
     async def unposted(self, guild_id: int) -> list[Announcement]:
         """Current choices not yet in the channel, oldest first (channel missing or the post failed)."""
@@ -223,44 +264,29 @@ class ProjectsStore:
         )
         return [_announcement(row) for row in rows]
 
-    async def members(self, guild_id: int, project_key: str | None = None) -> list[ProjectMember]:
-        """Learners with a current choice (of one project, if given), oldest announcement first."""
-        sql = MEMBER_QUERY
-        params: list[Any] = [guild_id]
-        if project_key is not None:
-            sql += " AND a.project_key = ?"
-            params.append(project_key)
-        rows = await self.db.fetchall(sql + " ORDER BY a.created_at, a.id", params, bulk=project_key is None)
-        return [_member(row) for row in rows]
-
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
-        """/projects: each project's counts, kept by triggers (compute_board states the rules they keep)."""
-        return await self.db.query(lambda conn: _board_totals(conn, guild_id))
+        """/projects: each project's counts (BOARD_SQL states the rule)."""
+        return await self.db.query(lambda conn: board_totals(conn, guild_id))
 
     async def board_total(self, guild_id: int, key: str) -> ProjectTotals | None:
         """One project's counts (None: nobody present is on it)."""
-        found = await self.db.query(lambda conn: _board_totals(conn, guild_id, key))
+        found = await self.db.query(lambda conn: board_totals(conn, guild_id, key))
         return found[0] if found else None
-
-    async def board_recount(self, guild_id: int) -> dict[str, tuple[int, int, int, int]]:
-        """(frontend, backend, paired, waiting) per project recounted from every learner: what the triggers keep."""
-        rows = await self.db.fetchall(BOARD_RECOUNT_SQL, (guild_id,), bulk=True)
-        return {row["project_key"]: (row["frontend"], row["backend"], row["paired"], row["waiting"]) for row in rows}
 
     async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
         """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
 
-        def body(conn: sqlite3.Connection) -> Roster:
+        async def body(conn: Session) -> Roster:
             # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
-            totals = _board_totals(conn, guild_id, key)
+            totals = await board_totals(conn, guild_id, key)
             both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
             on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
-            for row in conn.execute(ROSTER_TRACKS_SQL, both_tracks).fetchall():
+            for row in await conn.fetchall(ROSTER_TRACKS_SQL, both_tracks):
                 on_track[row["track"]].append(_member(row))
             counts: dict[Track, int] = {track: 0 for track in TRACKS}
-            for row in conn.execute(TRACK_COUNTS_SQL, (guild_id, key)).fetchall():
+            for row in await conn.fetchall(TRACK_COUNTS_SQL, (guild_id, key)):
                 counts[row["track"]] = row["count"]
-            looking = [_member(row) for row in conn.execute(ROSTER_LOOKING_SQL, (guild_id, key, limit)).fetchall()]
+            looking = [_member(row) for row in await conn.fetchall(ROSTER_LOOKING_SQL, (guild_id, key, limit))]
             return Roster(
                 totals=totals[0] if totals else None,
                 on_track={track: tuple(members) for track, members in on_track.items()},
@@ -294,25 +320,19 @@ class ProjectsStore:
 
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
-
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
-                (now.isoformat(), guild_id, user_id),
-            )
-            return bool(cursor.rowcount)
-
-        return await self.db.transact(body)
+        rows = await self.db.execute(
+            "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL RETURNING 1",
+            (now.isoformat(), guild_id, user_id),
+        )
+        return bool(rows)
 
     async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL",
-                (guild_id, user_id),
-            )
-            return bool(cursor.rowcount)
-
-        return await self.db.transact(body)
+        # Every member who joins asks: one statement, one trip to the database thread.
+        rows = await self.db.execute(
+            "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL RETURNING 1",
+            (guild_id, user_id),
+        )
+        return bool(rows)
 
     async def export_rows(self, guild_id: int, *, history: bool) -> list[ExportRow]:
         """Current choices, or every choice ever made (history), oldest first."""
@@ -321,25 +341,24 @@ class ProjectsStore:
             " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
             " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) ORDER BY a.created_at, a.id",
             (guild_id, int(history)),
-            bulk=True,  # every announcement of the guild, maybe with its history
         )
         return [ExportRow(_announcement(row), row["display_name"], row["left_at"] is not None) for row in rows]
 
     async def status(self, guild_id: int, user_id: int) -> LearnerStatus:
         """/me: the current choice, the matching state (team > proposal > pool) and the reminder preference."""
 
-        def body(conn: sqlite3.Connection) -> LearnerStatus:
-            learner = conn.execute(
+        async def body(conn: Session) -> LearnerStatus:
+            learner = await conn.fetchone(
                 "SELECT reminders_opt_out, left_at FROM learners WHERE guild_id = ? AND user_id = ?",
                 (guild_id, user_id),
-            ).fetchone()
-            current = conn.execute(
+            )
+            current = await conn.fetchone(
                 "SELECT a.* FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (guild_id, user_id),
-            ).fetchone()
+            )
             return LearnerStatus(
                 announcement=None if current is None else _announcement(current),
-                match=_match_status(conn, guild_id, user_id),
+                match=await _match_status(conn, guild_id, user_id),
                 reminders_opt_out=bool(learner["reminders_opt_out"]) if learner else False,
                 left=learner is not None and learner["left_at"] is not None,
             )
@@ -347,29 +366,29 @@ class ProjectsStore:
         return await self.db.query(body)
 
 
-def _match_status(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MatchStatus:
-    team = conn.execute(
+async def _match_status(conn: Session, guild_id: int, user_id: int) -> MatchStatus:
+    team = await conn.fetchone(
         "SELECT m.team_id, m.joined_at, t.thread_id FROM team_members m JOIN teams t ON t.id = m.team_id"
         " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
         (guild_id, user_id),
-    ).fetchone()
+    )
     if team is not None:
-        partners = conn.execute(
+        partners = await conn.fetchall(
             "SELECT user_id FROM team_members WHERE team_id = ? AND user_id != ? AND left_at IS NULL"
             " ORDER BY joined_at, user_id",
             (team["team_id"], user_id),
-        ).fetchall()
+        )
         return MatchStatus(
             state="partnered",
             since=_time(team["joined_at"]),
             partner_ids=tuple(row["user_id"] for row in partners),
             thread_id=team["thread_id"],
         )
-    proposal = conn.execute(
+    proposal = await conn.fetchone(
         "SELECT frontend_id, backend_id, created_at, expires_at FROM proposals"
         " WHERE guild_id = ? AND state = 'pending' AND (frontend_id = ? OR backend_id = ?)",
         (guild_id, user_id, user_id),
-    ).fetchone()
+    )
     if proposal is not None:
         partner = proposal["backend_id"] if proposal["frontend_id"] == user_id else proposal["frontend_id"]
         return MatchStatus(
@@ -378,9 +397,9 @@ def _match_status(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Matc
             partner_ids=(partner,),
             expires_at=_time(proposal["expires_at"]),
         )
-    pool = conn.execute(
+    pool = await conn.fetchone(
         "SELECT queued_at FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ).fetchone()
+    )
     if pool is not None:
         return MatchStatus(state="waiting", since=_time(pool["queued_at"]))
     return MatchStatus()

@@ -20,11 +20,7 @@ from bot.reminders import (
     Track,
     is_new_cohort,
 )
-from bot.storage.db import Database, placeholders
-
-
-def _iso(instant: datetime | None) -> str | None:
-    return None if instant is None else instant.isoformat()
+from bot.storage.db import Database, Session, placeholders
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -89,25 +85,25 @@ class RemindersStore:
         a new cohort starts a fresh week. Skipped runs come back only when their time actually moved.
         """
 
-        def body(conn: sqlite3.Connection) -> Cohort:
-            active = conn.execute(
+        async def body(conn: Session) -> Cohort:
+            active = await conn.fetchone(
                 "SELECT cohort_key, cohort_start FROM reminder_cohorts WHERE guild_id = ? AND active = 1",
                 (guild_id,),
-            ).fetchone()
+            )
             if active is None or is_new_cohort(date.fromisoformat(active["cohort_start"]), cohort_start):
                 key = cohort_start.isoformat()
                 if active is not None:
-                    conn.execute(
+                    await conn.execute(
                         "UPDATE reminder_runs SET state = 'skipped', reason = ?"
                         " WHERE guild_id = ? AND cohort_key = ? AND state = 'pending'",
                         (f"replaced by the cohort starting {key}", guild_id, active["cohort_key"]),
                     )
-                    conn.execute(
+                    await conn.execute(
                         "UPDATE reminder_cohorts SET active = 0 WHERE guild_id = ? AND cohort_key = ?",
                         (guild_id, active["cohort_key"]),
                     )
                 # A key seen before (staff switched back to an earlier date) keeps its history: no resends.
-                conn.execute(
+                await conn.execute(
                     "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, active, created_at)"
                     " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET active = 1,"
                     " cohort_start = excluded.cohort_start, timezone = excluded.timezone",
@@ -115,12 +111,12 @@ class RemindersStore:
                 )
             else:
                 key = active["cohort_key"]
-                conn.execute(
+                await conn.execute(
                     "UPDATE reminder_cohorts SET cohort_start = ?, timezone = ? WHERE guild_id = ? AND cohort_key = ?",
                     (cohort_start.isoformat(), timezone, guild_id, key),
                 )
             for reminder_id, due_at in due.items():
-                conn.execute(
+                await conn.execute(
                     "INSERT INTO reminder_runs (guild_id, cohort_key, reminder_id, due_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (guild_id, cohort_key, reminder_id) DO UPDATE SET"
                     " due_at = excluded.due_at, state = 'pending', reason = NULL"
@@ -153,32 +149,32 @@ class RemindersStore:
         """pending -> sending (a manual send may also revive a skipped run). False if someone else has it."""
         states = ("pending", "skipped") if manual else ("pending",)
 
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
+        async def body(conn: Session) -> bool:
+            changed = await conn.execute(
                 "UPDATE reminder_runs SET state = 'sending', started_at = ?, reason = NULL"  # noqa: S608
                 f" WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state IN ({placeholders(states)})",
                 (now.isoformat(), guild_id, cohort_key, reminder_id, *states),
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
         return await self.db.transact(body)
 
     async def skip(self, guild_id: int, cohort_key: str, reminder_id: str, reason: str, now: datetime) -> bool:
         """pending or sending -> skipped, with the reason staff will see."""
 
-        def body(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
+        async def body(conn: Session) -> bool:
+            changed = await conn.execute(
                 "UPDATE reminder_runs SET state = 'skipped', reason = ?, finished_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state IN ('pending', 'sending')",
                 (reason, now.isoformat(), guild_id, cohort_key, reminder_id),
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
         return await self.db.transact(body)
 
     async def finish(self, guild_id: int, cohort_key: str, reminder_id: str, now: datetime) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "UPDATE reminder_runs SET state = 'sent', finished_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND state = 'sending'",
                 (now.isoformat(), guild_id, cohort_key, reminder_id),
@@ -187,8 +183,8 @@ class RemindersStore:
         return await self.db.transact(body)
 
     async def set_total(self, guild_id: int, cohort_key: str, reminder_id: str, total: int) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "UPDATE reminder_runs SET total = ? WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ?",
                 (total, guild_id, cohort_key, reminder_id),
             )
@@ -196,8 +192,8 @@ class RemindersStore:
         return await self.db.transact(body)
 
     async def set_progress_message(self, guild_id: int, cohort_key: str, reminder_id: str, message_id: int) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "UPDATE reminder_runs SET progress_message_id = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ?",
                 (message_id, guild_id, cohort_key, reminder_id),
@@ -229,15 +225,15 @@ class RemindersStore:
     async def set_paused(self, guild_id: int, paused: bool, *, by: int, now: datetime) -> bool:
         """True if this changed anything."""
 
-        def body(conn: sqlite3.Connection) -> bool:
+        async def body(conn: Session) -> bool:
             if paused:
-                cursor = conn.execute(
+                changed = await conn.execute(
                     "INSERT OR IGNORE INTO reminder_pauses (guild_id, paused_at, paused_by) VALUES (?, ?, ?)",
                     (guild_id, now.isoformat(), by),
                 )
             else:
-                cursor = conn.execute("DELETE FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
-            return cursor.rowcount == 1
+                changed = await conn.execute("DELETE FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
+            return changed == 1
 
         return await self.db.transact(body)
 
@@ -249,35 +245,25 @@ class RemindersStore:
         """Claim a recipient before sending. An existing row wins: a 'claimed' or 'retry' one is resent with
         its own nonce; a 'sent' or 'failed' one is not sent again."""
 
-        def body(conn: sqlite3.Connection) -> Delivery:
-            conn.execute(
-                "INSERT OR IGNORE INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"
-                " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
-                (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
-            )
-            row = conn.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (guild_id, cohort_key, reminder_id, recipient),
-            ).fetchone()
-            if row is None:  # inserted or already there, inside the same transaction
-                raise RuntimeError("reminder delivery row vanished")
-            return _delivery(row)
-
-        return await self.db.transact(body)
+        # The no-op update makes RETURNING give back the row that was already there.
+        rows = await self.db.execute(
+            "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"  # noqa: S608
+            " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)"
+            " ON CONFLICT (guild_id, cohort_key, reminder_id, recipient) DO UPDATE SET recipient = recipient"
+            f" RETURNING {DELIVERY_COLUMNS}",
+            (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
+        )
+        return _delivery(rows[0])
 
     async def mark_sent(
         self, guild_id: int, cohort_key: str, reminder_id: str, recipient: int, message_id: int, now: datetime
     ) -> None:
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
-                " updated_at = ?, next_attempt_at = NULL, reason = NULL, kind = NULL"
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (message_id, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE reminder_deliveries SET state = 'sent', message_id = ?, attempts = attempts + 1,"
+            " updated_at = ?, next_attempt_at = NULL, reason = NULL, kind = NULL"
+            " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
+            (message_id, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
+        )
 
     async def mark_failed(
         self,
@@ -292,15 +278,12 @@ class RemindersStore:
     ) -> None:
         """A permanent failure: kept (never deleted) and listed for staff and in the next channel post."""
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE reminder_deliveries SET state = 'failed', kind = ?, reason = ?, attempts = attempts + 1,"
-                " updated_at = ?, next_attempt_at = NULL"
-                " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
-                (kind, reason, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
-            )
-
-        return await self.db.transact(body)
+        await self.db.execute(
+            "UPDATE reminder_deliveries SET state = 'failed', kind = ?, reason = ?, attempts = attempts + 1,"
+            " updated_at = ?, next_attempt_at = NULL"
+            " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
+            (kind, reason, now.isoformat(), guild_id, cohort_key, reminder_id, recipient),
+        )
 
     async def mark_retry(
         self,
@@ -313,18 +296,18 @@ class RemindersStore:
         next_attempt_at: datetime,
         now: datetime,
     ) -> Delivery:
-        def body(conn: sqlite3.Connection) -> Delivery:
-            conn.execute(
+        async def body(conn: Session) -> Delivery:
+            await conn.execute(
                 "UPDATE reminder_deliveries SET state = 'retry', reason = ?, attempts = attempts + 1,"
                 " updated_at = ?, next_attempt_at = ?"
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (reason, now.isoformat(), next_attempt_at.isoformat(), guild_id, cohort_key, reminder_id, recipient),
             )
-            row = conn.execute(
+            row = await conn.fetchone(
                 f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
                 " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? AND recipient = ?",
                 (guild_id, cohort_key, reminder_id, recipient),
-            ).fetchone()
+            )
             if row is None:
                 raise RuntimeError("reminder delivery row vanished")
             return _delivery(row)
@@ -336,7 +319,6 @@ class RemindersStore:
             f"SELECT {DELIVERY_COLUMNS} FROM reminder_deliveries"  # noqa: S608
             " WHERE guild_id = ? AND cohort_key = ? AND reminder_id = ? ORDER BY recipient",
             (guild_id, cohort_key, reminder_id),
-            bulk=True,  # one row per recipient of a run: a cohort's worth
         )
         return {row["recipient"]: _delivery(row) for row in rows}
 
@@ -383,8 +365,8 @@ class RemindersStore:
         if not recipients:
             return
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "UPDATE reminder_deliveries SET reported_in = ?"  # noqa: S608
                 " WHERE guild_id = ? AND cohort_key = ? AND state = 'failed' AND reported_in IS NULL"
                 f" AND recipient IN ({placeholders(recipients)})",
@@ -400,7 +382,6 @@ class RemindersStore:
             "SELECT user_id, project_key, project_name, track FROM announcements"
             " WHERE guild_id = ? AND ended_at IS NULL ORDER BY created_at, id",
             (guild_id,),
-            bulk=True,  # the audiences of a reminder are planned over the whole cohort
         )
         return [
             AnnouncedLearner(row["user_id"], row["project_key"], row["project_name"], cast(Track, row["track"]))
@@ -409,13 +390,13 @@ class RemindersStore:
 
     async def teamed(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(
-            "SELECT user_id FROM team_members WHERE guild_id = ? AND left_at IS NULL", (guild_id,), bulk=True
+            "SELECT user_id FROM team_members WHERE guild_id = ? AND left_at IS NULL", (guild_id,)
         )
         return frozenset(row["user_id"] for row in rows)
 
     async def opted_out(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(
-            "SELECT user_id FROM learners WHERE guild_id = ? AND reminders_opt_out = 1", (guild_id,), bulk=True
+            "SELECT user_id FROM learners WHERE guild_id = ? AND reminders_opt_out = 1", (guild_id,)
         )
         return frozenset(row["user_id"] for row in rows)
 
@@ -424,8 +405,8 @@ class RemindersStore:
     ) -> None:
         """/reminders off|on: creates the learner row if Nexus has not seen them yet."""
 
-        def body(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def body(conn: Session) -> None:
+            await conn.execute(
                 "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at, reminders_opt_out)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id)"
                 " DO UPDATE SET reminders_opt_out = excluded.reminders_opt_out",
