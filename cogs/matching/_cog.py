@@ -14,6 +14,7 @@ from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
 from bot.storage.matching import MatchingStore
+from bot.text import shown
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
@@ -169,7 +170,7 @@ class MatchingCog(commands.Cog):
         for update in result.withdrawn:
             await self.delivery.after_proposal(update, reason="was paired with someone else by staff")
         team = await self.delivery.start_team(
-            result.team, note=f"Staff ({interaction.user.display_name}) paired you directly."
+            result.team, note=f"Staff ({shown(interaction.user.display_name, 80)}) paired you directly."
         )
         await self.delivery.send_proposals(result.new_proposals)
         thread = (
@@ -178,7 +179,9 @@ class MatchingCog(commands.Cog):
             else " (I couldn't open their thread; they were told by DM.)"
         )
         await interaction.followup.send(
-            f"Paired {first.display_name} and {second.display_name}.{thread} Logged as team #{team.id}.", ephemeral=True
+            f"Paired {shown(first.display_name, 80)} and {shown(second.display_name, 80)}.{thread} "
+            f"Logged as team #{team.id}.",
+            ephemeral=True,
         )
 
     @match.command(

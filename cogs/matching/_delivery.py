@@ -13,6 +13,7 @@ import discord
 
 from bot.matching import Choice, Departure, LeftoverRun, Proposal, ProposalUpdate, Team, other_track, project_label
 from bot.storage.matching import MatchingStore
+from bot.text import plain, shown
 from cogs.common import NexusBot, clip
 from cogs.matching._formatting import (
     CLOSED_TEXT,
@@ -80,7 +81,7 @@ class MatchingDelivery:
             return
         self.bot.scheduler.cancel(expiry_job(proposal.id))
         guild_id = proposal.guild_id
-        label = await self.store.project_label(guild_id, proposal.project_key)
+        label = shown(await self.store.project_label(guild_id, proposal.project_key), 100)
         await self.close_deliveries(proposal, CLOSED_TEXT[settlement.state], skip_message)
         if settlement.partnered and update.team is not None:
             await self.start_team(update.team)
@@ -117,7 +118,7 @@ class MatchingDelivery:
         if change is None or team is None:
             return
         leaver = self.name_of(guild_id, departure.user_id)
-        label = await self.store.project_label(guild_id, team.project_key)
+        label = shown(await self.store.project_label(guild_id, team.project_key), 100)
         for member in change.remaining:
             if change.ends:
                 text = f"{leaver} {reason}, so your team on {label} has ended. Run `/match find` for a new partner."
@@ -274,7 +275,7 @@ class MatchingDelivery:
         parent = await self.configured_channel(guild_id)
         if parent is None:
             return None
-        name = self.name_of(guild_id, user_id)
+        name = plain(self.display_name(guild_id, user_id), 80)
         thread = await parent.create_thread(
             name=clip(f"Nexus · {name}", 100), type=discord.ChannelType.private_thread, invitable=False
         )
@@ -291,13 +292,16 @@ class MatchingDelivery:
             for member in team.members
         }
         label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
+        thread_name = " & ".join(
+            plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
+        )
         intro = format_intro(team, people, names)
         thread: discord.Thread | None = None
         parent = await self.configured_channel(guild_id)
         try:
             if parent is not None:
                 opened = await parent.create_thread(
-                    name=clip(f"{label} · " + " & ".join(names.values()), 100),
+                    name=clip(f"{plain(label, 50)} · {thread_name}", 100),
                     type=discord.ChannelType.private_thread,
                     invitable=False,
                 )
@@ -317,7 +321,7 @@ class MatchingDelivery:
         for member in team.members:
             others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
             where = f" Your private thread: {thread.mention}." if thread else ""
-            text = f"You and {others} are now partners on {label}!{where} {note}".strip()
+            text = f"You and {others} are now partners on {shown(label, 100)}!{where} {note}".strip()
             await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
         if thread is None:
             return team
@@ -329,7 +333,7 @@ class MatchingDelivery:
             if team is None:
                 continue
             guild_id = team.guild_id
-            label = run.label(team.project_key)
+            label = shown(run.label(team.project_key), 100)
             newcomer = self.name_of(guild_id, join.user_id)
             others = [m for m in team.members if m.user_id != join.user_id]
             names = " and ".join(self.name_of(guild_id, m.user_id) for m in others)
@@ -369,6 +373,11 @@ class MatchingDelivery:
     # -------------------------------------------------------------------------------------- helpers
 
     def name_of(self, guild_id: int, user_id: int | None, choice: Choice | None = None) -> str:
+        """A learner's name for a Markdown place: another learner typed it, so it cannot link, ping or style."""
+        return shown(self.display_name(guild_id, user_id, choice), 80)
+
+    def display_name(self, guild_id: int, user_id: int | None, choice: Choice | None = None) -> str:
+        """The name as typed (for `plain` places such as thread names)."""
         if user_id is None:
             return "a learner"
         guild = self.bot.get_guild(guild_id)

@@ -20,6 +20,7 @@ from bot.matching import (
     other_track,
     project_label,
 )
+from bot.text import link, shown
 from cogs.common import clip
 
 OPEN_DMS_HINT = (
@@ -50,11 +51,11 @@ def plural(count: int, word: str) -> str:
 
 
 def describe(choice: Choice | None, name: str) -> str:
-    """'**Ada** (frontend · Job Board Platform, Africa/Lagos)'."""
+    """'**Ada** (frontend · Job Board Platform, Africa/Lagos)'; `name` is already made safe by the caller."""
     if choice is None:
         return f"**{name}**"
-    zone = f", {choice.timezone}" if choice.timezone else ""
-    return f"**{name}** ({choice.track} · {choice.project_name}{zone})"
+    zone = f", {shown(choice.timezone)}" if choice.timezone else ""
+    return f"**{name}** ({choice.track} · {shown(choice.project_name, 100)}{zone})"
 
 
 def line_sentence(line: LineStats, label: str) -> str:
@@ -74,7 +75,7 @@ def line_sentence(line: LineStats, label: str) -> str:
 
 def format_find(result: FindResult, partner_name: str) -> str:
     choice = result.choice
-    label = project_label(choice.project_key, choice.project_name)
+    label = shown(project_label(choice.project_key, choice.project_name), 100)
     if result.kind == "proposed" and result.proposal is not None:
         expires = format_dt(result.proposal.expires_at, "R")
         return (
@@ -102,7 +103,7 @@ def format_find(result: FindResult, partner_name: str) -> str:
 def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: str) -> discord.Embed:
     label = project_label(proposal.project_key, partner.project_name if partner else None)
     embed = discord.Embed(
-        title=f"Partner proposal: {clip(label, 200)}",
+        title=f"Partner proposal: {shown(label, 150)}",
         description=(
             f"{describe(partner, partner_name)} could be your partner. Accept if you'd like to build together; "
             "when you both accept, I'll open a private thread for the two of you."
@@ -110,11 +111,11 @@ def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: st
         colour=COLOUR,
     )
     if partner is not None:
-        embed.add_field(name="Their project", value=clip(partner.project_name, 1024), inline=True)
+        embed.add_field(name="Their project", value=shown(partner.project_name, 500), inline=True)
         embed.add_field(name="Their track", value=partner.track, inline=True)
-        embed.add_field(name="Their timezone", value=partner.timezone or "not given", inline=True)
+        embed.add_field(name="Their timezone", value=shown(partner.timezone or "not given", 100), inline=True)
         if partner.repo_url:
-            embed.add_field(name="Their repo", value=clip(partner.repo_url, 1024), inline=False)
+            embed.add_field(name="Their repo", value=clip(link(partner.repo_url), 1024), inline=False)
     embed.add_field(
         name="Answer by",
         value=f"{format_dt(proposal.expires_at, 'f')} ({format_dt(proposal.expires_at, 'R')})",
@@ -125,7 +126,7 @@ def format_proposal(proposal: Proposal, partner: Choice | None, partner_name: st
 
 
 def format_proposal_label(proposal: Proposal, partner: Choice | None) -> str:
-    return project_label(proposal.project_key, partner.project_name if partner else None)
+    return shown(project_label(proposal.project_key, partner.project_name if partner else None), 100)
 
 
 def format_closed(title: str, text: str) -> discord.Embed:
@@ -135,7 +136,7 @@ def format_closed(title: str, text: str) -> discord.Embed:
 def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, str]) -> discord.Embed:
     label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
     embed = discord.Embed(
-        title=f"Team {clip(label, 200)}",
+        title=f"Team {shown(label, 150)}",
         description="You're partners now. Here is who is who, and a checklist to get going.",
         colour=COLOUR,
     )
@@ -143,9 +144,9 @@ def format_intro(team: Team, people: Mapping[int, Choice], names: Mapping[int, s
         choice = people.get(member.user_id)
         lines = [f"**Track:** {member.track}"]
         if choice is not None:
-            lines.append(f"**Project:** {choice.project_name}")
-            lines.append(f"**Timezone:** {choice.timezone or 'not given'}")
-            lines.append(f"**Repo:** {choice.repo_url or 'not shared yet'}")
+            lines.append(f"**Project:** {shown(choice.project_name, 300)}")
+            lines.append(f"**Timezone:** {shown(choice.timezone or 'not given', 100)}")
+            lines.append(f"**Repo:** {link(choice.repo_url) if choice.repo_url else 'not shared yet'}")
         embed.add_field(name=clip(names.get(member.user_id, "learner"), 256), value=clip("\n".join(lines), 1024))
     embed.add_field(name="First steps", value=FIRST_STEPS, inline=False)
     return embed
@@ -171,7 +172,9 @@ def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str]) -
             f"You: {mine}; them: {theirs}. Expires {expires} ({format_dt(proposal.expires_at, 'R')})."
         )
     if status.entry is not None and status.line is not None:
-        label = project_label(status.entry.project_key, status.choice.project_name if status.choice else None)
+        label = shown(
+            project_label(status.entry.project_key, status.choice.project_name if status.choice else None), 100
+        )
         since = format_dt(status.entry.queued_at, "R")
         return (
             f"**Waiting** for a {other_track(status.entry.track)} partner on {label} since {since}. "
@@ -191,7 +194,7 @@ def format_board(rows: Sequence[BoardRow]) -> discord.Embed:
     size = 0
     for index, row in enumerate(rows):
         line = (
-            f"**{clip(row.label, 80)}** — frontend {row.frontend_waiting} · backend {row.backend_waiting} · "
+            f"**{shown(row.label, 80)}** — frontend {row.frontend_waiting} · backend {row.backend_waiting} · "
             f"oldest wait {format_dt(row.oldest_wait, 'R')}"
         )
         rest = len(rows) - index
@@ -207,14 +210,16 @@ def format_board(rows: Sequence[BoardRow]) -> discord.Embed:
 
 
 def format_alone(alone: AloneLearner, run: LeftoverRun) -> str:
-    label = run.label(alone.project_key)
+    label = shown(run.label(alone.project_key), 100)
     wanted = other_track(alone.track)
     text = (
         f"No partner yet on **{label}**: nobody on the {wanted} track is waiting there, and every team on it is "
         "full (or you've already worked with them). You stay in the pool and I'll DM you the moment someone joins."
     )
     if alone.pointers:
-        options = ", ".join(f"{run.label(p.project_key)} ({p.waiting} {wanted} waiting)" for p in alone.pointers)
+        options = ", ".join(
+            f"{shown(run.label(p.project_key), 100)} ({p.waiting} {wanted} waiting)" for p in alone.pointers
+        )
         text += f" If you're open to another project, {wanted} learners are waiting on: {options}."
     return text
 
@@ -223,10 +228,11 @@ def format_run(run: LeftoverRun, names: Mapping[int, str]) -> str:
     lines = [f"Seated {plural(len(run.plan.joins), 'learner')} as third members; {len(run.plan.alone)} still alone."]
     for join in run.plan.joins:
         team = run.teams.get(join.team_id)
-        label = run.label(team.project_key) if team else "their project"
+        label = shown(run.label(team.project_key), 100) if team else "their project"
         lines.append(f"• {names.get(join.user_id, 'learner')} ({join.track}) joined team #{join.team_id} on {label}")
     for alone in run.plan.alone:
         lines.append(
-            f"• {names.get(alone.user_id, 'learner')} ({alone.track}) is still alone on {run.label(alone.project_key)}"
+            f"• {names.get(alone.user_id, 'learner')} ({alone.track}) is still alone on "
+            f"{shown(run.label(alone.project_key), 100)}"
         )
     return clip("\n".join(lines), 2000)

@@ -30,6 +30,7 @@ from bot.projects import (
 )
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
+from bot.text import shown
 from bot.timezones import suggest_timezones
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
 from cogs.projects._formatting import (
@@ -176,7 +177,9 @@ class ProjectsCog(commands.Cog):
             choice = resolve_project(name, "backend", self.catalogue, custom)
         official = self.catalogue.get(choice.key)
         if official is None and choice.key not in custom:
-            raise NotFound(f"Nobody has announced a project called `{choice.name}`. `/projects` lists them all.")
+            raise NotFound(
+                f"Nobody has announced a project called {shown(choice.name, 100)}. `/projects` lists them all."
+            )
         roster = await self.store.roster(guild.id, choice.key)
         if official is not None:
             title, description = official.label, official.description
