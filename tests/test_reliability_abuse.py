@@ -122,3 +122,26 @@ async def test_withdraw_and_announce_again_does_not_dm_the_same_learner_again(wo
         await ada.slash(world.channel, "match find")
     # One proposal and one "withdrew" notice, however often Ada goes round.
     assert dm_count(grace) == 2
+
+
+async def test_topic_in_public_is_rate_limited_per_person(world: World) -> None:
+    ada, grace = world.learners[:2]
+    first = await ada.slash(world.channel, "topic", name="celery")
+    assert not first.ephemeral and first.response.embeds
+    for _ in range(19):
+        again = await ada.slash(world.channel, "topic", name="celery")
+        # Answered, but only to Ada, with the wait: nothing lost, nothing flooded.
+        assert again.ephemeral and again.response.embeds
+        assert again.response.content.startswith("Slow down a little: try again in ")
+    # A "did you mean" button of a public look-up posts publicly too, so it shares the cooldown.
+    typo = await ada.slash(world.channel, "topic", name="celeryy")
+    label = typo.response.message.components[0].children[0].label
+    clicked = await ada.click(typo.response, label=label)
+    assert clicked.ephemeral and "Slow down" in texts(clicked)
+    public = [m for m in world.channel.history() if m.embeds and m.interaction_metadata is not None]
+    assert len(public) == 1
+    # Someone else is not slowed down by Ada, and Ada may post again after the period.
+    assert not (await grace.slash(world.channel, "topic", name="celery")).ephemeral
+    await world.env.advance_time(COOLDOWN)
+    assert not (await ada.slash(world.channel, "topic", name="celery")).ephemeral
+    assert world.env.errors == []
