@@ -107,7 +107,7 @@ async def test_different_reannounce_replaces_and_keeps_history(world: World) -> 
     result = await ada.slash(world.channel, "announce", project="polls", track="backend", summary="now polls")
     assert "replaces your previous choice (Movie Recommendation Backend)" in result.response.content
     assert [post.embeds[0].title for post in posts(world)] == [
-        "Movie Recommendation Backend",
+        "~~Movie Recommendation Backend~~",
         "Online Poll System Backend",
     ]
     assert changed[-1] == (world.guild.id, ada.id, "movie-recommendation")
@@ -123,7 +123,10 @@ async def test_track_change_is_a_replacement(world: World) -> None:
     ada = world.learners[0]
     await ada.slash(world.channel, "announce", project="feed", track="backend")
     await ada.slash(world.channel, "announce", project="feed", track="frontend")
-    assert [post.embeds[0].title for post in posts(world)] == ["Social Media Feed Backend", "Dynamic Social Media Feed"]
+    assert [post.embeds[0].title for post in posts(world)] == [
+        "~~Social Media Feed Backend~~",
+        "Dynamic Social Media Feed",
+    ]
 
 
 async def test_custom_projects_meet_under_one_key(world: World) -> None:

@@ -145,3 +145,24 @@ async def test_topic_in_public_is_rate_limited_per_person(world: World) -> None:
     await world.env.advance_time(COOLDOWN)
     assert not (await ada.slash(world.channel, "topic", name="celery")).ephemeral
     assert world.env.errors == []
+
+
+async def test_switching_back_and_forth_leaves_one_current_post(world: World) -> None:
+    ada = world.learners[0]
+    for project in ("job-board", "ecommerce", "job-board", "ecommerce"):
+        await ada.slash(world.channel, "announce", project=project, track="backend")
+        await world.env.advance_time(COOLDOWN)
+    posts = [m for m in world.channel.history() if m.embeds]
+    assert len(posts) == 4
+    # Every older post says it is out of date (its project struck through); only the newest looks current.
+    for old in posts[:-1]:
+        assert "out of date" in (old.embeds[0].description or "")
+        assert (old.embeds[0].title or "").startswith("~~")
+    assert "is building" in (posts[-1].embeds[0].description or "")
+
+    prompt = await ada.slash(world.channel, "withdraw")
+    await ada.click(prompt.response, label="Confirm")
+    newest = [m for m in world.channel.history() if m.embeds][-1]
+    assert "withdrew this announcement" in (newest.embeds[0].description or "")
+    assert not [m for m in world.channel.history() if "is building" in (m.embeds[0].description or "")]
+    assert world.env.errors == []

@@ -34,6 +34,8 @@ from bot.text import shown
 from bot.timezones import suggest_timezones
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
 from cogs.projects._formatting import (
+    RETIRED_REPLACED,
+    RETIRED_WITHDRAWN,
     Delivery,
     format_announcement,
     format_board,
@@ -41,6 +43,7 @@ from cogs.projects._formatting import (
     format_forgotten,
     format_project,
     format_recorded,
+    format_retired,
     format_status,
     plural,
     safe_text,
@@ -117,6 +120,8 @@ class ProjectsCog(commands.Cog):
             log.info("announcement guild=%s user=%s project=%s", guild.id, interaction.user.id, draft.project_key)
             self.bot.dispatch("nexus_announcement_changed", guild.id, interaction.user.id, previous_key)
         delivery = await self.deliver(guild, config, outcome.announcement)
+        if outcome.changed and outcome.previous is not None:
+            await self.retire_post(config, outcome.previous, RETIRED_REPLACED)
         total = await self.store.board_total(guild.id, draft.project_key)
         embed = format_announcement(outcome.announcement, total_row(draft.project_key, total, self.catalogue))
         content = format_recorded(outcome, delivery, config.channel_id if config else None)
@@ -315,12 +320,24 @@ class ProjectsCog(commands.Cog):
                 posted[item.id] = message
         return posted, None
 
+    async def retire_post(self, config: GuildConfig | None, item: Announcement, how: str) -> None:
+        """Mark an ended announcement's public post, so an old choice never looks current in the channel."""
+        if config is None or item.message_id is None:
+            return
+        message = self.bot.get_partial_messageable(config.channel_id).get_partial_message(item.message_id)
+        try:
+            await message.edit(embed=format_retired(item, how), allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as error:
+            # Deleted by a moderator, or the channel changed: nothing there looks current any more anyway.
+            log.info("could not mark announcement %s as ended: %s %s", item.id, error.status, error.code)
+
     async def withdraw(self, guild_id: int, user_id: int) -> str:
         withdrawn = await self.store.withdraw(guild_id, user_id, now=self.bot.now())
         if withdrawn is None:
             return "You have no current announcement any more: nothing to withdraw."
         log.info("announcement withdrawn guild=%s user=%s project=%s", guild_id, user_id, withdrawn.project_key)
         self.bot.dispatch("nexus_announcement_withdrawn", guild_id, user_id)
+        await self.retire_post(await self.bot.admin_store.get_config(guild_id), withdrawn, RETIRED_WITHDRAWN)
         return (
             f"Withdrawn: you are no longer announced on **{safe_text(withdrawn.project_name)}**. "
             "Your history is kept; `/announce` again whenever you are ready."

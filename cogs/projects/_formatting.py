@@ -61,6 +61,25 @@ def counterpart_hint(row: BoardRow, track: Track) -> str:
     return f"No {other} learners on this project yet — use `/match find` to join the line and hear when one arrives."
 
 
+RETIRED_REPLACED = "changed their announcement: this one is out of date, see their newer post."
+RETIRED_WITHDRAWN = "withdrew this announcement."
+
+
+def format_retired(item: Announcement, how: str) -> discord.Embed:
+    """What an ended announcement's public post becomes: the old choice struck through, and why."""
+    custom = " (custom project)" if is_custom_key(item.project_key) else ""
+    embed = discord.Embed(
+        title=clip(f"~~{shown(item.project_name, 150)}~~{custom}", 256),
+        description=f"<@{item.user_id}> {how}",
+        colour=discord.Colour.light_grey(),
+    )
+    # What it said stays readable as history; the call to action ("find your partner") goes.
+    embed.add_field(name="Track", value=track_label(item.track), inline=True)
+    if item.late:
+        embed.add_field(name="Late", value="Announced after week one.", inline=True)
+    return embed
+
+
 def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
     """The public post, and the learner's private copy of what was recorded."""
     custom = " (custom project)" if is_custom_key(item.project_key) else ""
