@@ -9,7 +9,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot import Settings
+from bot import Settings, create_bot
 from bot.projects import AnnouncementDraft
 from bot.storage.matching import MatchingStore
 from bot.storage.projects import ProjectsStore
@@ -259,3 +259,67 @@ async def test_match_status_offers_the_proposal_buttons_when_the_dm_is_gone(worl
         assert proposal_state.proposal is None
         # Closed: the DM copies lost their buttons too.
         assert not with_buttons(frontend.user.dm_channel) and not with_buttons(backend.user.dm_channel)
+
+
+# ------------------------------------------------------------------------------------ left while Nexus was down
+
+
+async def leave_while_down(env: Any, settings: Settings, world: World, member: Any) -> None:
+    """Stop Nexus, let the member leave (no bot is connected, so no event reaches it), start Nexus again."""
+    old = env.bot
+    old.scheduler.shutdown()
+    await old.db.close()
+    # What Discord's side looks like after a leave nobody was there to hear: the member is simply gone.
+    del env.backend.get_guild(world.guild.id).members[member.id]
+    await env.restart_bot(create_bot(settings))
+
+
+async def test_a_waiting_learner_who_left_while_down_is_never_proposed(simcord_env: Any, settings: Settings) -> None:
+    world = await build_world(simcord_env)
+    gone, newcomer = world.learners[0], world.learners[1]
+    await announce(world, gone, "backend")
+    await gone.slash(world.channel, "match find")
+    await announce(world, newcomer, "frontend")
+
+    await leave_while_down(simcord_env, settings, world, gone)
+
+    found = await newcomer.slash(world.channel, "match find")
+    assert "in the pool" in texts(found) and "Found you" not in texts(found)
+    assert not with_buttons(newcomer.user.dm_channel)
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.pool_entry(world.guild.id, gone.id) is None
+    # /project lists them as gone, as after a leave event.
+    roster = await ProjectsStore(simcord_env.bot.db).members(world.guild.id)
+    assert [member.left for member in roster if member.user_id == gone.id] == [True]
+    assert simcord_env.errors == []
+
+
+async def test_a_partner_or_proposal_whose_learner_left_while_down_is_ended_with_the_usual_notice(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    other, waiting = world.learners[2], world.learners[3]
+    await announce(world, other, "backend", project="online-poll")
+    await announce(world, waiting, "frontend", project="online-poll")
+    await other.slash(world.channel, "match find")
+    await waiting.slash(world.channel, "match find")
+
+    await leave_while_down(simcord_env, settings, world, frontend)
+    await leave_while_down(simcord_env, settings, world, other)
+
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.active_team_for(world.guild.id, backend.id) is None
+    told = backend.user.dm_channel.history()[-1].content
+    assert "left the server" in told and "team on Job Board has ended" in told
+    assert await matching.pending_proposal_for(world.guild.id, waiting.id) is None
+    assert "left the server" in waiting.user.dm_channel.history()[-1].content
+    assert not with_buttons(waiting.user.dm_channel)  # the open proposal's buttons were taken away
+    assert "Waiting" in texts(await waiting.slash(world.channel, "match status"))
+    # A later start finds nothing more to do: nobody is told twice.
+    before = len(backend.user.dm_channel.history())
+    await restart(simcord_env, settings)
+    assert len(backend.user.dm_channel.history()) == before
+    assert simcord_env.errors == []

@@ -278,8 +278,7 @@ class MatchingCog(commands.Cog):
         await self.delivery.after_departure(guild_id, departure, "withdrew their project choice")
 
     @commands.Cog.listener()
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        if payload.user.bot:
-            return
-        departure = await self.store.remove_learner(payload.guild_id, payload.user.id, self.bot.now())
-        await self.delivery.after_departure(payload.guild_id, departure, "left the server")
+    async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:
+        """A learner left the server: told now by Discord, or found missing at start-up (cogs.projects)."""
+        departure = await self.store.remove_learner(guild_id, user_id, self.bot.now())
+        await self.delivery.after_departure(guild_id, departure, "left the server")

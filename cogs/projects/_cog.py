@@ -65,6 +65,7 @@ class ProjectsCog(commands.Cog):
         # One poster at a time: two announcements at once must not both post the same pending row.
         self.post_lock = asyncio.Lock()
         self.announce_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
+        self.reconciling: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.nexus_group.add_command(
@@ -75,6 +76,12 @@ class ProjectsCog(commands.Cog):
                 extras=staff_command(),
             )
         )
+        # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
+        self.reconciling = asyncio.create_task(self.reconcile_members(), name="members-reconcile")
+
+    async def cog_unload(self) -> None:
+        if self.reconciling is not None:
+            self.reconciling.cancel()
 
     # ------------------------------------------------------------------ commands
 
@@ -401,8 +408,36 @@ class ProjectsCog(commands.Cog):
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if payload.user.bot:
             return
-        if await self.store.member_left(payload.guild_id, payload.user.id, now=self.bot.now()):
-            log.info("learner left guild=%s user=%s", payload.guild_id, payload.user.id)
+        # One departure event for every cog, whether Discord told us now or start-up found it out later.
+        self.bot.dispatch("nexus_member_gone", payload.guild_id, payload.user.id)
+
+    @commands.Cog.listener()
+    async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:
+        if await self.store.member_left(guild_id, user_id, now=self.bot.now()):
+            log.info("learner left guild=%s user=%s", guild_id, user_id)
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        # A resumed session replays missed events, but a long gap can still lose a leave: check again, cheaply.
+        if self.reconciling is None or self.reconciling.done():
+            self.reconciling = asyncio.create_task(self.reconcile_members(), name="members-reconcile")
+
+    async def reconcile_members(self) -> None:
+        """Learners who left while Nexus was down never sent a leave event: find them in the loaded member list and
+        treat them exactly as if the event had arrived (same handlers, same notices)."""
+        await self.bot.wait_until_ready()
+        for guild in list(self.bot.guilds):
+            try:
+                if not guild.chunked:
+                    await guild.chunk()
+                present = {member.id for member in guild.members}
+                known = {member.user_id for member in await self.store.members(guild.id) if not member.left}
+            except Exception:
+                log.exception("could not compare members with announcements guild=%s; next start retries", guild.id)
+                continue
+            for user_id in sorted(known - present):
+                log.warning("learner left while Nexus was away guild=%s user=%s", guild.id, user_id)
+                self.bot.dispatch("nexus_member_gone", guild.id, user_id)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
