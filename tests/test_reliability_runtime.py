@@ -323,3 +323,25 @@ async def test_a_partner_or_proposal_whose_learner_left_while_down_is_ended_with
     await restart(simcord_env, settings)
     assert len(backend.user.dm_channel.history()) == before
     assert simcord_env.errors == []
+
+
+async def test_a_refused_dm_to_someone_no_longer_in_the_server_counts_as_leaving(world: World) -> None:
+    gone, finder = world.learners[0], world.learners[1]
+    await announce(world, gone, "frontend")  # a proposal DMs the frontend learner first
+    await gone.slash(world.channel, "match find")
+    await announce(world, finder, "backend")
+    # They left and the event was lost; Discord now refuses a DM to them (50007: no shared server).
+    del world.env.backend.get_guild(world.guild.id).members[gone.id]
+    world.env.inject_error("POST", "/channels/*/messages", status=403, code=50007, times=1)
+
+    await finder.slash(world.channel, "match find")
+    await world.env.settle()
+
+    matching = MatchingStore(world.env.bot.db)
+    assert await matching.pending_proposal_for(world.guild.id, finder.id) is None
+    assert await matching.pool_entry(world.guild.id, gone.id) is None
+    assert "left the server" in finder.user.dm_channel.history()[-1].content
+    assert not with_buttons(finder.user.dm_channel)
+    assert "Waiting" in texts(await finder.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []

@@ -26,6 +26,7 @@ from cogs.matching._formatting import (
 from cogs.matching._views import ProposalButton, proposal_view
 
 log = logging.getLogger(__name__)
+CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
 
 EXPIRY_JOB = "proposal-expiry:{}"
 REDELIVER_JOB = "proposal-redeliver:{}"
@@ -233,6 +234,11 @@ class MatchingDelivery:
                 kwargs["view"] = view
             return await user.send(content=clip(content, 2000) if content else None, **kwargs), "dm"
         except discord.Forbidden as error:
+            if error.code == CANNOT_DM and await self.is_gone(guild_id, user_id):
+                # 50007 to someone who shares no server with Nexus: they left and the event never came.
+                log.warning("DM refused and not a member guild=%s user=%s: treating as left", guild_id, user_id)
+                self.bot.dispatch("nexus_member_gone", guild_id, user_id)
+                return None
             log.info("DMs closed guild=%s user=%s code=%s; using the fallback thread", guild_id, user_id, error.code)
         except discord.HTTPException:
             log.warning("could not DM guild=%s user=%s", guild_id, user_id, exc_info=True)
@@ -388,6 +394,20 @@ class MatchingDelivery:
             return choice.display_name
         user = self.bot.get_user(user_id)
         return user.display_name if user else "a learner"
+
+    async def is_gone(self, guild_id: int, user_id: int) -> bool:
+        """True only when Discord itself says this user is not a member (an outage is not a departure). Asked of
+        Discord, not the cache: the cache is exactly what a lost leave event left stale."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return True
+        except discord.HTTPException:
+            return False
+        return False
 
     async def configured_channel(self, guild_id: int) -> discord.TextChannel | None:
         config = await self.bot.admin_store.get_config(guild_id)
