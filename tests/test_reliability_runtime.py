@@ -345,3 +345,21 @@ async def test_a_refused_dm_to_someone_no_longer_in_the_server_counts_as_leaving
     assert "Waiting" in texts(await finder.slash(world.channel, "match status"))
     acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
     assert acknowledged == []
+
+
+async def test_a_team_member_discord_calls_unknown_on_the_thread_add_counts_as_leaving(world: World) -> None:
+    backend, frontend = await proposed(world)
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    # Frontend accepted, then left; the leave event was lost. Adding them to the team thread gets 10007.
+    del world.env.backend.get_guild(world.guild.id).members[frontend.id]
+    world.env.inject_error("PUT", f"/channels/*/thread-members/{frontend.id}", status=404, code=10007, times=1)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await world.env.settle()
+
+    matching = MatchingStore(world.env.bot.db)
+    assert await matching.active_team_for(world.guild.id, backend.id) is None
+    told = backend.user.dm_channel.history()[-1].content
+    assert "left the server" in told and "team on Job Board has ended" in told
+    assert "not in the matching pool" in texts(await backend.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []

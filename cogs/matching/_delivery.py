@@ -27,6 +27,7 @@ from cogs.matching._views import ProposalButton, proposal_view
 
 log = logging.getLogger(__name__)
 CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
+UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of this server
 
 EXPIRY_JOB = "proposal-expiry:{}"
 REDELIVER_JOB = "proposal-redeliver:{}"
@@ -303,6 +304,7 @@ class MatchingDelivery:
         )
         intro = format_intro(team, people, names)
         thread: discord.Thread | None = None
+        gone: list[int] = []
         parent = await self.configured_channel(guild_id)
         try:
             if parent is not None:
@@ -312,7 +314,12 @@ class MatchingDelivery:
                     invitable=False,
                 )
                 for member in team.members:
-                    await opened.add_user(discord.Object(member.user_id))
+                    try:
+                        await opened.add_user(discord.Object(member.user_id))
+                    except discord.NotFound as error:
+                        if error.code != UNKNOWN_MEMBER:
+                            raise
+                        gone.append(member.user_id)
                 mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
                 await opened.send(
                     f"{mentions} meet your partner! {note}".strip(),
@@ -325,10 +332,16 @@ class MatchingDelivery:
             # Half a thread is no thread: everyone gets the intro by DM instead.
             log.warning("could not open the team thread guild=%s team=%s", guild_id, team.id, exc_info=True)
         for member in team.members:
+            if member.user_id in gone:
+                continue
             others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
             where = f" Your private thread: {thread.mention}." if thread else ""
             text = f"You and {others} are now partners on {shown(label, 100)}!{where} {note}".strip()
             await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
+        for user_id in gone:
+            # Discord says they are not in the server: they left and the event never came. Same path as a leave.
+            log.warning("team member is not in the server guild=%s team=%s user=%s", guild_id, team.id, user_id)
+            self.bot.dispatch("nexus_member_gone", guild_id, user_id)
         if thread is None:
             return team
         return replace(team, thread_id=thread.id)
