@@ -363,3 +363,26 @@ async def test_a_team_member_discord_calls_unknown_on_the_thread_add_counts_as_l
     assert "not in the matching pool" in texts(await backend.slash(world.channel, "match status"))
     acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
     assert acknowledged == []
+
+
+async def test_a_team_thread_discord_refused_is_opened_on_a_later_try(world: World) -> None:
+    backend, frontend = await proposed(world)
+    # Discord refuses to open the thread (500), at set-up and at the first retry.
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=500, times=2)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    matching = MatchingStore(world.env.bot.db)
+    team = await matching.active_team_for(world.guild.id, backend.id)
+    assert team is not None and team.thread_id is None
+
+    await world.env.advance_time(300)  # the first retry is refused too
+    assert (await matching.team(team.id)).thread_id is None  # type: ignore[union-attr]
+    await world.env.advance_time(300)
+    opened = await matching.team(team.id)
+    assert opened is not None and opened.thread_id is not None
+    for member in (backend, frontend):
+        told = member.user.dm_channel.history()[-1].content
+        assert "team thread on Job Board is ready now" in told and f"<#{opened.thread_id}>" in told
+    assert f"<#{opened.thread_id}>" in texts(await backend.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []

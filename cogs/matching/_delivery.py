@@ -31,6 +31,7 @@ UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of this server
 
 EXPIRY_JOB = "proposal-expiry:{}"
 REDELIVER_JOB = "proposal-redeliver:{}"
+THREAD_JOB = "team-thread:{}"
 # A proposal copy Discord refused (500, 429, no permission for the fallback thread) is tried again this often.
 REDELIVER_SECONDS = 300
 REDELIVER_ATTEMPTS = 3
@@ -51,7 +52,7 @@ class MatchingDelivery:
     def cancel_timers(self) -> None:
         """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
         for name in self.bot.scheduler.job_names():
-            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
+            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""), THREAD_JOB.format(""))):
                 self.bot.scheduler.cancel(name)
 
     # -------------------------------------------------------------------------------------- expiry
@@ -303,34 +304,10 @@ class MatchingDelivery:
             plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
         )
         intro = format_intro(team, people, names)
-        thread: discord.Thread | None = None
-        gone: list[int] = []
         parent = await self.configured_channel(guild_id)
-        try:
-            if parent is not None:
-                opened = await parent.create_thread(
-                    name=clip(f"{plain(label, 50)} · {thread_name}", 100),
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                )
-                for member in team.members:
-                    try:
-                        await opened.add_user(discord.Object(member.user_id))
-                    except discord.NotFound as error:
-                        if error.code != UNKNOWN_MEMBER:
-                            raise
-                        gone.append(member.user_id)
-                mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
-                await opened.send(
-                    f"{mentions} meet your partner! {note}".strip(),
-                    embed=intro,
-                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
-                )
-                await self.store.set_team_thread(team.id, opened.id)
-                thread = opened
-        except discord.HTTPException:
-            # Half a thread is no thread: everyone gets the intro by DM instead.
-            log.warning("could not open the team thread guild=%s team=%s", guild_id, team.id, exc_info=True)
+        thread, gone = await self.open_thread(team, label, thread_name, intro, note)
+        if thread is None and parent is not None:
+            self.arm_thread_retry(team.id, 1)
         for member in team.members:
             if member.user_id in gone:
                 continue
@@ -345,6 +322,72 @@ class MatchingDelivery:
         if thread is None:
             return team
         return replace(team, thread_id=thread.id)
+
+    async def open_thread(
+        self, team: Team, label: str, thread_name: str, intro: discord.Embed, note: str = ""
+    ) -> tuple[discord.Thread | None, list[int]]:
+        """The team's private thread with everyone in it and the intro; None if Discord refused (then retried)."""
+        gone: list[int] = []
+        parent = await self.configured_channel(team.guild_id)
+        if parent is None:
+            return None, gone
+        try:
+            opened = await parent.create_thread(
+                name=clip(f"{plain(label, 50)} · {thread_name}", 100),
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+            )
+            for member in team.members:
+                try:
+                    await opened.add_user(discord.Object(member.user_id))
+                except discord.NotFound as error:
+                    if error.code != UNKNOWN_MEMBER:
+                        raise
+                    gone.append(member.user_id)
+            mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
+            await opened.send(
+                f"{mentions} meet your partner! {note}".strip(),
+                embed=intro,
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
+            )
+            await self.store.set_team_thread(team.id, opened.id)
+        except discord.HTTPException:
+            # Half a thread is no thread: everyone gets the intro by DM instead, and the thread is tried again.
+            log.warning("could not open the team thread guild=%s team=%s", team.guild_id, team.id, exc_info=True)
+            return None, gone
+        return opened, gone
+
+    def arm_thread_retry(self, team_id: int, attempt: int) -> None:
+        when = self.bot.now() + timedelta(seconds=REDELIVER_SECONDS)
+        self.bot.scheduler.schedule_at(THREAD_JOB.format(team_id), when, self.retry_thread, team_id, attempt)
+
+    async def retry_thread(self, team_id: int, attempt: int) -> None:
+        try:
+            team = await self.store.team(team_id)
+            if team is None or team.ended_at is not None or team.thread_id is not None:
+                return
+            guild_id = team.guild_id
+            people = await self.store.choices(guild_id, team.member_ids)
+            names = {m.user_id: self.name_of(guild_id, m.user_id, people.get(m.user_id)) for m in team.members}
+            label = project_label(team.project_key, next((c.project_name for c in people.values()), None))
+            thread_name = " & ".join(
+                plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
+            )
+            thread, gone = await self.open_thread(team, label, thread_name, format_intro(team, people, names))
+            if thread is None:
+                if attempt < REDELIVER_ATTEMPTS:
+                    self.arm_thread_retry(team_id, attempt + 1)
+                else:
+                    log.warning("gave up opening the team thread team=%s; partners have the intro by DM", team_id)
+                return
+            for member in team.members:
+                if member.user_id not in gone:
+                    text = f"Your team thread on {shown(label, 100)} is ready now: {thread.mention}."
+                    await self.deliver(guild_id, member.user_id, content=text)
+            for user_id in gone:
+                self.bot.dispatch("nexus_member_gone", guild_id, user_id)
+        except Exception:
+            log.exception("team thread retry failed team=%s", team_id)
 
     async def announce_joins(self, run: LeftoverRun) -> None:
         for join in run.plan.joins:
