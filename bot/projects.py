@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -12,8 +13,11 @@ from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
+from confusable_homoglyphs import categories, confusables
+
 from bot.admin import GuildConfig
 from bot.errors import InvalidInput
+from bot.text import visible
 from bot.timezones import normalise_timezone
 
 Track = Literal["frontend", "backend"]
@@ -55,10 +59,27 @@ def parse_track(text: str) -> Track:
     raise InvalidInput(f"`{text[:20]}` is not a track: choose frontend or backend.")
 
 
+@functools.cache
+def latin_look_alike(char: str) -> str:
+    """The Latin letter a Cyrillic or Greek letter is drawn like (`р` -> `p`, `ο` -> `o`), else the letter itself.
+
+    Unicode's confusables table, not transliteration: Cyrillic `р` reads as "r" but looks like "p", and it is the
+    look that lets someone register `Jоb Bоard` (Cyrillic о) beside `Job Board`.
+    """
+    if char.isascii() or not char.isalpha() or categories.alias(char) in ("LATIN", "COMMON"):
+        return char
+    for found in confusables.is_confusable(char, preferred_aliases=["latin"]) or []:
+        for glyph in found["homoglyphs"]:
+            if len(glyph["c"]) == 1 and glyph["c"].isascii() and glyph["c"].isalpha():
+                return str(glyph["c"])
+    return char
+
+
 def name_words(text: str) -> list[str]:
-    """Lower-case words without accents or punctuation: `The Café-Store's App` -> the, cafe, stores, app."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    """Lower-case words without accents, punctuation or look-alike letters: `The Café-Store's App` -> the, cafe,
+    stores, app; `Jоb Bоard` typed with Cyrillic `о` -> job, board."""
+    decomposed = unicodedata.normalize("NFKD", visible(text))
+    plain = "".join(latin_look_alike(char) for char in decomposed if not unicodedata.combining(char))
     for apostrophe in APOSTROPHES:
         plain = plain.replace(apostrophe, "")
     return WORD.findall(plain.replace("&", " and ").casefold())
@@ -518,9 +539,14 @@ HISTORY_COLUMNS = (*CURRENT_COLUMNS, "ended_at", "end_reason")
 
 
 def csv_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text: formula triggers get a leading quote."""
+    """A cell a spreadsheet shows as text: formula triggers get a leading quote.
+
+    Spreadsheets fold fullwidth forms (`＝`) and skip invisible characters before deciding a cell is a formula, so
+    the check looks at the cell the same way: invisible characters removed, NFKC-folded, leading spaces skipped.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    seen = unicodedata.normalize("NFKC", "".join(ch for ch in text if ch in "\t\r" or ch == visible(ch))).lstrip(" ")
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) or seen.startswith(FORMULA_TRIGGERS) else text
 
 
 def _export_cells(row: ExportRow, *, history: bool) -> list[str]:

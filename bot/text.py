@@ -13,8 +13,11 @@ import unicodedata
 
 # Characters Discord's Markdown gives a meaning to; a backslash before any of them shows the character itself.
 # `<` stops mentions, channel links, custom emoji and timestamps (`<@1>`, `<#1>`, `<t:1>`); `@` stops
-# `@everyone` from being drawn as a mention; `[ ] ( )` stop masked links; `# - >` stop headings, lists and quotes.
-_MARKDOWN = re.compile(r"([\\*_~|`>#\-\[\]()<@])")
+# `@everyone` from being drawn as a mention; `[ ] ( )` stop masked links.
+_MARKDOWN = re.compile(r"([\\*_~|`\[\]()<@])")
+# `# - >` only start a heading, list, subtext or quote at the start of a line, so only there are they escaped
+# (`E-Commerce` and `a -> b` read better without backslashes and cannot turn into anything).
+_LINE_START = re.compile(r"^(\s*)([#>\-]+)", re.MULTILINE)
 # Direction overrides, zero-width joiners and other invisible formatting: they reorder or hide what people read.
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Co", "Cs", "Cn"})
 _SPACES = re.compile(r"\s+")
@@ -55,7 +58,8 @@ def shown(text: str, limit: int | None = None, *, multiline: bool = False) -> st
         cleaned = _SPACES.sub(" ", cleaned).strip()
     if limit is not None:
         cleaned = clip(cleaned, limit)
-    return _MARKDOWN.sub(r"\\\1", cleaned)
+    escaped = _MARKDOWN.sub(r"\\\1", cleaned)
+    return _LINE_START.sub(lambda found: found[1] + re.sub(r"(.)", r"\\\1", found[2]), escaped)
 
 
 def link(url: str) -> str:

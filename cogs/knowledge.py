@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.content import describe_counts, load_topics
+from bot.cooldowns import Cooldown, CoolingDown
 from bot.errors import ContentError, StorageUnavailable
 from bot.knowledge import (
     CATEGORIES,
@@ -173,6 +174,8 @@ class KnowledgeCog(commands.Cog):
         self.store = store
         self.knowledge = KnowledgeBase(())
         self.open_button, self.page_button = _button_classes(self)
+        # A public answer is a post in the channel: one per person per period, like /announce.
+        self.public_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
 
     @property
     def topics_dir(self) -> Path:
@@ -349,9 +352,16 @@ class KnowledgeCog(commands.Cog):
     # ------------------------------------------------------------ helpers
 
     async def _answer(self, interaction: Interaction, knowledge: KnowledgeBase, entry: Entry, *, public: bool) -> None:
+        note: dict[str, Any] = {}
+        if public:
+            try:
+                self.public_cooldown.use(interaction.user.id, self.bot.now())
+            except CoolingDown as slow:
+                # Nothing is lost: the answer comes privately instead of flooding the channel.
+                public, note = False, {"content": f"{slow} Here it is just for you meanwhile."}
         view = self.entry_view(knowledge, entry, public=public)
         await interaction.response.send_message(
-            embed=format_entry(knowledge, entry, public=public), ephemeral=not public, **_with_view(view)
+            embed=format_entry(knowledge, entry, public=public), ephemeral=not public, **note, **_with_view(view)
         )
         try:
             await self.store.record_lookup(interaction.guild_id, entry.id, self.bot.now())

@@ -14,6 +14,7 @@ import simcord
 
 from bot import Settings
 from bot.storage.projects import ProjectsStore
+from bot.text import shown
 from tests.conftest import World, build_world, restart
 from tests.storage_helpers import raw_writes
 
@@ -71,7 +72,7 @@ async def test_announce_posts_publicly_and_replies_privately(world: World) -> No
     assert "React + TypeScript, consuming a DRF API" in (embed.description or "")
     assert fields(embed)["Track"] == "Frontend"
     assert fields(embed)["Timezone"] == "Africa/Lagos"
-    assert fields(embed)["Repository"] == "https://github.com/ada/jobs-ui"
+    assert fields(embed)["Repository"] == "<https://github.com/ada/jobs-ui>"
     assert "No backend learners on this project yet" in fields(embed)["Find your partner"]
     assert "/match find" in fields(embed)["Find your partner"]
     assert "Late" not in fields(embed)
@@ -107,7 +108,7 @@ async def test_different_reannounce_replaces_and_keeps_history(world: World) -> 
     result = await ada.slash(world.channel, "announce", project="polls", track="backend", summary="now polls")
     assert "replaces your previous choice (Movie Recommendation Backend)" in result.response.content
     assert [post.embeds[0].title for post in posts(world)] == [
-        "Movie Recommendation Backend",
+        "~~Movie Recommendation Backend~~",
         "Online Poll System Backend",
     ]
     assert changed[-1] == (world.guild.id, ada.id, "movie-recommendation")
@@ -123,7 +124,10 @@ async def test_track_change_is_a_replacement(world: World) -> None:
     ada = world.learners[0]
     await ada.slash(world.channel, "announce", project="feed", track="backend")
     await ada.slash(world.channel, "announce", project="feed", track="frontend")
-    assert [post.embeds[0].title for post in posts(world)] == ["Social Media Feed Backend", "Dynamic Social Media Feed"]
+    assert [post.embeds[0].title for post in posts(world)] == [
+        "~~Social Media Feed Backend~~",
+        "Dynamic Social Media Feed",
+    ]
 
 
 async def test_custom_projects_meet_under_one_key(world: World) -> None:
@@ -172,7 +176,8 @@ async def test_mentions_in_summary_never_ping(world: World) -> None:
         if request.method == "POST" and request.path == f"/channels/{world.channel.id}/messages"
     ]
     assert sent[-1].json["allowed_mentions"] == {"parse": []}
-    assert summary in (post.embeds[0].description or "")
+    # Shown as typed: not even drawn as a (silent) mention.
+    assert shown(summary) in (post.embeds[0].description or "")
     stored = await ProjectsStore(world.env.bot.db).current(world.guild.id, ada.id)
     assert stored is not None and stored.summary == summary
     # In the spreadsheet a leading @ would start a formula: the export quotes it, the record stays exact.
@@ -498,7 +503,7 @@ async def test_me_shows_choice_match_state_and_reminders(world: World) -> None:
         conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ada.id,))
     me = await ada.slash(world.channel, "me")
     shown = fields(me.response.embeds[0])
-    assert shown["Project"].startswith("**Job Board Backend** — backend\nDRF\nhttps://gitlab.com/a/b")
+    assert shown["Project"].startswith("**Job Board Backend** — backend\nDRF\n<https://gitlab.com/a/b>")
     assert shown["Partner"] == f"Partnered with {grace.mention} in <#4242>."
     assert shown["Reminders"].startswith("Off")
     assert not any(

@@ -122,3 +122,47 @@ async def test_withdraw_and_announce_again_does_not_dm_the_same_learner_again(wo
         await ada.slash(world.channel, "match find")
     # One proposal and one "withdrew" notice, however often Ada goes round.
     assert dm_count(grace) == 2
+
+
+async def test_topic_in_public_is_rate_limited_per_person(world: World) -> None:
+    ada, grace = world.learners[:2]
+    first = await ada.slash(world.channel, "topic", name="celery")
+    assert not first.ephemeral and first.response.embeds
+    for _ in range(19):
+        again = await ada.slash(world.channel, "topic", name="celery")
+        # Answered, but only to Ada, with the wait: nothing lost, nothing flooded.
+        assert again.ephemeral and again.response.embeds
+        assert again.response.content.startswith("Slow down a little: try again in ")
+    # A "did you mean" button of a public look-up posts publicly too, so it shares the cooldown.
+    typo = await ada.slash(world.channel, "topic", name="celeryy")
+    label = typo.response.message.components[0].children[0].label
+    clicked = await ada.click(typo.response, label=label)
+    assert clicked.ephemeral and "Slow down" in texts(clicked)
+    public = [m for m in world.channel.history() if m.embeds and m.interaction_metadata is not None]
+    assert len(public) == 1
+    # Someone else is not slowed down by Ada, and Ada may post again after the period.
+    assert not (await grace.slash(world.channel, "topic", name="celery")).ephemeral
+    await world.env.advance_time(COOLDOWN)
+    assert not (await ada.slash(world.channel, "topic", name="celery")).ephemeral
+    assert world.env.errors == []
+
+
+async def test_switching_back_and_forth_leaves_one_current_post(world: World) -> None:
+    ada = world.learners[0]
+    for project in ("job-board", "ecommerce", "job-board", "ecommerce"):
+        await ada.slash(world.channel, "announce", project=project, track="backend")
+        await world.env.advance_time(COOLDOWN)
+    posts = [m for m in world.channel.history() if m.embeds]
+    assert len(posts) == 4
+    # Every older post says it is out of date (its project struck through); only the newest looks current.
+    for old in posts[:-1]:
+        assert "out of date" in (old.embeds[0].description or "")
+        assert (old.embeds[0].title or "").startswith("~~")
+    assert "is building" in (posts[-1].embeds[0].description or "")
+
+    prompt = await ada.slash(world.channel, "withdraw")
+    await ada.click(prompt.response, label="Confirm")
+    newest = [m for m in world.channel.history() if m.embeds][-1]
+    assert "withdrew this announcement" in (newest.embeds[0].description or "")
+    assert not [m for m in world.channel.history() if "is building" in (m.embeds[0].description or "")]
+    assert world.env.errors == []

@@ -9,7 +9,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot import Settings
+from bot import Settings, create_bot
 from bot.projects import AnnouncementDraft
 from bot.storage.matching import MatchingStore
 from bot.storage.projects import ProjectsStore
@@ -259,3 +259,128 @@ async def test_match_status_offers_the_proposal_buttons_when_the_dm_is_gone(worl
         assert proposal_state.proposal is None
         # Closed: the DM copies lost their buttons too.
         assert not with_buttons(frontend.user.dm_channel) and not with_buttons(backend.user.dm_channel)
+
+
+# ------------------------------------------------------------------------------------ left while Nexus was down
+
+
+async def leave_while_down(env: Any, settings: Settings, world: World, member: Any) -> None:
+    """Stop Nexus, let the member leave (no bot is connected, so no event reaches it), start Nexus again."""
+    old = env.bot
+    old.scheduler.shutdown()
+    await old.db.close()
+    # What Discord's side looks like after a leave nobody was there to hear: the member is simply gone.
+    del env.backend.get_guild(world.guild.id).members[member.id]
+    await env.restart_bot(create_bot(settings))
+
+
+async def test_a_waiting_learner_who_left_while_down_is_never_proposed(simcord_env: Any, settings: Settings) -> None:
+    world = await build_world(simcord_env)
+    gone, newcomer = world.learners[0], world.learners[1]
+    await announce(world, gone, "backend")
+    await gone.slash(world.channel, "match find")
+    await announce(world, newcomer, "frontend")
+
+    await leave_while_down(simcord_env, settings, world, gone)
+
+    found = await newcomer.slash(world.channel, "match find")
+    assert "in the pool" in texts(found) and "Found you" not in texts(found)
+    assert not with_buttons(newcomer.user.dm_channel)
+    # What /me would read: out of the pool, and marked as gone (so /project lists them as left), as after a leave.
+    status = await ProjectsStore(simcord_env.bot.db).status(world.guild.id, gone.id)
+    assert status.match.state == "none" and status.left
+    assert simcord_env.errors == []
+
+
+async def test_a_partner_or_proposal_whose_learner_left_while_down_is_ended_with_the_usual_notice(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    other, waiting = world.learners[2], world.learners[3]
+    await announce(world, other, "backend", project="online-poll")
+    await announce(world, waiting, "frontend", project="online-poll")
+    await other.slash(world.channel, "match find")
+    await waiting.slash(world.channel, "match find")
+
+    await leave_while_down(simcord_env, settings, world, frontend)
+    await leave_while_down(simcord_env, settings, world, other)
+
+    matching = MatchingStore(simcord_env.bot.db)
+    assert await matching.active_team_for(world.guild.id, backend.id) is None
+    told = backend.user.dm_channel.history()[-1].content
+    assert "left the server" in told and "team on Job Board has ended" in told
+    assert await matching.pending_proposal_for(world.guild.id, waiting.id) is None
+    assert "left the server" in waiting.user.dm_channel.history()[-1].content
+    assert not with_buttons(waiting.user.dm_channel)  # the open proposal's buttons were taken away
+    assert "Waiting" in texts(await waiting.slash(world.channel, "match status"))
+    # A later start finds nothing more to do: nobody is told twice.
+    before = len(backend.user.dm_channel.history())
+    await restart(simcord_env, settings)
+    assert len(backend.user.dm_channel.history()) == before
+    assert simcord_env.errors == []
+
+
+async def test_a_refused_dm_to_someone_no_longer_in_the_server_counts_as_leaving(world: World) -> None:
+    gone, finder = world.learners[0], world.learners[1]
+    await announce(world, gone, "frontend")  # a proposal DMs the frontend learner first
+    await gone.slash(world.channel, "match find")
+    await announce(world, finder, "backend")
+    # They left and the event was lost; Discord now refuses a DM to them (50007: no shared server).
+    del world.env.backend.get_guild(world.guild.id).members[gone.id]
+    world.env.inject_error("POST", "/channels/*/messages", status=403, code=50007, times=1)
+
+    await finder.slash(world.channel, "match find")
+    await world.env.settle()
+
+    matching = MatchingStore(world.env.bot.db)
+    assert await matching.pending_proposal_for(world.guild.id, finder.id) is None
+    assert (await ProjectsStore(world.env.bot.db).status(world.guild.id, gone.id)).match.state == "none"
+    assert "left the server" in finder.user.dm_channel.history()[-1].content
+    assert not with_buttons(finder.user.dm_channel)
+    assert "Waiting" in texts(await finder.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []
+
+
+async def test_a_team_member_discord_calls_unknown_on_the_thread_add_counts_as_leaving(world: World) -> None:
+    backend, frontend = await proposed(world)
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    # Frontend accepted, then left; the leave event was lost. Adding them to the team thread gets 10007.
+    del world.env.backend.get_guild(world.guild.id).members[frontend.id]
+    world.env.inject_error("PUT", f"/channels/*/thread-members/{frontend.id}", status=404, code=10007, times=1)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await world.env.settle()
+
+    matching = MatchingStore(world.env.bot.db)
+    assert await matching.active_team_for(world.guild.id, backend.id) is None
+    told = backend.user.dm_channel.history()[-1].content
+    assert "left the server" in told and "team on Job Board has ended" in told
+    assert "not in the matching pool" in texts(await backend.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []
+
+
+async def test_a_team_thread_discord_refused_is_opened_on_a_later_try(world: World) -> None:
+    backend, frontend = await proposed(world)
+    # Discord refuses to open the thread (500), at set-up and at the first retry.
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=500, times=2)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    matching = MatchingStore(world.env.bot.db)
+    team = await matching.active_team_for(world.guild.id, backend.id)
+    assert team is not None and team.thread_id is None
+
+    await world.env.advance_time(300)  # the first retry is refused too
+    assert (await matching.team(team.id)).thread_id is None  # type: ignore[union-attr]
+    await world.env.advance_time(300)
+    opened = await matching.team(team.id)
+    assert opened is not None and opened.thread_id is not None
+    for member in (backend, frontend):
+        told = member.user.dm_channel.history()[-1].content
+        assert "team thread on Job Board is ready now" in told and f"<#{opened.thread_id}>" in told
+    assert f"<#{opened.thread_id}>" in texts(await backend.slash(world.channel, "match status"))
+    acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
+    assert acknowledged == []

@@ -18,7 +18,9 @@ from bot.text import clip, link, plain, shown, visible
         ("||spoiler||", r"\|\|spoiler\|\|"),
         ("```py\nprint()```", r"\`\`\`py print\(\)\`\`\`"),
         ("**bold** _it_ ~~gone~~", r"\*\*bold\*\* \_it\_ \~\~gone\~\~"),
-        ("<@123> <@&9> <#5> <t:1767830400:F>", r"\<\@123\> \<\@&9\> \<\#5\> \<t:1767830400:F\>"),
+        ("<@123> <@&9> <#5> <t:1767830400:F>", r"\<\@123> \<\@&9> \<#5> \<t:1767830400:F>"),
+        # `# - >` mean something only at the start of a line.
+        ("E-Commerce #1 a -> b", "E-Commerce #1 a -> b"),
         ("@everyone and @here", r"\@everyone and \@here"),
         ("back\\slash", r"back\\slash"),
         ("abc\u202edcba", "abcdcba"),

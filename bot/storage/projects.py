@@ -318,6 +318,13 @@ class ProjectsStore:
         )
         return {row["project_key"]: row["project_name"] for row in rows}
 
+    async def learners_here(self, guild_id: int) -> set[int]:
+        """Everyone Nexus knows in the server and has not seen leave: what start-up compares with the member list."""
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM learners WHERE guild_id = ? AND left_at IS NULL", (guild_id,)
+        )
+        return {row["user_id"] for row in rows}
+
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
         rows = await self.db.execute(

@@ -15,6 +15,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
+from bot.text import shown
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
@@ -171,7 +172,7 @@ class MatchingCog(commands.Cog):
         for update in result.withdrawn:
             await self.delivery.after_proposal(update, reason="was paired with someone else by staff")
         team = await self.delivery.start_team(
-            result.team, note=f"Staff ({interaction.user.display_name}) paired you directly."
+            result.team, note=f"Staff ({shown(interaction.user.display_name, 80)}) paired you directly."
         )
         await self.delivery.send_proposals(result.new_proposals)
         thread = (
@@ -180,7 +181,9 @@ class MatchingCog(commands.Cog):
             else " (I couldn't open their thread; they were told by DM.)"
         )
         await interaction.followup.send(
-            f"Paired {first.display_name} and {second.display_name}.{thread} Logged as team #{team.id}.", ephemeral=True
+            f"Paired {shown(first.display_name, 80)} and {shown(second.display_name, 80)}.{thread} "
+            f"Logged as team #{team.id}.",
+            ephemeral=True,
         )
 
     @match.command(
@@ -279,8 +282,7 @@ class MatchingCog(commands.Cog):
         await self.delivery.after_departure(guild_id, departure, "withdrew their project choice")
 
     @commands.Cog.listener()
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        if payload.user.bot:
-            return
-        departure = await self.store.remove_learner(payload.guild_id, payload.user.id, self.bot.now())
-        await self.delivery.after_departure(payload.guild_id, departure, "left the server")
+    async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:
+        """A learner left the server: told now by Discord, or found missing at start-up (cogs.projects)."""
+        departure = await self.store.remove_learner(guild_id, user_id, self.bot.now())
+        await self.delivery.after_departure(guild_id, departure, "left the server")

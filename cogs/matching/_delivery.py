@@ -14,6 +14,7 @@ import discord
 from bot.matching import Choice, Departure, LeftoverRun, Proposal, ProposalUpdate, Team, other_track
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
+from bot.text import plain, shown
 from cogs.common import NexusBot, clip
 from cogs.matching._formatting import (
     CLOSED_TEXT,
@@ -26,9 +27,12 @@ from cogs.matching._formatting import (
 from cogs.matching._views import ProposalButton, proposal_view
 
 log = logging.getLogger(__name__)
+CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
+UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of this server
 
 EXPIRY_JOB = "proposal-expiry:{}"
 REDELIVER_JOB = "proposal-redeliver:{}"
+THREAD_JOB = "team-thread:{}"
 # A proposal copy Discord refused (500, 429, no permission for the fallback thread) is tried again this often.
 REDELIVER_SECONDS = 300
 REDELIVER_ATTEMPTS = 3
@@ -56,7 +60,7 @@ class MatchingDelivery:
     def cancel_timers(self) -> None:
         """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
         for name in self.bot.scheduler.job_names():
-            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
+            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""), THREAD_JOB.format(""))):
                 self.bot.scheduler.cancel(name)
 
     # -------------------------------------------------------------------------------------- expiry
@@ -88,7 +92,10 @@ class MatchingDelivery:
             return
         self.bot.scheduler.cancel(expiry_job(proposal.id))
         guild_id = proposal.guild_id
-        label = self.project_names(proposal.project_key, await self.store.project_label(guild_id, proposal.project_key))
+        label = shown(
+            self.project_names(proposal.project_key, await self.store.project_label(guild_id, proposal.project_key)),
+            100,
+        )
         await self.close_deliveries(proposal, CLOSED_TEXT[settlement.state], skip_message)
         if settlement.partnered and update.team is not None:
             await self.start_team(update.team)
@@ -125,7 +132,9 @@ class MatchingDelivery:
         if change is None or team is None:
             return
         leaver = self.name_of(guild_id, departure.user_id)
-        label = self.project_names(team.project_key, await self.store.project_label(guild_id, team.project_key))
+        label = shown(
+            self.project_names(team.project_key, await self.store.project_label(guild_id, team.project_key)), 100
+        )
         for member in change.remaining:
             if change.ends:
                 text = f"{leaver} {reason}, so your team on {label} has ended. Run `/match find` for a new partner."
@@ -240,6 +249,11 @@ class MatchingDelivery:
                 kwargs["view"] = view
             return await user.send(content=clip(content, 2000) if content else None, **kwargs), "dm"
         except discord.Forbidden as error:
+            if error.code == CANNOT_DM and await self.is_gone(guild_id, user_id):
+                # 50007 to someone who shares no server with Nexus: they left and the event never came.
+                log.warning("DM refused and not a member guild=%s user=%s: treating as left", guild_id, user_id)
+                self.bot.dispatch("nexus_member_gone", guild_id, user_id)
+                return None
             log.info("DMs closed guild=%s user=%s code=%s; using the fallback thread", guild_id, user_id, error.code)
         except discord.HTTPException:
             log.warning("could not DM guild=%s user=%s", guild_id, user_id, exc_info=True)
@@ -282,7 +296,7 @@ class MatchingDelivery:
         parent = await self.configured_channel(guild_id)
         if parent is None:
             return None
-        name = self.name_of(guild_id, user_id)
+        name = plain(self.display_name(guild_id, user_id), 80)
         thread = await parent.create_thread(
             name=clip(f"Nexus · {name}", 100), type=discord.ChannelType.private_thread, invitable=False
         )
@@ -299,37 +313,96 @@ class MatchingDelivery:
             for member in team.members
         }
         label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
+        thread_name = " & ".join(
+            plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
+        )
         intro = format_intro(team, people, names, self.project_names)
-        thread: discord.Thread | None = None
         parent = await self.configured_channel(guild_id)
-        try:
-            if parent is not None:
-                opened = await parent.create_thread(
-                    name=clip(f"{label} · " + " & ".join(names.values()), 100),
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                )
-                for member in team.members:
-                    await opened.add_user(discord.Object(member.user_id))
-                mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
-                await opened.send(
-                    f"{mentions} meet your partner! {note}".strip(),
-                    embed=intro,
-                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
-                )
-                await self.store.set_team_thread(team.id, opened.id)
-                thread = opened
-        except discord.HTTPException:
-            # Half a thread is no thread: everyone gets the intro by DM instead.
-            log.warning("could not open the team thread guild=%s team=%s", guild_id, team.id, exc_info=True)
+        thread, gone = await self.open_thread(team, label, thread_name, intro, note)
+        if thread is None and parent is not None:
+            self.arm_thread_retry(team.id, 1)
         for member in team.members:
+            if member.user_id in gone:
+                continue
             others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
             where = f" Your private thread: {thread.mention}." if thread else ""
-            text = f"You and {others} are now partners on {label}!{where} {note}".strip()
+            text = f"You and {others} are now partners on {shown(label, 100)}!{where} {note}".strip()
             await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
+        for user_id in gone:
+            # Discord says they are not in the server: they left and the event never came. Same path as a leave.
+            log.warning("team member is not in the server guild=%s team=%s user=%s", guild_id, team.id, user_id)
+            self.bot.dispatch("nexus_member_gone", guild_id, user_id)
         if thread is None:
             return team
         return replace(team, thread_id=thread.id)
+
+    async def open_thread(
+        self, team: Team, label: str, thread_name: str, intro: discord.Embed, note: str = ""
+    ) -> tuple[discord.Thread | None, list[int]]:
+        """The team's private thread with everyone in it and the intro; None if Discord refused (then retried)."""
+        gone: list[int] = []
+        parent = await self.configured_channel(team.guild_id)
+        if parent is None:
+            return None, gone
+        try:
+            opened = await parent.create_thread(
+                name=clip(f"{plain(label, 50)} · {thread_name}", 100),
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+            )
+            for member in team.members:
+                try:
+                    await opened.add_user(discord.Object(member.user_id))
+                except discord.NotFound as error:
+                    if error.code != UNKNOWN_MEMBER:
+                        raise
+                    gone.append(member.user_id)
+            mentions = " ".join(f"<@{member.user_id}>" for member in team.members)
+            await opened.send(
+                f"{mentions} meet your partner! {note}".strip(),
+                embed=intro,
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(m.user_id) for m in team.members]),
+            )
+            await self.store.set_team_thread(team.id, opened.id)
+        except discord.HTTPException:
+            # Half a thread is no thread: everyone gets the intro by DM instead, and the thread is tried again.
+            log.warning("could not open the team thread guild=%s team=%s", team.guild_id, team.id, exc_info=True)
+            return None, gone
+        return opened, gone
+
+    def arm_thread_retry(self, team_id: int, attempt: int) -> None:
+        when = self.bot.now() + timedelta(seconds=REDELIVER_SECONDS)
+        self.bot.scheduler.schedule_at(THREAD_JOB.format(team_id), when, self.retry_thread, team_id, attempt)
+
+    async def retry_thread(self, team_id: int, attempt: int) -> None:
+        try:
+            team = await self.store.team(team_id)
+            if team is None or team.ended_at is not None or team.thread_id is not None:
+                return
+            guild_id = team.guild_id
+            people = await self.store.choices(guild_id, team.member_ids)
+            names = {m.user_id: self.name_of(guild_id, m.user_id, people.get(m.user_id)) for m in team.members}
+            label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
+            thread_name = " & ".join(
+                plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
+            )
+            thread, gone = await self.open_thread(
+                team, label, thread_name, format_intro(team, people, names, self.project_names)
+            )
+            if thread is None:
+                if attempt < REDELIVER_ATTEMPTS:
+                    self.arm_thread_retry(team_id, attempt + 1)
+                else:
+                    log.warning("gave up opening the team thread team=%s; partners have the intro by DM", team_id)
+                return
+            for member in team.members:
+                if member.user_id not in gone:
+                    text = f"Your team thread on {shown(label, 100)} is ready now: {thread.mention}."
+                    await self.deliver(guild_id, member.user_id, content=text)
+            for user_id in gone:
+                self.bot.dispatch("nexus_member_gone", guild_id, user_id)
+        except Exception:
+            log.exception("team thread retry failed team=%s", team_id)
 
     async def announce_joins(self, run: LeftoverRun) -> None:
         for join in run.plan.joins:
@@ -337,7 +410,7 @@ class MatchingDelivery:
             if team is None:
                 continue
             guild_id = team.guild_id
-            label = self.project_names(team.project_key, run.label(team.project_key))
+            label = shown(self.project_names(team.project_key, run.label(team.project_key)), 100)
             newcomer = self.name_of(guild_id, join.user_id)
             others = [m for m in team.members if m.user_id != join.user_id]
             names = " and ".join(self.name_of(guild_id, m.user_id) for m in others)
@@ -377,6 +450,11 @@ class MatchingDelivery:
     # -------------------------------------------------------------------------------------- helpers
 
     def name_of(self, guild_id: int, user_id: int | None, choice: Choice | None = None) -> str:
+        """A learner's name for a Markdown place: another learner typed it, so it cannot link, ping or style."""
+        return shown(self.display_name(guild_id, user_id, choice), 80)
+
+    def display_name(self, guild_id: int, user_id: int | None, choice: Choice | None = None) -> str:
+        """The name as typed (for `plain` places such as thread names)."""
         if user_id is None:
             return "a learner"
         guild = self.bot.get_guild(guild_id)
@@ -387,6 +465,20 @@ class MatchingDelivery:
             return choice.display_name
         user = self.bot.get_user(user_id)
         return user.display_name if user else "a learner"
+
+    async def is_gone(self, guild_id: int, user_id: int) -> bool:
+        """True only when Discord itself says this user is not a member (an outage is not a departure). Asked of
+        Discord, not the cache: the cache is exactly what a lost leave event left stale."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return True
+        except discord.HTTPException:
+            return False
+        return False
 
     async def configured_channel(self, guild_id: int) -> discord.TextChannel | None:
         config = await self.bot.admin_store.get_config(guild_id)

@@ -20,6 +20,7 @@ from bot.matching import (
     other_track,
 )
 from bot.projects import ProjectNames
+from bot.text import link, shown
 from cogs.common import clip
 
 OPEN_DMS_HINT = (
@@ -53,7 +54,7 @@ def describe(choice: Choice | None, name: str) -> str:
     """'**Ada** (frontend, Africa/Lagos)'. Partners share one project; the reply names it once, by display name."""
     if choice is None:
         return f"**{name}**"
-    zone = f", {choice.timezone}" if choice.timezone else ""
+    zone = f", {shown(choice.timezone)}" if choice.timezone else ""
     return f"**{name}** ({choice.track}{zone})"
 
 
@@ -74,7 +75,7 @@ def line_sentence(line: LineStats, label: str) -> str:
 
 def format_find(result: FindResult, partner_name: str, project_names: ProjectNames) -> str:
     choice = result.choice
-    label = project_names(choice.project_key, choice.project_name)
+    label = shown(project_names(choice.project_key, choice.project_name), 100)
     if result.kind == "proposed" and result.proposal is not None:
         expires = format_dt(result.proposal.expires_at, "R")
         return (
@@ -104,7 +105,7 @@ def format_proposal(
 ) -> discord.Embed:
     label = project_names(proposal.project_key, partner.project_name if partner else None)
     embed = discord.Embed(
-        title=f"Partner proposal: {clip(label, 200)}",
+        title=f"Partner proposal: {shown(label, 150)}",
         description=(
             f"{describe(partner, partner_name)} could be your partner. Accept if you'd like to build together; "
             "when you both accept, I'll open a private thread for the two of you."
@@ -112,11 +113,11 @@ def format_proposal(
         colour=COLOUR,
     )
     if partner is not None:
-        embed.add_field(name="Their project", value=clip(label, 1024), inline=True)
+        embed.add_field(name="Their project", value=shown(label, 500), inline=True)
         embed.add_field(name="Their track", value=partner.track, inline=True)
-        embed.add_field(name="Their timezone", value=partner.timezone or "not given", inline=True)
+        embed.add_field(name="Their timezone", value=shown(partner.timezone or "not given", 100), inline=True)
         if partner.repo_url:
-            embed.add_field(name="Their repo", value=clip(partner.repo_url, 1024), inline=False)
+            embed.add_field(name="Their repo", value=clip(link(partner.repo_url), 1024), inline=False)
     embed.add_field(
         name="Answer by",
         value=f"{format_dt(proposal.expires_at, 'f')} ({format_dt(proposal.expires_at, 'R')})",
@@ -127,7 +128,7 @@ def format_proposal(
 
 
 def format_proposal_label(proposal: Proposal, partner: Choice | None, project_names: ProjectNames) -> str:
-    return project_names(proposal.project_key, partner.project_name if partner else None)
+    return shown(project_names(proposal.project_key, partner.project_name if partner else None), 100)
 
 
 def format_closed(title: str, text: str) -> discord.Embed:
@@ -139,7 +140,7 @@ def format_intro(
 ) -> discord.Embed:
     label = project_names(team.project_key, next((c.project_name for c in people.values()), None))
     embed = discord.Embed(
-        title=f"Team {clip(label, 200)}",
+        title=f"Team {shown(label, 150)}",
         description="You're partners now. Here is who is who, and a checklist to get going.",
         colour=COLOUR,
     )
@@ -147,9 +148,9 @@ def format_intro(
         choice = people.get(member.user_id)
         lines = [f"**Track:** {member.track}"]
         if choice is not None:
-            lines.append(f"**Project:** {label}")
-            lines.append(f"**Timezone:** {choice.timezone or 'not given'}")
-            lines.append(f"**Repo:** {choice.repo_url or 'not shared yet'}")
+            lines.append(f"**Project:** {shown(label, 300)}")
+            lines.append(f"**Timezone:** {shown(choice.timezone or 'not given', 100)}")
+            lines.append(f"**Repo:** {link(choice.repo_url) if choice.repo_url else 'not shared yet'}")
         embed.add_field(name=clip(names.get(member.user_id, "learner"), 256), value=clip("\n".join(lines), 1024))
     embed.add_field(name="First steps", value=FIRST_STEPS, inline=False)
     return embed
@@ -175,7 +176,9 @@ def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], p
             f"You: {mine}; them: {theirs}. Expires {expires} ({format_dt(proposal.expires_at, 'R')})."
         )
     if status.entry is not None and status.line is not None:
-        label = project_names(status.entry.project_key, status.choice.project_name if status.choice else None)
+        label = shown(
+            project_names(status.entry.project_key, status.choice.project_name if status.choice else None), 100
+        )
         since = format_dt(status.entry.queued_at, "R")
         return (
             f"**Waiting** for a {other_track(status.entry.track)} partner on {label} since {since}. "
@@ -195,7 +198,7 @@ def format_board(rows: Sequence[BoardRow], project_names: ProjectNames) -> disco
     size = 0
     for index, row in enumerate(rows):
         line = (
-            f"**{clip(project_names(row.project_key, row.label), 80)}** — "
+            f"**{shown(project_names(row.project_key, row.label), 80)}** — "
             f"frontend {row.frontend_waiting} · backend {row.backend_waiting} · "
             f"oldest wait {format_dt(row.oldest_wait, 'R')}"
         )
@@ -212,7 +215,7 @@ def format_board(rows: Sequence[BoardRow], project_names: ProjectNames) -> disco
 
 
 def format_alone(alone: AloneLearner, run: LeftoverRun, project_names: ProjectNames) -> str:
-    label = project_names(alone.project_key, run.label(alone.project_key))
+    label = shown(project_names(alone.project_key, run.label(alone.project_key)), 100)
     wanted = other_track(alone.track)
     text = (
         f"No partner yet on **{label}**: nobody on the {wanted} track is waiting there, and every team on it is "
@@ -220,7 +223,7 @@ def format_alone(alone: AloneLearner, run: LeftoverRun, project_names: ProjectNa
     )
     if alone.pointers:
         options = ", ".join(
-            f"{project_names(p.project_key, run.label(p.project_key))} ({p.waiting} {wanted} waiting)"
+            f"{shown(project_names(p.project_key, run.label(p.project_key)), 100)} ({p.waiting} {wanted} waiting)"
             for p in alone.pointers
         )
         text += f" If you're open to another project, {wanted} learners are waiting on: {options}."
@@ -231,11 +234,11 @@ def format_run(run: LeftoverRun, names: Mapping[int, str], project_names: Projec
     lines = [f"Seated {plural(len(run.plan.joins), 'learner')} as third members; {len(run.plan.alone)} still alone."]
     for join in run.plan.joins:
         team = run.teams.get(join.team_id)
-        label = project_names(team.project_key, run.label(team.project_key)) if team else "their project"
+        label = shown(project_names(team.project_key, run.label(team.project_key)), 100) if team else "their project"
         lines.append(f"• {names.get(join.user_id, 'learner')} ({join.track}) joined team #{join.team_id} on {label}")
     for alone in run.plan.alone:
         lines.append(
             f"• {names.get(alone.user_id, 'learner')} ({alone.track}) is still alone on "
-            f"{project_names(alone.project_key, run.label(alone.project_key))}"
+            f"{shown(project_names(alone.project_key, run.label(alone.project_key)), 100)}"
         )
     return clip("\n".join(lines), 2000)

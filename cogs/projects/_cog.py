@@ -30,9 +30,12 @@ from bot.projects import (
 )
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
+from bot.text import shown
 from bot.timezones import suggest_timezones
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
 from cogs.projects._formatting import (
+    RETIRED_REPLACED,
+    RETIRED_WITHDRAWN,
     Delivery,
     format_announcement,
     format_board,
@@ -40,6 +43,7 @@ from cogs.projects._formatting import (
     format_forgotten,
     format_project,
     format_recorded,
+    format_retired,
     format_status,
     plural,
     safe_text,
@@ -61,6 +65,7 @@ class ProjectsCog(commands.Cog):
         # One poster at a time: two announcements at once must not both post the same pending row.
         self.post_lock = asyncio.Lock()
         self.announce_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
+        self.reconciling: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.nexus_group.add_command(
@@ -71,6 +76,12 @@ class ProjectsCog(commands.Cog):
                 extras=staff_command(),
             )
         )
+        # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
+        self.reconciling = asyncio.create_task(self.reconcile_members(), name="members-reconcile")
+
+    async def cog_unload(self) -> None:
+        if self.reconciling is not None:
+            self.reconciling.cancel()
 
     # ------------------------------------------------------------------ commands
 
@@ -116,6 +127,8 @@ class ProjectsCog(commands.Cog):
             log.info("announcement guild=%s user=%s project=%s", guild.id, interaction.user.id, draft.project_key)
             self.bot.dispatch("nexus_announcement_changed", guild.id, interaction.user.id, previous_key)
         delivery = await self.deliver(guild, config, outcome.announcement)
+        if outcome.changed and outcome.previous is not None:
+            await self.retire_post(config, outcome.previous, RETIRED_REPLACED)
         total = await self.store.board_total(guild.id, draft.project_key)
         embed = format_announcement(outcome.announcement, total_row(draft.project_key, total, self.catalogue))
         content = format_recorded(outcome, delivery, config.channel_id if config else None)
@@ -176,7 +189,9 @@ class ProjectsCog(commands.Cog):
             choice = resolve_project(name, "backend", self.catalogue, custom)
         official = self.catalogue.get(choice.key)
         if official is None and choice.key not in custom:
-            raise NotFound(f"Nobody has announced a project called `{choice.name}`. `/projects` lists them all.")
+            raise NotFound(
+                f"Nobody has announced a project called {shown(choice.name, 100)}. `/projects` lists them all."
+            )
         roster = await self.store.roster(guild.id, choice.key)
         if official is not None:
             title, description = official.label, official.description
@@ -312,12 +327,24 @@ class ProjectsCog(commands.Cog):
                 posted[item.id] = message
         return posted, None
 
+    async def retire_post(self, config: GuildConfig | None, item: Announcement, how: str) -> None:
+        """Mark an ended announcement's public post, so an old choice never looks current in the channel."""
+        if config is None or item.message_id is None:
+            return
+        message = self.bot.get_partial_messageable(config.channel_id).get_partial_message(item.message_id)
+        try:
+            await message.edit(embed=format_retired(item, how), allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as error:
+            # Deleted by a moderator, or the channel changed: nothing there looks current any more anyway.
+            log.info("could not mark announcement %s as ended: %s %s", item.id, error.status, error.code)
+
     async def withdraw(self, guild_id: int, user_id: int) -> str:
         withdrawn = await self.store.withdraw(guild_id, user_id, now=self.bot.now())
         if withdrawn is None:
             return "You have no current announcement any more: nothing to withdraw."
         log.info("announcement withdrawn guild=%s user=%s project=%s", guild_id, user_id, withdrawn.project_key)
         self.bot.dispatch("nexus_announcement_withdrawn", guild_id, user_id)
+        await self.retire_post(await self.bot.admin_store.get_config(guild_id), withdrawn, RETIRED_WITHDRAWN)
         return (
             f"Withdrawn: you are no longer announced on **{safe_text(withdrawn.project_name)}**. "
             "Your history is kept; `/announce` again whenever you are ready."
@@ -381,8 +408,36 @@ class ProjectsCog(commands.Cog):
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if payload.user.bot:
             return
-        if await self.store.member_left(payload.guild_id, payload.user.id, now=self.bot.now()):
-            log.info("learner left guild=%s user=%s", payload.guild_id, payload.user.id)
+        # One departure event for every cog, whether Discord told us now or start-up found it out later.
+        self.bot.dispatch("nexus_member_gone", payload.guild_id, payload.user.id)
+
+    @commands.Cog.listener()
+    async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:
+        if await self.store.member_left(guild_id, user_id, now=self.bot.now()):
+            log.info("learner left guild=%s user=%s", guild_id, user_id)
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        # A resumed session replays missed events, but a long gap can still lose a leave: check again, cheaply.
+        if self.reconciling is None or self.reconciling.done():
+            self.reconciling = asyncio.create_task(self.reconcile_members(), name="members-reconcile")
+
+    async def reconcile_members(self) -> None:
+        """Learners who left while Nexus was down never sent a leave event: find them in the loaded member list and
+        treat them exactly as if the event had arrived (same handlers, same notices)."""
+        await self.bot.wait_until_ready()
+        for guild in list(self.bot.guilds):
+            try:
+                if not guild.chunked:
+                    await guild.chunk()
+                present = {member.id for member in guild.members}
+                known = await self.store.learners_here(guild.id)
+            except Exception:
+                log.exception("could not compare members with announcements guild=%s; next start retries", guild.id)
+                continue
+            for user_id in sorted(known - present):
+                log.warning("learner left while Nexus was away guild=%s user=%s", guild.id, user_id)
+                self.bot.dispatch("nexus_member_gone", guild.id, user_id)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:

@@ -20,6 +20,7 @@ from bot.projects import (
     is_custom_key,
     other_track,
 )
+from bot.text import link, shown
 from cogs.common import clip
 
 TRACK_COLOURS = {"backend": discord.Colour.dark_teal(), "frontend": discord.Colour.orange()}
@@ -38,8 +39,8 @@ def plural(count: int, word: str) -> str:
 
 
 def safe_text(text: str) -> str:
-    """User text shown as written: markdown cannot restyle it (mentions never ping: nothing is allowed to)."""
-    return discord.utils.escape_markdown(text)
+    """User text shown as written: one rule (`bot.text.shown`) for every name and summary a message shows."""
+    return shown(text, multiline=True)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,25 @@ def counterpart_hint(row: BoardRow, track: Track) -> str:
     return f"No {other} learners on this project yet — use `/match find` to join the line and hear when one arrives."
 
 
+RETIRED_REPLACED = "changed their announcement: this one is out of date, see their newer post."
+RETIRED_WITHDRAWN = "withdrew this announcement."
+
+
+def format_retired(item: Announcement, how: str) -> discord.Embed:
+    """What an ended announcement's public post becomes: the old choice struck through, and why."""
+    custom = " (custom project)" if is_custom_key(item.project_key) else ""
+    embed = discord.Embed(
+        title=clip(f"~~{shown(item.project_name, 150)}~~{custom}", 256),
+        description=f"<@{item.user_id}> {how}",
+        colour=discord.Colour.light_grey(),
+    )
+    # What it said stays readable as history; the call to action ("find your partner") goes.
+    embed.add_field(name="Track", value=track_label(item.track), inline=True)
+    if item.late:
+        embed.add_field(name="Late", value="Announced after week one.", inline=True)
+    return embed
+
+
 def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
     """The public post, and the learner's private copy of what was recorded."""
     custom = " (custom project)" if is_custom_key(item.project_key) else ""
@@ -67,15 +87,15 @@ def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
     if item.summary:
         lines.append(f"\n{safe_text(item.summary)}")
     embed = discord.Embed(
-        title=clip(f"{item.project_name}{custom}", 256),
+        title=clip(f"{shown(item.project_name, 150)}{custom}", 256),
         description=clip("\n".join(lines), 4096),
         colour=TRACK_COLOURS[item.track],
     )
     embed.add_field(name="Track", value=track_label(item.track), inline=True)
     if item.timezone:
-        embed.add_field(name="Timezone", value=item.timezone, inline=True)
+        embed.add_field(name="Timezone", value=shown(item.timezone, 100), inline=True)
     if item.repo_url:
-        embed.add_field(name="Repository", value=clip(item.repo_url, 1024), inline=False)
+        embed.add_field(name="Repository", value=clip(link(item.repo_url), 1024), inline=False)
     if item.late:
         embed.add_field(name="Late", value="Announced after week one.", inline=True)
     embed.add_field(name="Find your partner", value=counterpart_hint(row, item.track), inline=False)
@@ -119,7 +139,7 @@ def format_board(page: Page) -> discord.Embed:
             if row.total
             else "Nobody yet — be the first with `/announce`."
         )
-        embed.add_field(name=clip(row.name, 256), value=counts, inline=False)
+        embed.add_field(name=shown(row.name, 200), value=counts, inline=False)
     embed.set_footer(text=f"Page {page.number + 1}/{page.count}")
     return embed
 
@@ -132,7 +152,7 @@ def _names(members: Sequence[ProjectMember], total: int, limit: int = 1024) -> s
         marks = [
             label for label, on in (("left", member.left), ("paired", member.paired), ("looking", member.waiting)) if on
         ]
-        line = safe_text(member.display_name) + (f" ({', '.join(marks)})" if marks else "")
+        line = shown(member.display_name, 80) + (f" ({', '.join(marks)})" if marks else "")
         rest = f"… and {total - index} more"
         if used + len(line) + len(rest) + 2 > limit:
             lines.append(rest)
@@ -146,7 +166,7 @@ def _names(members: Sequence[ProjectMember], total: int, limit: int = 1024) -> s
 
 
 def format_project(name: str, description: str, roster: Roster) -> discord.Embed:
-    embed = discord.Embed(title=clip(name, 256), description=clip(description, 4096), colour=discord.Colour.blurple())
+    embed = discord.Embed(title=shown(name, 150), description=clip(description, 4096), colour=discord.Colour.blurple())
     for track in ("backend", "frontend"):
         embed.add_field(
             name=f"{track_label(track)} ({roster.present(track)})",
@@ -171,7 +191,7 @@ def format_status(status: LearnerStatus) -> discord.Embed:
         if item.summary:
             details.append(safe_text(item.summary))
         if item.repo_url:
-            details.append(item.repo_url)
+            details.append(link(item.repo_url))
         if item.timezone:
             details.append(f"Timezone: {item.timezone}")
         details.append(f"Announced {discord.utils.format_dt(item.created_at, 'R')}" + (" (late)" if item.late else ""))

@@ -39,6 +39,7 @@ from bot.reminders import (
     schedule_week,
 )
 from bot.storage.reminders import RemindersStore
+from bot.text import shown
 from cogs.common import NexusBot, is_learner, is_staff
 from cogs.ops import StaffCharts
 from cogs.reminders._formatting import format_digest, format_progress, format_summary, format_when
@@ -390,11 +391,11 @@ class ReminderRunner:
         members = [member for member in guild.members if not member.bot]
         # Names and custom project names are typed by people: shown as typed, never as formatting.
         announced = [
-            replace(learner, project_name=discord.utils.escape_markdown(learner.project_name))
+            replace(learner, project_name=shown(learner.project_name, 100))
             for learner in await self.store.announced(guild.id)
         ]
         return Roster(
-            names={member.id: discord.utils.escape_markdown(member.display_name) for member in members},
+            names={member.id: shown(member.display_name, 80) for member in members},
             learners=frozenset(member.id for member in members if is_learner(member, config)),
             staff=frozenset(member.id for member in members if is_staff(member, config)),
             announced={learner.user_id: learner for learner in announced},
