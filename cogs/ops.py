@@ -90,9 +90,9 @@ def format_stats(report: StatsReport, runtime: RuntimeStats) -> discord.Embed:
     return embed
 
 
-def chart_file(report: StatsReport) -> discord.File:
+def chart_file(report: StatsReport, png: bytes) -> discord.File:
     """The chart as an attachment whose alt text states the numbers it draws."""
-    return discord.File(io.BytesIO(stats_chart(report)), filename=CHART_FILENAME, description=chart_description(report))
+    return discord.File(io.BytesIO(png), filename=CHART_FILENAME, description=chart_description(report))
 
 
 class StaffCharts:
@@ -101,6 +101,7 @@ class StaffCharts:
     def __init__(self, db: Database, catalogue: Catalogue) -> None:
         self.store = OpsStore(db)
         self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
+        self._drawn: tuple[StatsReport, bytes] | None = None
 
     async def report(self, guild_id: int, config: GuildConfig | None) -> StatsReport:
         """Every number the picture and its text show; both are formatted from this one object."""
@@ -112,8 +113,11 @@ class StaffCharts:
         return StatsReport(stats=stats, week_one=week)
 
     async def chart(self, report: StatsReport) -> discord.File:
-        # Drawing is CPU work of a few hundred milliseconds: off the event loop.
-        return await asyncio.to_thread(chart_file, report)
+        # Drawing is CPU work of a few hundred milliseconds: off the event loop, and once per set of numbers, since
+        # the staff summary goes to every staff member with the same numbers (a file can be sent only once).
+        if self._drawn is None or self._drawn[0] != report:
+            self._drawn = (report, await asyncio.to_thread(stats_chart, report))
+        return chart_file(report, self._drawn[1])
 
 
 class OpsCog(commands.Cog):
