@@ -97,10 +97,13 @@ async def build_world(env: Any) -> PlaygroundWorld:
     channel = guild.create_text_channel(CHANNEL_NAME, topic="Announce your project and find your partner")
     staff_role = guild.create_role("Staff", permissions=discord.Permissions(manage_guild=True))
     learner_role = guild.create_role("Learner")
-    staff = guild.add_member(env.create_user("coordinator", global_name="Coordinator (staff)"), roles=[staff_role])
+    staff = guild.add_member(env.create_user("coordinator", global_name="Coordinator"), roles=[staff_role])
     learners = [
         guild.add_member(
-            env.create_user(demo.name, global_name=f"{demo.name.title()} ({demo.track})"), roles=[learner_role]
+            # Plain names: Nexus itself says which track someone is on ("Grace (frontend)"), so a name carrying it
+            # would read twice in every reply.
+            env.create_user(demo.name, global_name=demo.name.title()),
+            roles=[learner_role],
         )
         for demo in DEMO_LEARNERS
     ]
@@ -211,6 +214,10 @@ class PlaygroundPage:
 
     def people(self) -> list[Any]:
         return [*self.world.learners, self.world.staff]
+
+    def role_of(self, member: Any) -> str:
+        tracks = {learner.id: demo.track for learner, demo in zip(self.world.learners, DEMO_LEARNERS, strict=True)}
+        return tracks.get(member.id, "staff")
 
     def places_for(self, member: Any) -> list[Place]:
         import simcord
@@ -327,7 +334,7 @@ class PlaygroundPage:
                 f"{'message' if place.messages == 1 else 'messages'}</span></li>"
                 for place in self.places_for(member)
             )
-            name = html.escape(member.user.global_name or member.user.name)
+            name = html.escape(f"{member.user.global_name or member.user.name} ({self.role_of(member)})")
             cards.append(f"<section><h2>{name}</h2><ul>{links}</ul></section>")
         return PAGE_TEMPLATE.format(
             guild=html.escape(self.world.guild.name), people="".join(cards), tip=html.escape(PLAYGROUND_TIP)

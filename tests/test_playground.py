@@ -211,7 +211,13 @@ async def test_demo_learners_are_announced_and_waiting_for_a_partner(playground_
         ada = world.learners[0]
         await ada.slash(world.channel, "announce", project="ecommerce", track="backend")
         found = await ada.slash(world.channel, "match find")
-        assert "Grace" in found.response.content
+        # The reply says Grace's track once: the demo names are plain, the page's cards add the track.
+        assert (
+            "**Grace** (frontend)" in found.response.content and "(frontend) (frontend)" not in found.response.content
+        )
+        async with aiohttp.ClientSession() as session, session.get(playground.url) as page:
+            cards = await page.text()
+        assert "<h2>Ada (backend)</h2>" in cards and "<h2>Coordinator (staff)</h2>" in cards
 
 
 async def test_demo_steps_for_missing_or_changed_commands_are_skipped(playground_base: Settings) -> None:
