@@ -21,7 +21,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bench.harness import BASELINE, CONTENT_DIR, BenchError, Running, bench_settings, running_bot
+from bench.harness import (
+    BASELINE,
+    CONTENT_DIR,
+    SETTLE_TIMEOUT,
+    WHOLE_COHORT_SETTLE_TIMEOUT,
+    BenchError,
+    Running,
+    bench_settings,
+    running_bot,
+)
 from bench.report import Goal, Report, Spread, number, ratio
 from bench.seed import SYNTHETIC_USER_BASE, Population, Seeded, cohort_start, seed
 from bot.content import load_topics
@@ -216,7 +225,10 @@ class Script:
 
     async def slash(self, member: Any, command: str, /, **options: Any) -> Any:
         channel = self.world.channel
-        return await self.run.measure(f"/{command}", lambda: member.slash(channel, command, **options))
+        label = f"/{command}"
+        # Whole-cohort work (an export of 80,000 announcements) runs after its deferral, while SimCord settles.
+        patience = WHOLE_COHORT_SETTLE_TIMEOUT if label in WHOLE_COHORT else SETTLE_TIMEOUT
+        return await self.run.measure(label, lambda: member.slash(channel, command, **options), settle_timeout=patience)
 
     async def round(self, number_: int) -> None:
         world = self.world
