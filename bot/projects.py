@@ -212,6 +212,26 @@ class ProjectNames:
     def __call__(self, key: str, announced_name: str | None = None) -> str:
         return display_name(key, self.catalogue, announced_name)
 
+    def track_title(self, key: str, track: Track) -> str | None:
+        """The official title of `track`'s brief, as detail beside the display name; None when it adds nothing
+        (custom projects, or a title that is the display name)."""
+        project = self.catalogue.get(key)
+        if project is None:
+            return None
+        title = project.title_for(track)
+        return None if title == project.name else title
+
+
+def choice_label(project: Project, track: Track | None) -> str:
+    """An autocomplete choice: the display name first, then the brief titles people may know it by."""
+    titles = project.title_for(track) if track else project.label
+    return project.name if titles == project.name else f"{project.name} — {titles}"
+
+
+def track_titles(project: Project) -> str:
+    """Both briefs' titles, for the one page about a project (`E-Commerce Backend (backend), ...`)."""
+    return f"{project.backend_title} (backend), {project.frontend_title} (frontend)"
+
 
 def is_custom_key(key: str) -> bool:
     return key.startswith(CUSTOM_PREFIX)
@@ -409,13 +429,6 @@ class BoardRow:
         return self.frontend if track == "frontend" else self.backend
 
 
-def project_label(key: str, catalogue: Catalogue, custom_name: str | None = None) -> str:
-    project = catalogue.get(key)
-    if project is not None:
-        return project.label
-    return custom_name or key.removeprefix(CUSTOM_PREFIX).replace("-", " ")
-
-
 @dataclass(frozen=True)
 class ProjectTotals:
     """One project's current announcements, counted; learners who left the server are not counted."""
@@ -432,10 +445,10 @@ class ProjectTotals:
 def total_row(key: str, total: ProjectTotals | None, catalogue: Catalogue) -> BoardRow:
     """One project's board row from its counts (None: nobody is on it)."""
     if total is None:
-        return BoardRow(key=key, name=project_label(key, catalogue))
+        return BoardRow(key=key, name=display_name(key, catalogue))
     return BoardRow(
         key=key,
-        name=project_label(key, catalogue, total.latest_name),
+        name=display_name(key, catalogue, total.latest_name),
         frontend=total.frontend,
         backend=total.backend,
         paired=total.paired,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Literal
@@ -187,8 +187,14 @@ def names_list(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
 class AnnouncedLearner:
     user_id: int
     project_key: str
-    project_name: str
+    project_name: str  # as announced: the title for their track, or the custom name they typed
     track: Track
+
+
+def project_names(announced: Iterable[AnnouncedLearner], name: Callable[[str, str], str]) -> dict[str, str]:
+    """Each announced project's one display name: `name(key, announced name)`, from the last announcement given
+    for that key (so a custom project goes by its latest spelling, as on the board)."""
+    return {learner.project_key: name(learner.project_key, learner.project_name) for learner in announced}
 
 
 @dataclass(frozen=True)
@@ -201,9 +207,14 @@ class Roster:
     announced: Mapping[int, AnnouncedLearner]
     teamed: frozenset[int]
     opted_out: frozenset[int]
+    # Project key -> the one name replies give it (not the per-track title); a key missing goes by its announced name.
+    project_names: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, user_id: int) -> str:
         return self.names.get(user_id, f"user {user_id}")
+
+    def project(self, learner: AnnouncedLearner) -> str:
+        return self.project_names.get(learner.project_key, learner.project_name)
 
     def waiting(self) -> list[AnnouncedLearner]:
         """Announced members without an active team, in a stable order."""
@@ -232,7 +243,7 @@ def placeholder_values(
         return values
     announced = roster.announced.get(user_id)
     values["name"] = roster.name(user_id)
-    values["project"] = announced.project_name if announced else "your project"
+    values["project"] = roster.project(announced) if announced else "your project"
     values["waiting_counterparts"] = waiting_counterparts(user_id, roster)
     return values
 
@@ -243,7 +254,7 @@ def waiting_counterparts(user_id: int, roster: Roster) -> str:
     mine = roster.announced.get(user_id)
     waiting = roster.waiting()
     if mine is None:
-        projects = _waiting_by_project(waiting)
+        projects = _waiting_by_project(waiting, roster)
         if not projects:
             return "Nobody is waiting for a partner yet: announce first and you will be first in line."
         parts = [f"{title} ({', '.join(sides)})" for title, sides in projects[:NAMES_SHOWN]]
@@ -258,19 +269,19 @@ def waiting_counterparts(user_id: int, roster: Roster) -> str:
     ]
     if not counterparts:
         return (
-            f"No {other} learner on {mine.project_name} is waiting right now; `/match find` keeps your place "
+            f"No {other} learner on {roster.project(mine)} is waiting right now; `/match find` keeps your place "
             "in line and tells you when one arrives."
         )
     noun = "learner is" if len(counterparts) == 1 else "learners are"
-    return f"{len(counterparts)} {other} {noun} waiting on {mine.project_name}: {names_list(counterparts)}."
+    return f"{len(counterparts)} {other} {noun} waiting on {roster.project(mine)}: {names_list(counterparts)}."
 
 
-def _waiting_by_project(waiting: Sequence[AnnouncedLearner]) -> list[tuple[str, list[str]]]:
+def _waiting_by_project(waiting: Sequence[AnnouncedLearner], roster: Roster) -> list[tuple[str, list[str]]]:
     counts: dict[str, dict[Track, int]] = {}
     titles: dict[str, str] = {}
     for learner in waiting:
         counts.setdefault(learner.project_key, {"frontend": 0, "backend": 0})[learner.track] += 1
-        titles.setdefault(learner.project_key, learner.project_name)
+        titles.setdefault(learner.project_key, roster.project(learner))
     ordered = sorted(counts, key=lambda key: (-sum(counts[key].values()), titles[key].casefold()))
     return [(titles[key], [f"{n} {track}" for track, n in sorted(counts[key].items()) if n]) for key in ordered]
 
@@ -313,10 +324,9 @@ def project_digest(roster: Roster) -> list[DigestLine]:
     for members in by_project.values():
         members.sort(key=lambda a: (roster.name(a.user_id).casefold(), a.user_id))
         names = {track: [a for a in members if a.track == track] for track in ("backend", "frontend")}
-        titles = sorted({a.project_name for a in members}, key=lambda title: (len(title), title))
         lines.append(
             DigestLine(
-                project=" / ".join(titles),
+                project=roster.project(members[0]),
                 backend=tuple(roster.name(a.user_id) for a in names["backend"]),
                 frontend=tuple(roster.name(a.user_id) for a in names["frontend"]),
                 backend_waiting=tuple(

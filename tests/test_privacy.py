@@ -109,7 +109,7 @@ async def test_me_without_options_is_unchanged(world: World) -> None:
     assert me.ephemeral
     assert me.response.embeds[0].title == "Your Nexus status"
     assert me.response.components == []
-    assert "Job Board Backend" in fields(me.response.embeds[0])["Project"]
+    assert fields(me.response.embeds[0])["Project"].startswith("**Job Board** — backend")
 
 
 async def test_forget_with_no_data_says_so(world: World) -> None:

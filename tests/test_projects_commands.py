@@ -32,6 +32,11 @@ def fields(embed: discord.Embed) -> dict[str, str]:
     return {field.name or "": field.value or "" for field in embed.fields}
 
 
+def headlines(messages: list[discord.Message]) -> list[tuple[str, str]]:
+    """Each announcement post's title (the project's display name) and its track."""
+    return [(message.embeds[0].title or "", fields(message.embeds[0])["Track"]) for message in messages]
+
+
 def record_events(bot: Any, name: str) -> list[tuple[Any, ...]]:
     seen: list[tuple[Any, ...]] = []
 
@@ -66,9 +71,11 @@ async def test_announce_posts_publicly_and_replies_privately(world: World) -> No
     assert result.response.content.startswith("Recorded. Posted in")
     [post] = posts(world)
     embed = post.embeds[0]
-    # The official title for her track, whatever title she typed.
-    assert embed.title == "Job Board Platform"
-    assert ada.mention in (embed.description or "")
+    # The project's one display name, whatever title she typed; her track's brief title only as detail.
+    assert embed.title == "Job Board"
+    assert (embed.description or "").startswith(
+        f"{ada.mention} is building **Job Board** on the frontend track (Job Board Platform)."
+    )
     assert "React + TypeScript, consuming a DRF API" in (embed.description or "")
     assert fields(embed)["Track"] == "Frontend"
     assert fields(embed)["Timezone"] == "Africa/Lagos"
@@ -76,7 +83,8 @@ async def test_announce_posts_publicly_and_replies_privately(world: World) -> No
     assert "No backend learners on this project yet" in fields(embed)["Find your partner"]
     assert "/match find" in fields(embed)["Find your partner"]
     assert "Late" not in fields(embed)
-    assert result.response.embeds[0].title == "Job Board Platform"
+    assert result.response.embeds[0].title == "Job Board"
+    assert result.response.embeds[0].description == embed.description
     assert changed == [(world.guild.id, ada.id, None)]
 
 
@@ -106,11 +114,8 @@ async def test_different_reannounce_replaces_and_keeps_history(world: World) -> 
     changed = record_events(world.env.bot, "nexus_announcement_changed")
     await ada.slash(world.channel, "announce", project="movies", track="backend")
     result = await ada.slash(world.channel, "announce", project="polls", track="backend", summary="now polls")
-    assert "replaces your previous choice (Movie Recommendation Backend)" in result.response.content
-    assert [post.embeds[0].title for post in posts(world)] == [
-        "~~Movie Recommendation Backend~~",
-        "Online Poll System Backend",
-    ]
+    assert "replaces your previous choice (Movie Recommendation, backend)" in result.response.content
+    assert [post.embeds[0].title for post in posts(world)] == ["~~Movie Recommendation~~", "Online Poll System"]
     assert changed[-1] == (world.guild.id, ada.id, "movie-recommendation")
     exported = await export(world)
     assert [row["project_key"] for row in exported["current.csv"]] == ["online-poll"]
@@ -124,10 +129,15 @@ async def test_track_change_is_a_replacement(world: World) -> None:
     ada = world.learners[0]
     await ada.slash(world.channel, "announce", project="feed", track="backend")
     await ada.slash(world.channel, "announce", project="feed", track="frontend")
-    assert [post.embeds[0].title for post in posts(world)] == [
-        "~~Social Media Feed Backend~~",
-        "Dynamic Social Media Feed",
+    result = await ada.slash(world.channel, "announce", project="feed", track="backend")
+    assert "replaces your previous choice (Social Media Feed, frontend)" in result.response.content
+    # One project under one name; the track (and its brief's title) is what changed.
+    assert [(post.embeds[0].title, fields(post.embeds[0])["Track"]) for post in posts(world)] == [
+        ("~~Social Media Feed~~", "Backend"),
+        ("~~Social Media Feed~~", "Frontend"),
+        ("Social Media Feed", "Backend"),
     ]
+    assert "on the backend track (Social Media Feed Backend)." in (posts(world)[-1].embeds[0].description or "")
 
 
 async def test_custom_projects_meet_under_one_key(world: World) -> None:
@@ -229,7 +239,7 @@ async def test_announce_before_setup_records_then_posts_after_setup(simcord_env:
 
     await admin.slash(channel, "nexus setup", channel=channel, cohort_start="2026-01-01", timezone="UTC")
     public = [m for m in channel.history() if not m.flags.ephemeral]
-    assert [m.embeds[0].title for m in public] == ["Job Board Backend", "Job Board Platform"]
+    assert headlines(public) == [("Job Board", "Backend"), ("Job Board", "Frontend")]
     assert ada.mention in (public[0].embeds[0].description or "")
     # Posted once: a second setup finds nothing pending.
     await admin.slash(channel, "nexus setup", channel=channel, cohort_start="2026-01-01", timezone="UTC")
@@ -254,7 +264,7 @@ async def test_channel_post_failure_keeps_the_record_and_tells_the_learner(
 
     # The next announcement posts the pending one first: nothing is lost.
     await grace.slash(world.channel, "announce", project="jobs", track="frontend")
-    assert [post.embeds[0].title for post in posts(world)] == ["Job Board Backend", "Job Board Platform"]
+    assert headlines(posts(world)) == [("Job Board", "Backend"), ("Job Board", "Frontend")]
     assert [row["posted"] for row in (await export(world))["current.csv"]] == ["yes", "yes"]
 
 
@@ -272,17 +282,18 @@ async def test_failed_post_is_retried_by_an_identical_reannounce(world: World) -
 async def test_project_autocomplete_uses_the_chosen_track_and_custom_projects(world: World) -> None:
     ada, grace = world.learners[:2]
     backend = await ada.autocomplete(world.channel, "announce", "project", "", track="backend")
+    # The display name leads; the brief's title for the chosen track follows, so people recognise it.
     assert [choice["name"] for choice in backend] == [
-        "E-Commerce Backend",
-        "Job Board Backend",
-        "Movie Recommendation Backend",
-        "Online Poll System Backend",
-        "Social Media Feed Backend",
+        "E-Commerce — E-Commerce Backend",
+        "Job Board — Job Board Backend",
+        "Movie Recommendation — Movie Recommendation Backend",
+        "Online Poll System — Online Poll System Backend",
+        "Social Media Feed — Social Media Feed Backend",
     ]
     frontend = await ada.autocomplete(world.channel, "announce", "project", "poll", track="frontend")
-    assert frontend == [{"name": "Interactive Online Polling Platform", "value": "online-poll"}]
+    assert frontend == [{"name": "Online Poll System — Interactive Online Polling Platform", "value": "online-poll"}]
     unfilled = await ada.autocomplete(world.channel, "announce", "project", "feed")
-    assert unfilled[0]["name"] == "Social Media Feed Backend / Dynamic Social Media Feed"
+    assert unfilled[0]["name"] == "Social Media Feed — Social Media Feed Backend / Dynamic Social Media Feed"
 
     brand_new = await ada.autocomplete(world.channel, "announce", "project", "Pionus Safaris")
     assert brand_new == [{"name": "Pionus Safaris (new custom project)", "value": "Pionus Safaris"}]
@@ -315,10 +326,10 @@ async def test_withdraw_asks_then_withdraws(world: World) -> None:
     await ada.slash(world.channel, "announce", project="jobs", track="backend")
     asked = await ada.slash(world.channel, "withdraw")
     assert asked.ephemeral
-    assert "Withdraw your announcement of **Job Board Backend**" in asked.response.content
+    assert "Withdraw your announcement of **Job Board** (backend)?" in asked.response.content
     assert withdrawn == []
     done = await ada.click(asked.response, label="Confirm")
-    assert done.response.content.startswith("Withdrawn")
+    assert done.response.content.startswith("Withdrawn: you are no longer announced on **Job Board**.")
     assert done.response.components == []
     assert withdrawn == [(world.guild.id, ada.id)]
     me = await ada.slash(world.channel, "me")
@@ -406,12 +417,12 @@ async def test_projects_board_counts_and_paginates(world: World) -> None:
         await ada.click(second.response, label="Next")
     # Busiest first, then the most recent activity; projects nobody picked yet come last.
     assert [field.name for field in [*first.fields, *page_two.fields]] == [
-        "Job Board Backend / Job Board Platform",
+        "Job Board",
         *(f"Side Project {index}" for index in (4, 3, 2, 1, 0)),
-        "Social Media Feed Backend / Dynamic Social Media Feed",
-        "E-Commerce Backend / E-Commerce Product Catalog",
-        "Movie Recommendation Backend / Movie Recommendation App",
-        "Online Poll System Backend / Interactive Online Polling Platform",
+        "Social Media Feed",
+        "E-Commerce",
+        "Movie Recommendation",
+        "Online Poll System",
     ]
     back = await ada.click(second.response, label="Previous")
     assert back.response.embeds[0].footer.text == "Page 1/2"
@@ -437,8 +448,12 @@ async def test_project_details_show_names_tracks_and_who_is_looking(world: World
     result = await ada.slash(world.channel, "project", name="Job Board Platform")
     assert result.ephemeral
     embed = result.response.embeds[0]
-    assert embed.title == "Job Board Backend / Job Board Platform"
+    # Asked by its frontend title, named by its one display name; both briefs' titles are detail underneath.
+    assert embed.title == "Job Board"
     assert "Job postings" in (embed.description or "")
+    assert (embed.description or "").endswith(
+        "Brief titles: Job Board Backend (backend), Job Board Platform (frontend)."
+    )
     shown = fields(embed)
     assert shown["Backend (1)"] == "learner0"
     assert shown["Frontend (2)"] == "learner1 (looking)\nlearner2"
@@ -503,7 +518,7 @@ async def test_me_shows_choice_match_state_and_reminders(world: World) -> None:
         conn.execute("UPDATE learners SET reminders_opt_out = 1 WHERE user_id = ?", (ada.id,))
     me = await ada.slash(world.channel, "me")
     shown = fields(me.response.embeds[0])
-    assert shown["Project"].startswith("**Job Board Backend** — backend\nDRF\n<https://gitlab.com/a/b>")
+    assert shown["Project"].startswith("**Job Board** — backend (Job Board Backend)\nDRF\n<https://gitlab.com/a/b>")
     assert shown["Partner"] == f"Partnered with {grace.mention} in <#4242>."
     assert shown["Reminders"].startswith("Off")
     assert not any(
@@ -560,4 +575,4 @@ async def test_pending_announcements_survive_a_restart(simcord_env: Any, setting
     await restart(simcord_env, settings)
     await admin.slash(channel, "nexus setup", channel=channel, cohort_start="2026-01-01", timezone="UTC")
     public = [m for m in channel.history() if not m.flags.ephemeral]
-    assert [m.embeds[0].title for m in public] == ["Interactive Online Polling Platform"]
+    assert headlines(public) == [("Online Poll System", "Frontend")]

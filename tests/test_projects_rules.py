@@ -327,8 +327,15 @@ def test_board_lists_every_project_busiest_then_most_recent(catalogue: Catalogue
     ]
     jobs = rows[0]
     assert (jobs.backend, jobs.frontend, jobs.paired, jobs.waiting) == (2, 1, 2, 1)
-    assert jobs.name == "Job Board Backend / Job Board Platform"
-    assert rows[1].name == "Pionus Safaris"
+    # One display name per project: the neutral name, never both track titles.
+    assert [row.name for row in rows] == [
+        "Job Board",
+        "Pionus Safaris",
+        "Social Media Feed",
+        "E-Commerce",
+        "Movie Recommendation",
+        "Online Poll System",
+    ]
 
 
 def test_total_row_for_one_project(catalogue: Catalogue) -> None:

@@ -146,7 +146,11 @@ async def test_refused_channel_post_keeps_the_announcement_and_posts_it_later(
     await grace.slash(world.channel, "announce", project="job-board", track="frontend")
     assert await store.unposted(world.guild.id) == []
     public = [m for m in world.channel.history() if m.embeds and not m.flags.ephemeral]
-    assert [m.embeds[0].title for m in public] == ["Job Board Backend", "Job Board Platform"]
+    # Title: the project's display name; first field: the track.
+    assert [(m.embeds[0].title, m.embeds[0].fields[0].value) for m in public] == [
+        ("Job Board", "Backend"),
+        ("Job Board", "Frontend"),
+    ]
     only_injected(world)
 
 

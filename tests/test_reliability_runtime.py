@@ -165,7 +165,7 @@ async def test_deleted_channel_staff_are_told_and_nothing_is_lost(world: World) 
     setup = await world.staff.slash(elsewhere, "nexus setup", channel=fresh, cohort_start="2026-01-01", timezone="UTC")
     assert "Saved" in texts(setup) and "Heads up" not in texts(setup)
     public = [m for m in fresh.history() if m.embeds and not m.flags.ephemeral]
-    assert [m.embeds[0].title for m in public] == ["Job Board Backend"]
+    assert [(m.embeds[0].title, m.embeds[0].fields[0].value) for m in public] == [("Job Board", "Backend")]
     assert "Heads up" not in texts(await world.staff.slash(fresh, "nexus stats"))
     assert request_problems(world.env.http_requests, may_ping=[m.id for m in world.learners]) == []
 

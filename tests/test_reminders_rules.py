@@ -26,6 +26,7 @@ from bot.reminders import (
     plan_recipients,
     progress_every,
     project_digest,
+    project_names,
     render,
     run_status,
     schedule_week,
@@ -181,6 +182,8 @@ def roster(**overrides: object) -> Roster:
         },
         "teamed": frozenset({1, 2}),
         "opted_out": frozenset(),
+        # What the runner fills in from the catalogue: one name per project, not the per-track titles above.
+        "project_names": {JOB: "Job Board", "ecommerce": "E-Commerce"},
     }
     values.update(overrides)
     return Roster(**values)  # type: ignore[arg-type]
@@ -210,13 +213,16 @@ def test_plan_recipients(audience: str, overrides: dict[str, object], staff_chan
 @pytest.mark.parametrize(
     ("user", "overrides", "expected"),
     [
-        (3, {}, "No frontend learner on E-Commerce Backend is waiting right now"),
-        (1, {"teamed": frozenset()}, "1 frontend learner is waiting on Job Board Backend: bo."),
-        (2, {"teamed": frozenset()}, "1 backend learner is waiting on Job Board Platform: ada."),
-        (4, {}, "Learners waiting for a partner: E-Commerce Backend (1 backend)."),
+        (3, {}, "No frontend learner on E-Commerce is waiting right now"),
+        (1, {"teamed": frozenset()}, "1 frontend learner is waiting on Job Board: bo."),
+        (2, {"teamed": frozenset()}, "1 backend learner is waiting on Job Board: ada."),
+        (4, {}, "Learners waiting for a partner: E-Commerce (1 backend)."),
+        (4, {"teamed": frozenset()}, "Learners waiting for a partner: Job Board (1 backend, 1 frontend); E-Commerce"),
         (4, {"announced": {}}, "Nobody is waiting for a partner yet"),
         # A counterpart who left the server is not waiting.
-        (1, {"teamed": frozenset(), "names": {1: "ada", 3: "cy"}}, "No frontend learner on Job Board Backend"),
+        (1, {"teamed": frozenset(), "names": {1: "ada", 3: "cy"}}, "No frontend learner on Job Board is"),
+        # A project the runner gave no name goes by the name announced with it.
+        (3, {"project_names": {}}, "No frontend learner on E-Commerce Backend is waiting right now"),
     ],
 )
 def test_waiting_counterparts(user: int, overrides: dict[str, object], expected: str) -> None:
@@ -233,16 +239,29 @@ def test_placeholder_values_per_person_and_for_a_post() -> None:
     post = placeholder_values(reminder(day=6), roster(), None, channel_mention="<#7>")
     assert set(post) == {"days_left", "channel"} and post["days_left"] == "1"
     announced = placeholder_values(reminder(day=3, audience="unmatched"), roster(), 3, channel_mention="<#7>")
-    assert announced["project"] == "E-Commerce Backend"
+    assert announced["project"] == "E-Commerce"
+    frontend = placeholder_values(reminder(day=3, audience="unmatched"), roster(), 2, channel_mention="<#7>")
+    assert frontend["project"] == "Job Board"
 
 
 def test_project_digest_groups_by_project_and_shows_who_waits() -> None:
     lines = project_digest(roster(teamed=frozenset({1})))
-    assert [line.project for line in lines] == ["Job Board Backend / Job Board Platform", "E-Commerce Backend"]
+    assert [line.project for line in lines] == ["Job Board", "E-Commerce"]
     assert lines[0].backend_waiting == () and lines[0].frontend_waiting == ("bo",)
     text = digest_text(roster(teamed=frozenset({1})), 4096)
-    assert "backend 1 (all paired) · frontend 1 (1 waiting: bo)" in text
-    assert "E-Commerce Backend** — backend 1 (1 waiting: cy) · frontend 0 → needs a frontend learner" in text
+    assert "**Job Board** — backend 1 (all paired) · frontend 1 (1 waiting: bo)" in text
+    assert "**E-Commerce** — backend 1 (1 waiting: cy) · frontend 0 → needs a frontend learner" in text
+    assert "Platform" not in text and "Backend" not in text
+
+
+def test_project_names_takes_each_projects_latest_announcement() -> None:
+    announced = [
+        AnnouncedLearner(1, JOB, "Job Board Backend", "backend"),
+        AnnouncedLearner(2, "custom:pionus", "pionus safaris", "frontend"),
+        AnnouncedLearner(3, "custom:pionus", "Pionus Safaris", "backend"),
+    ]
+    names = project_names(announced, lambda key, name: "Job Board" if key == JOB else name)
+    assert names == {JOB: "Job Board", "custom:pionus": "Pionus Safaris"}
 
 
 def test_digest_text_stays_within_its_limit() -> None:

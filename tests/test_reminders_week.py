@@ -84,15 +84,16 @@ async def test_announcing_and_matching_between_days_change_the_audience(world: W
     assert dm_reminders(cy) == ["announce-nudge", "partner-nudge"]
     assert dm_reminders(di) == ["announce-nudge", "two-days-left"]
     day3 = cy.user.dm_channel.history()[-1].content
-    assert "You announced **E-Commerce Backend**" in day3
-    assert "No frontend learner on E-Commerce Backend is waiting right now" in day3
+    assert "You announced **E-Commerce**" in day3
+    assert "No frontend learner on E-Commerce is waiting right now" in day3
     day5 = di.user.dm_channel.history()[-1].content
     assert "**2 days left** in week one" in day5 and "Hi learner3" in day5
 
     digest = next(m for m in world.channel.history() if "Midweek check" in m.content)
     board = digest.embeds[0].description or ""
     assert "backend 1 (all paired) · frontend 1 (all paired)" in board
-    assert "E-Commerce Backend** — backend 1 (1 waiting: learner2)" in board
+    assert "**E-Commerce** — backend 1 (1 waiting: learner2)" in board
+    assert "**Job Board** — backend 1 (all paired)" in board
 
     await advance_to(env, at(START, days=7, hours=10))
     summary = world.staff.user.dm_channel.history()[-1]

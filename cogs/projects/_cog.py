@@ -19,14 +19,17 @@ from bot.projects import (
     TRACKS,
     Announcement,
     Catalogue,
+    ProjectNames,
     Track,
     board_from_totals,
+    choice_label,
     compact,
     draft_announcement,
     export_csv,
     name_words,
     resolve_project,
     total_row,
+    track_titles,
 )
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
@@ -46,6 +49,7 @@ from cogs.projects._formatting import (
     format_retired,
     format_status,
     plural,
+    project_name,
     safe_text,
 )
 from cogs.projects._views import BoardView
@@ -60,6 +64,7 @@ class ProjectsCog(commands.Cog):
     def __init__(self, bot: NexusBot, catalogue: Catalogue, store: ProjectsStore) -> None:
         self.bot = bot
         self.catalogue = catalogue
+        self.project_names = ProjectNames(catalogue)
         self.store = store
         self.privacy = PrivacyStore(bot.db)
         # One poster at a time: two announcements at once must not both post the same pending row.
@@ -130,8 +135,9 @@ class ProjectsCog(commands.Cog):
         if outcome.changed and outcome.previous is not None:
             await self.retire_post(config, outcome.previous, RETIRED_REPLACED)
         total = await self.store.board_total(guild.id, draft.project_key)
-        embed = format_announcement(outcome.announcement, total_row(draft.project_key, total, self.catalogue))
-        content = format_recorded(outcome, delivery, config.channel_id if config else None)
+        row = total_row(draft.project_key, total, self.catalogue)
+        embed = format_announcement(outcome.announcement, row, self.project_names)
+        content = format_recorded(outcome, delivery, config.channel_id if config else None, self.project_names)
         await interaction.followup.send(content, embed=embed, ephemeral=True)
 
     @announce_command.autocomplete("project")
@@ -161,7 +167,8 @@ class ProjectsCog(commands.Cog):
         )
         await view.send(
             interaction,
-            f"Withdraw your announcement of **{safe_text(current.project_name)}** ({current.track})? "
+            f"Withdraw your announcement of **{safe_text(project_name(current, self.project_names))}** "
+            f"({current.track})? "
             "You will leave the matching pool and any partner will be told. Your history is kept.",
         )
 
@@ -194,9 +201,11 @@ class ProjectsCog(commands.Cog):
             )
         roster = await self.store.roster(guild.id, choice.key)
         if official is not None:
-            title, description = official.label, official.description
+            title = official.name
+            description = f"{official.description}\n\nBrief titles: {track_titles(official)}."
         else:
-            title, description = custom[choice.key], "A custom project named by learners in this server."
+            title = self.project_names(choice.key, custom[choice.key])
+            description = "A custom project named by learners in this server."
         await interaction.response.send_message(embed=format_project(title, description, roster), ephemeral=True)
 
     @project_command.autocomplete("name")
@@ -212,7 +221,7 @@ class ProjectsCog(commands.Cog):
             return
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
-        await interaction.response.send_message(embed=format_status(status), ephemeral=True)
+        await interaction.response.send_message(embed=format_status(status, self.project_names), ephemeral=True)
 
     @app_commands.command(name="forget-me", description="Delete your Nexus data in this server (asks to confirm)")
     @app_commands.guild_only()
@@ -245,7 +254,7 @@ class ProjectsCog(commands.Cog):
 
         def official(key: str) -> app_commands.Choice[str]:
             project = self.catalogue.get(key)
-            label = (project.title_for(track) if track else project.label) if project else key
+            label = choice_label(project, track) if project else key
             return app_commands.Choice(name=clip(label, 100), value=key)
 
         def custom_choice(label: str) -> app_commands.Choice[str]:
@@ -309,7 +318,8 @@ class ProjectsCog(commands.Cog):
                 row = total_row(item.project_key, totals.get(item.project_key), self.catalogue)
                 try:
                     message = await channel.send(
-                        embed=format_announcement(item, row), allowed_mentions=discord.AllowedMentions.none()
+                        embed=format_announcement(item, row, self.project_names),
+                        allowed_mentions=discord.AllowedMentions.none(),
                     )
                 except discord.HTTPException as error:
                     log.warning(
@@ -333,7 +343,9 @@ class ProjectsCog(commands.Cog):
             return
         message = self.bot.get_partial_messageable(config.channel_id).get_partial_message(item.message_id)
         try:
-            await message.edit(embed=format_retired(item, how), allowed_mentions=discord.AllowedMentions.none())
+            await message.edit(
+                embed=format_retired(item, how, self.project_names), allowed_mentions=discord.AllowedMentions.none()
+            )
         except discord.HTTPException as error:
             # Deleted by a moderator, or the channel changed: nothing there looks current any more anyway.
             log.info("could not mark announcement %s as ended: %s %s", item.id, error.status, error.code)
@@ -346,7 +358,7 @@ class ProjectsCog(commands.Cog):
         self.bot.dispatch("nexus_announcement_withdrawn", guild_id, user_id)
         await self.retire_post(await self.bot.admin_store.get_config(guild_id), withdrawn, RETIRED_WITHDRAWN)
         return (
-            f"Withdrawn: you are no longer announced on **{safe_text(withdrawn.project_name)}**. "
+            f"Withdrawn: you are no longer announced on **{safe_text(project_name(withdrawn, self.project_names))}**. "
             "Your history is kept; `/announce` again whenever you are ready."
         )
 

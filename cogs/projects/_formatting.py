@@ -15,6 +15,7 @@ from bot.projects import (
     LearnerStatus,
     Page,
     ProjectMember,
+    ProjectNames,
     Roster,
     Track,
     is_custom_key,
@@ -43,6 +44,17 @@ def safe_text(text: str) -> str:
     return shown(text, multiline=True)
 
 
+def project_name(item: Announcement, names: ProjectNames) -> str:
+    """The project's one display name, as every projects reply shows it (official: neutral; custom: as typed)."""
+    return names(item.project_key, item.project_name)
+
+
+def track_detail(item: Announcement, names: ProjectNames) -> str:
+    """` (E-Commerce Product Catalog)`: the brief's title for the learner's track, secondary to the name."""
+    title = names.track_title(item.project_key, item.track)
+    return f" ({safe_text(title)})" if title else ""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What became of the public post for the learner's announcement."""
@@ -65,11 +77,11 @@ RETIRED_REPLACED = "changed their announcement: this one is out of date, see the
 RETIRED_WITHDRAWN = "withdrew this announcement."
 
 
-def format_retired(item: Announcement, how: str) -> discord.Embed:
+def format_retired(item: Announcement, how: str, names: ProjectNames) -> discord.Embed:
     """What an ended announcement's public post becomes: the old choice struck through, and why."""
     custom = " (custom project)" if is_custom_key(item.project_key) else ""
     embed = discord.Embed(
-        title=clip(f"~~{shown(item.project_name, 150)}~~{custom}", 256),
+        title=clip(f"~~{shown(project_name(item, names), 150)}~~{custom}", 256),
         description=f"<@{item.user_id}> {how}",
         colour=discord.Colour.light_grey(),
     )
@@ -80,14 +92,18 @@ def format_retired(item: Announcement, how: str) -> discord.Embed:
     return embed
 
 
-def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
+def format_announcement(item: Announcement, row: BoardRow, names: ProjectNames) -> discord.Embed:
     """The public post, and the learner's private copy of what was recorded."""
     custom = " (custom project)" if is_custom_key(item.project_key) else ""
-    lines = [f"<@{item.user_id}> is building **{safe_text(item.project_name)}**{custom} on the {item.track} track."]
+    name = project_name(item, names)
+    lines = [
+        f"<@{item.user_id}> is building **{safe_text(name)}**{custom} on the {item.track} track"
+        f"{track_detail(item, names)}."
+    ]
     if item.summary:
         lines.append(f"\n{safe_text(item.summary)}")
     embed = discord.Embed(
-        title=clip(f"{shown(item.project_name, 150)}{custom}", 256),
+        title=clip(f"{shown(name, 150)}{custom}", 256),
         description=clip("\n".join(lines), 4096),
         colour=TRACK_COLOURS[item.track],
     )
@@ -102,13 +118,13 @@ def format_announcement(item: Announcement, row: BoardRow) -> discord.Embed:
     return embed
 
 
-def format_recorded(outcome: AnnounceOutcome, delivery: Delivery, channel_id: int | None) -> str:
+def format_recorded(outcome: AnnounceOutcome, delivery: Delivery, channel_id: int | None, names: ProjectNames) -> str:
     item = outcome.announcement
     where = f"<#{channel_id}>" if channel_id else "the announcement channel"
     if not outcome.changed:
         head = "Nothing changed: this is already your current announcement."
     elif outcome.previous is not None:
-        previous = safe_text(outcome.previous.project_name)
+        previous = f"{safe_text(project_name(outcome.previous, names))}, {outcome.previous.track}"
         head = f"Recorded. It replaces your previous choice ({previous}); history is kept."
     else:
         head = "Recorded."
@@ -181,13 +197,13 @@ def format_project(name: str, description: str, roster: Roster) -> discord.Embed
     return embed
 
 
-def format_status(status: LearnerStatus) -> discord.Embed:
+def format_status(status: LearnerStatus, names: ProjectNames) -> discord.Embed:
     embed = discord.Embed(title="Your Nexus status", colour=discord.Colour.blurple())
     item = status.announcement
     if item is None:
         embed.add_field(name="Project", value="Not announced yet — use `/announce`.", inline=False)
     else:
-        details = [f"**{safe_text(item.project_name)}** — {item.track}"]
+        details = [f"**{safe_text(project_name(item, names))}** — {item.track}{track_detail(item, names)}"]
         if item.summary:
             details.append(safe_text(item.summary))
         if item.repo_url:

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.admin import GuildConfig
 from bot.errors import NotFound
+from bot.projects import ProjectNames
 from bot.reminders import (
     AUDIENCE_LABELS,
     Reminder,
@@ -44,11 +45,18 @@ class RemindersCog(commands.Cog):
         guild_only=True,
     )
 
-    def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...], charts: StaffCharts) -> None:
+    def __init__(
+        self,
+        bot: NexusBot,
+        store: RemindersStore,
+        week: tuple[Reminder, ...],
+        charts: StaffCharts,
+        names: ProjectNames,
+    ) -> None:
         self.bot = bot
         self.store = store
         self.week = week
-        self.runner = ReminderRunner(bot, store, week, charts)
+        self.runner = ReminderRunner(bot, store, week, charts, names)
         self.by_id = self.runner.by_id
 
     # --- lifecycle: the database is the source of truth, the scheduler only wakes us ------------------------

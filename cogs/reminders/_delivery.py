@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import discord
@@ -15,6 +15,7 @@ import discord
 from bot.admin import GuildConfig
 from bot.charts import CHART_FILENAME
 from bot.errors import InvalidInput, NotFound
+from bot.projects import ProjectNames
 from bot.reminders import (
     AUDIENCE_LABELS,
     CHANNEL_RECIPIENT,
@@ -35,6 +36,7 @@ from bot.reminders import (
     placeholder_values,
     plan_recipients,
     progress_every,
+    project_names,
     render,
     schedule_week,
 )
@@ -100,9 +102,17 @@ class ReminderRunner:
     """One background worker per guild delivers its runs one at a time; the database is the source of truth and
     the scheduler only wakes the runner, so a restart resumes exactly where it stopped."""
 
-    def __init__(self, bot: NexusBot, store: RemindersStore, week: tuple[Reminder, ...], charts: StaffCharts) -> None:
+    def __init__(
+        self,
+        bot: NexusBot,
+        store: RemindersStore,
+        week: tuple[Reminder, ...],
+        charts: StaffCharts,
+        names: ProjectNames,
+    ) -> None:
         self.bot = bot
         self.charts = charts
+        self.names = names
         self.store = store
         self.week = week
         self.by_id = {reminder.id: reminder for reminder in week}
@@ -389,11 +399,7 @@ class ReminderRunner:
         if not guild.chunked:
             await guild.chunk()
         members = [member for member in guild.members if not member.bot]
-        # Names and custom project names are typed by people: shown as typed, never as formatting.
-        announced = [
-            replace(learner, project_name=shown(learner.project_name, 100))
-            for learner in await self.store.announced(guild.id)
-        ]
+        announced = await self.store.announced(guild.id)
         return Roster(
             names={member.id: shown(member.display_name, 80) for member in members},
             learners=frozenset(member.id for member in members if is_learner(member, config)),
@@ -401,6 +407,9 @@ class ReminderRunner:
             announced={learner.user_id: learner for learner in announced},
             teamed=await self.store.teamed(guild.id),
             opted_out=await self.store.opted_out(guild.id),
+            # One display name per project, as every other reply gives it; custom names are typed by people, so
+            # they are shown as typed, never as formatting (member names likewise).
+            project_names=project_names(announced, lambda key, name: shown(self.names(key, name), 100)),
         )
 
     async def _report_progress(
