@@ -66,7 +66,8 @@ class MatchingCog(commands.Cog):
 
     async def recover(self) -> None:
         """Finish what a stop between two writes left undone: matching that no longer fits an announcement
-        (the event was lost), and proposal copies that were never delivered (stopped before the DMs)."""
+        (the event was lost), proposal copies that were never delivered (stopped before the DMs), and whatever
+        Discord refused before the stop (notices, closing proposal copies, team threads)."""
         await self.bot.wait_until_ready()
         try:
             for drift in await self.store.drifted():
@@ -76,6 +77,8 @@ class MatchingCog(commands.Cog):
                     self.delivery.arm_redelivery(proposal.id, 1)
         except Exception:
             log.exception("matching recovery at start-up failed; it runs again at the next start")
+        # Notices, closings of proposal copies and team threads that Discord refused before the stop.
+        await self.delivery.retry_failed()
 
     async def repair(self, drift: Drift) -> None:
         log.warning("repairing matching guild=%s user=%s reason=%s", drift.guild_id, drift.user_id, drift.reason)
@@ -217,9 +220,7 @@ class MatchingCog(commands.Cog):
         )
         await self.delivery.announce_joins(result)
         for alone in result.plan.alone:
-            await self.delivery.deliver(
-                guild.id, alone.user_id, content=format_alone(alone, result, self.project_names)
-            )
+            await self.delivery.notify(guild.id, alone.user_id, format_alone(alone, result, self.project_names))
         people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
         names = {user: self.delivery.name_of(guild.id, user) for user in people}
         await interaction.followup.send(format_run(result, names, self.project_names), ephemeral=True)
