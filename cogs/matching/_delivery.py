@@ -74,6 +74,7 @@ class MatchingDelivery:
         self.thread_lock = asyncio.Lock()
         self.retry_lock = asyncio.Lock()
         self.sending: set[int] = set()  # notices being sent right now, which a retry pass must not send again
+        self.started_at = bot.now()
 
     def cancel_timers(self) -> None:
         """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
@@ -489,7 +490,9 @@ class MatchingDelivery:
             try:
                 now = self.bot.now()
                 for notice in await self.store.unsent_notices():
-                    if notice.id in self.sending:
+                    # Never tried yet: being sent right now, unless it was left over from before this start.
+                    fresh = notice.tries == 0 and notice.created_at > self.started_at
+                    if fresh or notice.id in self.sending:
                         continue
                     if worth_retrying(notice.tries, notice.created_at, now):
                         await self.send_notice(notice)
