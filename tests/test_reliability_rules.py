@@ -3,6 +3,7 @@ finding matching that drifted from the announcements (on a real SQLite file)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.matching import (
     settle_withdrawal,
     worth_retrying,
 )
-from bot.storage.db import Database
+from bot.storage.db import LATEST_VERSION, Database, load_migrations
 from bot.storage.matching import MatchingStore
 from tests.test_matching_storage import GUILD, announce, mark_left, withdraw_announcement
 
@@ -181,3 +182,39 @@ async def test_teams_without_a_thread_and_their_refusals(store: MatchingStore) -
     assert [(team.id, tries) for team, tries in await store.threadless_teams()] == [(paired.team.id, 1)]
     await store.set_team_thread(paired.team.id, 555)
     assert await store.threadless_teams() == []
+
+
+RETRIES_MIGRATION = 80  # kept notices, counted thread tries, and when each proposal copy was closed
+
+
+async def test_copies_closed_before_the_upgrade_are_not_closed_again(tmp_path: Path) -> None:
+    path = tmp_path / "v70.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    for version, _, sql in load_migrations():
+        if version < RETRIES_MIGRATION:
+            raw.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+    # What an older Nexus left: one declined proposal whose copies it closed, and one pending proposal.
+    stamp, later = NOW.isoformat(), (NOW + timedelta(hours=48)).isoformat()
+    raw.executemany(
+        "INSERT INTO proposals (id, guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at,"
+        " closed_at) VALUES (?, ?, 'job-board', ?, ?, ?, ?, ?, ?)",
+        [(1, GUILD, 2, 1, "declined", stamp, later, stamp), (2, GUILD, 4, 3, "pending", stamp, later, None)],
+    )
+    raw.executemany(
+        "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via) VALUES (?, ?, ?, ?, 'dm')",
+        [(1, 1, 101, 1001), (1, 2, 102, 1002), (2, 3, 103, 1003), (2, 4, 104, 1004)],
+    )
+    raw.close()
+
+    db = Database(path)
+    assert await db.connect() == LATEST_VERSION
+    try:
+        upgraded = MatchingStore(db)
+        # Copies closed before the upgrade are not edited again; the pending proposal's copies keep their buttons.
+        assert await upgraded.open_copies() == []
+        await upgraded.db.transact(
+            lambda conn: conn.execute("UPDATE proposals SET state = 'expired', closed_at = ? WHERE id = 2", (stamp,))
+        )
+        assert [copy.user_id for copy in await upgraded.open_copies()] == [3, 4]
+    finally:
+        await db.close()
