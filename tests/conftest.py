@@ -13,12 +13,37 @@ import pytest_asyncio
 
 from bot import Settings, create_bot, playground
 from bot.app import NexusBot
+from bot.content import load_topics
+from bot.knowledge import KnowledgeBase
+from bot.storage.db import Database
+from bot.storage.knowledge import KnowledgeStore
 from tests.nexus_env import NexusEnv
 
 pytest_plugins = ["pytester", "tests.discord_api.plugin", "tests.warm_imports"]
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
+
+
+@pytest_asyncio.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A real SQLite file with every migration applied, for the storage tests."""
+    database = Database(tmp_path / "nexus.db")
+    await database.connect()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeBase:
+    return load_topics(CONTENT_DIR / "topics")
+
+
+@pytest_asyncio.fixture
+async def knowledge_store(db: Database, knowledge: KnowledgeBase) -> KnowledgeStore:
+    store = KnowledgeStore(db)
+    await store.rebuild_index(knowledge.entries)
+    return store
 
 
 @pytest.fixture(autouse=True)

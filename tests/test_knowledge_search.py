@@ -3,45 +3,21 @@ weak answers logged for staff; on a real SQLite file, against the bundled conten
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import yaml
 
-from bot.content import load_topics
 from bot.knowledge import WEAK_SCORE, Entry, HitKind, KnowledgeBase, SearchHit, is_weak
 from bot.storage.db import Database
 from bot.storage.knowledge import KnowledgeStore, match_expression
-from tests.conftest import CONTENT_DIR
 
 QUESTIONS = Path(__file__).parent / "data" / "learner_questions.yaml"
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 GUILD = 111
 # Measured on the 40 questions: 38 found in the top 5 (34 before questions were handled as questions).
 RECALL_AT_5 = 0.9
-
-
-@pytest.fixture(scope="module")
-def knowledge() -> KnowledgeBase:
-    return load_topics(CONTENT_DIR / "topics")
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "nexus.db")
-    await database.connect()
-    yield database
-    await database.close()
-
-
-@pytest_asyncio.fixture
-async def store(db: Database, knowledge: KnowledgeBase) -> KnowledgeStore:
-    knowledge_store = KnowledgeStore(db)
-    await knowledge_store.rebuild_index(knowledge.entries)
-    return knowledge_store
 
 
 def entry(entry_id: str, title: str, body: str, *aliases: str) -> Entry:
@@ -52,14 +28,14 @@ def entry(entry_id: str, title: str, body: str, *aliases: str) -> Entry:
 
 
 async def test_learner_questions_find_their_entry_in_the_top_five(
-    store: KnowledgeStore, knowledge: KnowledgeBase
+    knowledge_store: KnowledgeStore, knowledge: KnowledgeBase
 ) -> None:
     questions = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
     assert len(questions) == 40
     assert all(knowledge.get(item["expected"]) is not None for item in questions)
     found, short, missed = 0, 0, []
     for item in questions:
-        hits = [hit.entry_id for hit in await store.search(item["question"], limit=5)]
+        hits = [hit.entry_id for hit in await knowledge_store.search(item["question"], limit=5)]
         found += item["expected"] in hits
         short += len(hits) < 5
         if item["expected"] not in hits:
@@ -72,8 +48,10 @@ async def test_learner_questions_find_their_entry_in_the_top_five(
 @pytest.mark.parametrize(
     "query", ["how do I stop n+1 queries", "stop n+1 queries", "n+1 queries", "How can I avoid the N+1 problem?"]
 )
-async def test_the_n_plus_one_entry_comes_first_however_it_is_asked(store: KnowledgeStore, query: str) -> None:
-    hits = await store.search(query, limit=5)
+async def test_the_n_plus_one_entry_comes_first_however_it_is_asked(
+    knowledge_store: KnowledgeStore, query: str
+) -> None:
+    hits = await knowledge_store.search(query, limit=5)
     assert hits[0].entry_id == "n-plus-one", [hit.entry_id for hit in hits]
     assert len(hits) == 5
 
@@ -98,22 +76,22 @@ async def test_the_n_plus_one_entry_comes_first_however_it_is_asked(store: Knowl
     ],
 )
 async def test_new_and_corrected_entries_answer_their_questions(
-    store: KnowledgeStore, query: str, expected: str
+    knowledge_store: KnowledgeStore, query: str, expected: str
 ) -> None:
-    hits = [hit.entry_id for hit in await store.search(query, limit=5)]
+    hits = [hit.entry_id for hit in await knowledge_store.search(query, limit=5)]
     assert expected in hits[:3], hits
 
 
-async def test_a_question_made_only_of_question_words_still_searches_them(store: KnowledgeStore) -> None:
-    assert await store.search("how do I") is not None  # no crash, no FTS syntax error
+async def test_a_question_made_only_of_question_words_still_searches_them(knowledge_store: KnowledgeStore) -> None:
+    assert await knowledge_store.search("how do I") is not None  # no crash, no FTS syntax error
 
 
 # ---------------------------------------------------------------- ranking rules
 
 
 async def test_all_words_rank_above_the_any_word_fill(db: Database) -> None:
-    store = KnowledgeStore(db)
-    await store.rebuild_index(
+    knowledge_store = KnowledgeStore(db)
+    await knowledge_store.rebuild_index(
         [
             entry("both", "Celery retries", "Retry a celery task with backoff."),
             entry("celery-only", "Celery basics", "Workers and brokers."),
@@ -121,7 +99,7 @@ async def test_all_words_rank_above_the_any_word_fill(db: Database) -> None:
             entry("neither", "Docker", "Containers."),
         ]
     )
-    hits = await store.search("how do I retry a celery task", limit=5)
+    hits = await knowledge_store.search("how do I retry a celery task", limit=5)
     assert hits[0].entry_id == "both"
     assert hits[0].kind is HitKind.ALL_WORDS
     assert {hit.entry_id for hit in hits[1:]} == {"celery-only", "retry-only"}
@@ -129,14 +107,14 @@ async def test_all_words_rank_above_the_any_word_fill(db: Database) -> None:
 
 
 async def test_an_entry_named_in_the_question_comes_first(db: Database) -> None:
-    store = KnowledgeStore(db)
-    await store.rebuild_index(
+    knowledge_store = KnowledgeStore(db)
+    await knowledge_store.rebuild_index(
         [
             entry("n-plus-one", "The N+1 problem", "One query per row.", "n+1 queries"),
             entry("caching", "Caching", "Stop running n+1 queries on every request: cache them."),
         ]
     )
-    hits = await store.search("how do I stop n+1 queries")
+    hits = await knowledge_store.search("how do I stop n+1 queries")
     assert [(hit.entry_id, hit.kind) for hit in hits] == [
         ("n-plus-one", HitKind.NAMED),
         ("caching", HitKind.ALL_WORDS),
@@ -144,14 +122,14 @@ async def test_an_entry_named_in_the_question_comes_first(db: Database) -> None:
 
 
 async def test_an_alias_counts_as_a_synonym_of_the_title(db: Database) -> None:
-    store = KnowledgeStore(db)
-    await store.rebuild_index(
+    knowledge_store = KnowledgeStore(db)
+    await knowledge_store.rebuild_index(
         [
             entry("drf", "Django REST Framework", "Serializers and viewsets.", "drf"),
             entry("pages", "Page numbers", "Django REST Framework pagination with PageNumberPagination."),
         ]
     )
-    hits = await store.search("drf pagination")
+    hits = await knowledge_store.search("drf pagination")
     # "pages" never says "drf", but it says what "drf" stands for, so it holds all the words.
     assert ("pages", HitKind.ALL_WORDS) in [(hit.entry_id, hit.kind) for hit in hits]
 
@@ -193,31 +171,31 @@ def test_is_weak(hits: list[SearchHit], weak: bool) -> None:
 
 
 @pytest.mark.parametrize("query", ["terraform state locking", "react hooks", "celery kubernetes"])
-async def test_questions_about_something_else_are_weak(store: KnowledgeStore, query: str) -> None:
-    hits = await store.search(query)
+async def test_questions_about_something_else_are_weak(knowledge_store: KnowledgeStore, query: str) -> None:
+    hits = await knowledge_store.search(query)
     assert hits and is_weak(hits), [(hit.entry_id, hit.kind.name, hit.score) for hit in hits[:2]]
 
 
 @pytest.mark.parametrize("query", ["how do I stop n+1 queries", "refresh token rotation", "celery beat periodic"])
-async def test_good_answers_are_not_weak(store: KnowledgeStore, query: str) -> None:
-    assert not is_weak(await store.search(query))
+async def test_good_answers_are_not_weak(knowledge_store: KnowledgeStore, query: str) -> None:
+    assert not is_weak(await knowledge_store.search(query))
 
 
-async def test_weak_answers_are_grouped_counted_kept_per_guild_and_forgotten(store: KnowledgeStore) -> None:
+async def test_weak_answers_are_grouped_counted_kept_per_guild_and_forgotten(knowledge_store: KnowledgeStore) -> None:
     best = SearchHit("deployment", "", HitKind.ANY_WORD, -2.5)
-    await store.record_weak(GUILD, "ancient", best, NOW - timedelta(days=400))  # forgotten by the next record
-    await store.record_weak(GUILD, "Kubernetes deploy", best, NOW)
-    await store.record_weak(GUILD, "kubernetes  deploy", best, NOW + timedelta(minutes=1))
-    await store.record_weak(GUILD, "terraform", SearchHit("docker", "", HitKind.ANY_WORD, -1.0), NOW)
-    await store.record_weak(222, "elsewhere", best, NOW)
-    _, weak, _ = await store.gaps_report(GUILD)
+    await knowledge_store.record_weak(GUILD, "ancient", best, NOW - timedelta(days=400))  # forgotten by the next record
+    await knowledge_store.record_weak(GUILD, "Kubernetes deploy", best, NOW)
+    await knowledge_store.record_weak(GUILD, "kubernetes  deploy", best, NOW + timedelta(minutes=1))
+    await knowledge_store.record_weak(GUILD, "terraform", SearchHit("docker", "", HitKind.ANY_WORD, -1.0), NOW)
+    await knowledge_store.record_weak(222, "elsewhere", best, NOW)
+    _, weak, _ = await knowledge_store.gaps_report(GUILD)
     assert [(gap.query, gap.count, gap.best_entry) for gap in weak] == [
         ("kubernetes  deploy", 2, "deployment"),
         ("terraform", 1, "docker"),
     ]
     # Kept apart from the no-hit log, which still means "found nothing".
-    assert await store.gaps(GUILD) == []
-    gaps, weak_again, lookups = await store.gaps_report(GUILD)
+    assert await knowledge_store.gaps(GUILD) == []
+    gaps, weak_again, lookups = await knowledge_store.gaps_report(GUILD)
     assert (gaps, lookups) == ([], []) and weak_again == weak
 
 

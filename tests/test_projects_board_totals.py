@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.projects import AnnouncementDraft, ProjectTotals, board_from_totals
 from bot.projects_content import PROJECTS_FILE, load_projects
@@ -19,14 +16,6 @@ from tests.storage_helpers import raw_writes
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GUILD = 10
 CATALOGUE = load_projects(CONTENT_DIR / PROJECTS_FILE)
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "board.db")
-    await database.connect()
-    yield database
-    await database.close()
 
 
 def draft(user_id: int, key: str, name: str, track: str) -> AnnouncementDraft:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.projects import AnnouncementDraft
 from bot.storage.db import Database
@@ -18,14 +15,6 @@ from tests.storage_helpers import raw_writes
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GUILD = 10
 ADA, GRACE, LINUS = 1, 2, 3
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "projects.db")
-    await database.connect()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

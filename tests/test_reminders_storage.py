@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,14 +21,6 @@ NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 def due(start: date, hour: int = 9) -> dict[str, datetime]:
     base = datetime(start.year, start.month, start.day, hour, tzinfo=UTC)
     return {"kickoff": base, "nudge": base + timedelta(days=1), "summary": base + timedelta(days=7)}
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "reminders.db")
-    await database.connect()
-    yield database
-    await database.close()
 
 
 @pytest_asyncio.fixture
