@@ -43,10 +43,10 @@ OWN_COPY_FAILED = (
     "Accept / Decline buttons, and I'll try your DMs again in a few minutes."
 )
 THREAD_REFUSED = (
-    "Discord refused to open your team thread just now. I'll try again in a few minutes and DM you both the link; "
-    "or click the button again later."
+    "Discord refused to open your team thread just now; nothing else changed. Try the button again in a few "
+    "minutes: when the thread opens, I'll DM you both the link."
 )
-NO_THREAD_YET = "Your team thread isn't open yet (Discord refused it): **Create our thread** opens it now."
+NO_THREAD_YET = "Your team thread isn't open yet: **Create our thread** opens it now."
 EMBED_DESCRIPTION_LIMIT = 4096
 COLOUR = discord.Colour.blurple()
 
