@@ -613,3 +613,41 @@ class MatchStatus:
     proposal: Proposal | None = None
     team: Team | None = None
     people: Mapping[int, Choice] = field(default_factory=dict)  # the partner(s) they are proposed to or teamed with
+
+
+# What Discord refused after the database changed (a notice, the closing of a proposal copy, a team thread) is tried
+# again every RETRY_DELAY, DELIVERY_TRIES times in all, and not once RETRY_WINDOW has passed: the tries are counted
+# in the database, so a restart neither forgets them nor starts the count again.
+RETRY_DELAY = timedelta(minutes=5)
+DELIVERY_TRIES = 4
+RETRY_WINDOW = timedelta(days=2)
+
+
+def worth_retrying(tries: int, since: datetime, now: datetime) -> bool:
+    """Whether something Discord refused `tries` times, and first wanted at `since`, gets another try `now`."""
+    return tries < DELIVERY_TRIES and now - since < RETRY_WINDOW
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A matching notice for one learner that Discord has not accepted yet (it is kept until it has)."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    content: str
+    created_at: datetime
+    tries: int = 0
+    team_id: int | None = None  # a team set-up notice: carries the team intro while the team has no thread
+
+
+@dataclass(frozen=True)
+class OpenCopy:
+    """A learner's copy of a closed proposal whose buttons Discord has not let Nexus take away yet."""
+
+    proposal_id: int
+    user_id: int
+    channel_id: int
+    message_id: int
+    closed_at: datetime
+    tries: int = 0

@@ -10,11 +10,12 @@ import discord
 import pytest
 
 from bot import Settings, create_bot
+from bot.matching import DELIVERY_TRIES, RETRY_DELAY
 from bot.storage.matching import MatchingStore
 from bot.storage.projects import ProjectsStore
 from bot.storage.reminders import RemindersStore
 from cogs.matching._delivery import REDELIVER_SECONDS
-from tests.conftest import World
+from tests.conftest import World, restart
 from tests.reliability_helpers import acknowledge_refusals, request_problems
 from tests.reminders_helpers import MARKERS
 
@@ -251,6 +252,58 @@ async def test_refused_edits_of_closed_proposals_change_nothing_else(world: Worl
     assert "no longer open" in texts(clicked)
     store = await store_of(world)
     assert await store.pending_proposal_for(world.guild.id, frontend.id) is None
+    only_injected(world)
+
+
+@pytest.mark.parametrize("later", ["retry", "restart"])
+async def test_a_lost_decline_notice_and_closing_reach_the_other_learner_later(
+    world: World, settings: Settings, later: str
+) -> None:
+    backend, frontend = await proposed(world)
+    # Discord refuses both things the other learner should get: the closing of their copy and the notice.
+    world.env.inject_error("PATCH", f"/channels/{frontend.user.dm_channel.id}/messages/*", status=500, times=1)
+    world.env.inject_error("POST", f"/channels/{frontend.user.dm_channel.id}/messages", status=500, times=1)
+
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Decline")
+    assert with_buttons(frontend.user.dm_channel) and not declined_notices(frontend)
+
+    if later == "retry":
+        await world.env.advance_time(RETRY_DELAY.total_seconds() + 1)
+    else:
+        await restart(world.env, settings)
+    assert not with_buttons(frontend.user.dm_channel)
+    [closed] = [m for m in frontend.user.dm_channel.history() if m.embeds and "(closed)" in (m.embeds[0].title or "")]
+    assert closed.embeds[0].description == "This proposal was declined."
+    assert len(declined_notices(frontend)) == 1
+    # Nothing is left to retry: later passes send nothing more.
+    sent = len(world.env.http_requests)
+    await world.env.advance_time(3 * RETRY_DELAY.total_seconds())
+    assert len(world.env.http_requests) == sent
+    only_injected(world)
+
+
+def declined_notices(member: Any) -> list[discord.Message]:
+    return [m for m in member.user.dm_channel.history() if "declined the proposal on Job Board" in m.content]
+
+
+async def test_a_click_on_a_proposal_that_has_ended_answers_so_and_takes_the_buttons_away(world: World) -> None:
+    backend, frontend = await proposed(world)
+    # The closing of the other copy is refused every time, so it keeps its buttons.
+    world.env.inject_error("PATCH", f"/channels/{frontend.user.dm_channel.id}/messages/*", status=500, times=None)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Decline")
+    for _ in range(DELIVERY_TRIES + 1):
+        await world.env.advance_time(RETRY_DELAY.total_seconds() + 1)
+    patches = [e for e in world.env.http_requests if e.method == "PATCH" and "/messages/" in e.path]
+    assert len(patches) == DELIVERY_TRIES  # tried, then given up: the click below is the last line of defence
+    stale = with_buttons(frontend.user.dm_channel)[-1]
+
+    clicked = await frontend.user.click(stale, label="Accept")
+
+    assert "no longer open" in texts(clicked)
+    assert not with_buttons(frontend.user.dm_channel)  # that message's buttons are gone
+    store = await store_of(world)
+    assert await store.pending_proposal_for(world.guild.id, frontend.id) is None
+    assert await store.open_copies() == []
     only_injected(world)
 
 

@@ -10,11 +10,12 @@ import discord
 import pytest
 
 from bot import Settings, create_bot
+from bot.matching import DELIVERY_TRIES, RETRY_DELAY
 from bot.projects import AnnouncementDraft
 from bot.storage.matching import MatchingStore
 from bot.storage.projects import ProjectsStore
 from tests.conftest import World, build_world, restart
-from tests.reliability_helpers import request_problems
+from tests.reliability_helpers import request_problems, unexpected_errors
 
 READ_ONLY = "read-only right now, so nothing was saved"
 DISK_FULL = "disk is full, so nothing was saved"
@@ -384,3 +385,135 @@ async def test_a_team_thread_discord_refused_is_opened_on_a_later_try(world: Wor
     assert f"<#{opened.thread_id}>" in texts(await backend.slash(world.channel, "match status"))
     acknowledged = [error for error in world.env.errors if not isinstance(error, discord.HTTPException)]
     assert acknowledged == []
+
+
+# ------------------------------------------------------------------------------------ a team whose set-up half failed
+
+
+def thread_tries(world: World) -> int:
+    """How often the bot asked Discord to open a thread in the configured channel (refused or not)."""
+    path = f"/channels/{world.channel.id}/threads"
+    return sum(1 for entry in world.env.http_requests if entry.method == "POST" and entry.path == path)
+
+
+def partnership_dms(member: Any) -> list[discord.Message]:
+    return [m for m in member.user.dm_channel.history() if "now partners on Job Board" in m.content]
+
+
+async def test_a_team_whose_thread_and_intro_dm_were_refused_gets_both_after_a_restart(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    # Both halves of the set-up are refused: the thread (500), and the DM telling the partner (500).
+    simcord_env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=500, times=1)
+    simcord_env.inject_error("POST", f"/channels/{frontend.user.dm_channel.id}/messages", status=500, times=1)
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    team = await MatchingStore(simcord_env.bot.db).active_team_for(world.guild.id, frontend.id)
+    assert team is not None and team.thread_id is None and not partnership_dms(frontend)
+
+    # Stopped before the retry came round: the next start picks both up from the database.
+    await restart(simcord_env, settings)
+
+    [told] = partnership_dms(frontend)
+    assert told.embeds and told.embeds[0].title == "Team Job Board"  # the intro, while there is no thread
+    opened = await MatchingStore(simcord_env.bot.db).team(team.id)
+    assert opened is not None and opened.thread_id is not None
+    thread = next(t for t in world.channel.threads if t.id == opened.thread_id)
+    [intro] = thread.history(viewer=frontend)
+    assert f"<@{backend.id}>" in intro.content and f"<@{frontend.id}>" in intro.content
+    for member in (backend, frontend):
+        ready = [m for m in member.user.dm_channel.history() if "team thread on Job Board is ready now" in m.content]
+        assert len(ready) == 1 and f"<#{opened.thread_id}>" in ready[0].content, member.name
+    assert len(partnership_dms(backend)) == 1  # nobody is told twice
+    # A later start has nothing left to do.
+    before = thread_tries(world), len(frontend.user.dm_channel.history())
+    await restart(simcord_env, settings)
+    assert (thread_tries(world), len(frontend.user.dm_channel.history())) == before
+    assert unexpected_errors(simcord_env) == []
+
+
+async def test_a_team_saved_just_before_a_stop_is_set_up_at_the_next_start(
+    simcord_env: Any, settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    # The second Accept committed, then the bot stopped before the thread, the DMs and the closing of the copies.
+    matching = MatchingStore(simcord_env.bot.db)
+    proposal = await matching.pending_proposal_for(world.guild.id, frontend.id)
+    assert proposal is not None
+    update = await matching.answer(proposal.id, frontend.id, "accepted", simcord_env.now())
+    assert update.team is not None
+
+    await restart(simcord_env, settings)
+
+    opened = await MatchingStore(simcord_env.bot.db).team(update.team.id)
+    assert opened is not None and opened.thread_id is not None
+    for member in (backend, frontend):
+        ready = [m for m in member.user.dm_channel.history() if "is ready now" in m.content]
+        assert len(ready) == 1 and "you're partners with" in ready[0].content, member.name
+    assert not with_buttons(frontend.user.dm_channel)  # the stale copy was closed too
+    assert unexpected_errors(simcord_env) == []
+
+
+async def test_team_thread_retries_are_bounded_and_survive_a_restart(simcord_env: Any, settings: Settings) -> None:
+    world = await build_world(simcord_env)
+    backend, frontend = await proposed(world)
+    simcord_env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=500, times=DELIVERY_TRIES)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    assert thread_tries(world) == 1
+    await simcord_env.advance_time(RETRY_DELAY.total_seconds() + 1)
+    assert thread_tries(world) == 2  # the second try is refused too
+
+    await restart(simcord_env, settings)  # the count is kept: the start makes the third try, not a first
+    assert thread_tries(world) == 3
+    for _ in range(4):
+        await simcord_env.advance_time(RETRY_DELAY.total_seconds() + 1)
+    assert thread_tries(world) == DELIVERY_TRIES  # and then it stops
+    await restart(simcord_env, settings)
+    assert thread_tries(world) == DELIVERY_TRIES
+    team = await MatchingStore(simcord_env.bot.db).active_team_for(world.guild.id, backend.id)
+    assert team is not None and team.thread_id is None
+    assert unexpected_errors(simcord_env) == []
+
+
+async def test_match_status_offers_create_our_thread_when_the_thread_is_missing(world: World) -> None:
+    backend, frontend = await proposed(world)
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/threads", status=500, times=DELIVERY_TRIES + 1)
+    await backend.user.click(with_buttons(backend.user.dm_channel)[-1], label="Accept")
+    await frontend.user.click(with_buttons(frontend.user.dm_channel)[-1], label="Accept")
+    for _ in range(DELIVERY_TRIES):
+        await world.env.advance_time(RETRY_DELAY.total_seconds() + 1)
+    assert thread_tries(world) == DELIVERY_TRIES
+
+    status = await backend.slash(world.channel, "match status")
+    assert status.ephemeral and "Create our thread" in texts(status)
+    partner_status = await frontend.slash(world.channel, "match status")
+    # Discord still refuses (the last injected failure): the learner is told privately, nothing else happens.
+    first = await backend.click(status.response, label="Create our thread")
+    assert first.ephemeral and "Discord refused to open your team thread" in texts(first)
+    second = await backend.click(status.response, label="Create our thread")
+    assert second.ephemeral
+
+    team = await MatchingStore(world.env.bot.db).active_team_for(world.guild.id, backend.id)
+    assert team is not None and team.thread_id is not None
+    assert f"<#{team.thread_id}>" in texts(second)
+    for member in (backend, frontend):
+        ready = [m for m in member.user.dm_channel.history() if "is ready now" in m.content]
+        assert len(ready) == 1 and f"<#{team.thread_id}>" in ready[0].content, member.name
+    # The partner's older status button now just gives the link; no second thread is opened.
+    tries = thread_tries(world)
+    late = await frontend.click(partner_status.response, label="Create our thread")
+    assert late.ephemeral and f"<#{team.thread_id}>" in texts(late)
+    assert thread_tries(world) == tries
+    again = await frontend.slash(world.channel, "match status")
+    assert f"<#{team.thread_id}>" in texts(again) and not again.response.components
+    # Once the team has ended, the button says so.
+    confirm = await backend.slash(world.channel, "match unpair")
+    await backend.click(confirm.response, label="Unpair")
+    ended = await frontend.click(partner_status.response, label="Create our thread")
+    assert ended.ephemeral and "That team has ended" in texts(ended)
+    assert unexpected_errors(world.env) == []

@@ -26,6 +26,8 @@ from bot.matching import (
     LineStats,
     ManualPair,
     MatchStatus,
+    Notice,
+    OpenCopy,
     PoolEntry,
     Proposal,
     ProposalUpdate,
@@ -958,3 +960,111 @@ class MatchingStore:
             "INSERT INTO matching_log (guild_id, actor_id, action, details, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, actor_id, action, json.dumps(details, sort_keys=True), iso(now)),
         )
+
+    # ----------------------------------------------------------------------------------------- retried delivery
+
+    async def add_notice(
+        self, guild_id: int, user_id: int, content: str, now: datetime, team_id: int | None = None
+    ) -> Notice:
+        """Keep a notice until Discord accepts it, so a refusal or a restart before sending does not lose it."""
+
+        async def body(conn: Session) -> int:
+            return await _insert(
+                conn,
+                "INSERT INTO matching_notices (guild_id, user_id, content, team_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (guild_id, user_id, content, team_id, iso(now)),
+            )
+
+        notice_id = await self.db.transact(body)
+        return Notice(notice_id, guild_id, user_id, content, now, 0, team_id)
+
+    async def unsent_notices(self) -> list[Notice]:
+        rows = await self.db.fetchall(
+            "SELECT id, guild_id, user_id, content, team_id, created_at, tries FROM matching_notices ORDER BY id"
+        )
+        return [
+            Notice(
+                id=row["id"],
+                guild_id=row["guild_id"],
+                user_id=row["user_id"],
+                content=row["content"],
+                created_at=_time(row["created_at"]),
+                tries=row["tries"],
+                team_id=row["team_id"],
+            )
+            for row in rows
+        ]
+
+    async def notice_tried(self, notice_id: int, *, done: bool) -> None:
+        """Done (sent, or given up on): the notice goes; otherwise one more refused try is counted."""
+
+        async def body(conn: Session) -> None:
+            if done:
+                await conn.execute("DELETE FROM matching_notices WHERE id = ?", (notice_id,))
+            else:
+                await conn.execute("UPDATE matching_notices SET tries = tries + 1 WHERE id = ?", (notice_id,))
+
+        return await self.db.transact(body)
+
+    async def threadless_teams(self) -> list[tuple[Team, int]]:
+        """Active teams that have no thread yet, with how often Discord refused to open one."""
+
+        async def body(conn: Session) -> list[tuple[Team, int]]:
+            rows = await _all(
+                conn,
+                "SELECT id, thread_tries FROM teams WHERE ended_at IS NULL AND thread_id IS NULL"
+                " ORDER BY created_at, id",
+            )
+            found: list[tuple[Team, int]] = []
+            for row in rows:
+                team = await self._team(conn, row["id"])
+                if team is not None:
+                    found.append((team, row["thread_tries"]))
+            return found
+
+        return await self.db.query(body)
+
+    async def thread_refused(self, team_id: int) -> None:
+        async def body(conn: Session) -> None:
+            await conn.execute("UPDATE teams SET thread_tries = thread_tries + 1 WHERE id = ?", (team_id,))
+
+        return await self.db.transact(body)
+
+    async def open_copies(self, proposal_id: int | None = None) -> list[OpenCopy]:
+        """Copies of closed proposals that still show buttons (of one proposal, or of all of them)."""
+        rows = await self.db.fetchall(
+            "SELECT d.proposal_id, d.user_id, d.channel_id, d.message_id, d.close_tries, p.closed_at"
+            " FROM proposal_deliveries d JOIN proposals p ON p.id = d.proposal_id"
+            " WHERE d.closed_at IS NULL AND p.state <> 'pending' AND (:proposal IS NULL OR d.proposal_id = :proposal)"
+            " ORDER BY d.proposal_id, d.user_id",
+            {"proposal": proposal_id},
+        )
+        return [
+            OpenCopy(
+                proposal_id=row["proposal_id"],
+                user_id=row["user_id"],
+                channel_id=row["channel_id"],
+                message_id=row["message_id"],
+                closed_at=_maybe_time(row["closed_at"]) or datetime.min.replace(tzinfo=UTC),
+                tries=row["close_tries"],
+            )
+            for row in rows
+        ]
+
+    async def copy_tried(self, proposal_id: int, message_id: int, now: datetime, *, closed: bool) -> None:
+        """Closed (its buttons are gone, or the message is): recorded; otherwise one more refused try is counted."""
+
+        async def body(conn: Session) -> None:
+            if closed:
+                await conn.execute(
+                    "UPDATE proposal_deliveries SET closed_at = ? WHERE proposal_id = ? AND message_id = ?",
+                    (iso(now), proposal_id, message_id),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE proposal_deliveries SET close_tries = close_tries + 1"
+                    " WHERE proposal_id = ? AND message_id = ?",
+                    (proposal_id, message_id),
+                )
+
+        return await self.db.transact(body)

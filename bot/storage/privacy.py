@@ -93,6 +93,7 @@ class PrivacyStore:
             )
             await conn.execute("DELETE FROM pair_blocks WHERE guild_id = ? AND ? IN (user_low, user_high)", ids)
             await conn.execute("DELETE FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", ids)
+            await conn.execute("DELETE FROM matching_notices WHERE guild_id = ? AND user_id = ?", ids)
             await conn.execute("DELETE FROM reminder_deliveries WHERE guild_id = ? AND recipient = ?", ids)
             await conn.execute("DELETE FROM learners WHERE guild_id = ? AND user_id = ?", ids)
             return found

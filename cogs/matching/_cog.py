@@ -20,6 +20,7 @@ from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, req
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
     OWN_COPY_FAILED,
+    THREAD_REFUSED,
     format_alone,
     format_board,
     format_closed,
@@ -27,7 +28,7 @@ from cogs.matching._formatting import (
     format_run,
     format_status,
 )
-from cogs.matching._views import Action, bind_proposal_button
+from cogs.matching._views import Action, bind_proposal_button, bind_thread_button, thread_view
 from cogs.views import ConfirmView
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,13 @@ class MatchingCog(commands.Cog):
         self.project_names = project_names
         self.store = MatchingStore(bot.db, proposal_ttl_hours=bot.settings.proposal_ttl_hours)
         self.proposal_button = bind_proposal_button(self.on_proposal_button)
+        self.thread_button = bind_thread_button(self.on_thread_button)
         self.delivery = MatchingDelivery(bot, self.store, self.proposal_button, project_names)
         self.find_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
         self.recovery: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(self.proposal_button)
+        self.bot.add_dynamic_items(self.proposal_button, self.thread_button)
         # The database is the source of truth: every open proposal gets its expiry timer back, and one that fell
         # due while the bot was down fires straight away.
         for proposal in await self.store.pending_proposals():
@@ -59,14 +61,15 @@ class MatchingCog(commands.Cog):
         self.recovery = asyncio.create_task(self.recover(), name="matching-recovery")
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(self.proposal_button)
+        self.bot.remove_dynamic_items(self.proposal_button, self.thread_button)
         if self.recovery is not None:
             self.recovery.cancel()
         self.delivery.cancel_timers()
 
     async def recover(self) -> None:
         """Finish what a stop between two writes left undone: matching that no longer fits an announcement
-        (the event was lost), and proposal copies that were never delivered (stopped before the DMs)."""
+        (the event was lost), proposal copies that were never delivered (stopped before the DMs), and whatever
+        Discord refused before the stop (notices, closing proposal copies, team threads)."""
         await self.bot.wait_until_ready()
         try:
             for drift in await self.store.drifted():
@@ -76,6 +79,8 @@ class MatchingCog(commands.Cog):
                     self.delivery.arm_redelivery(proposal.id, 1)
         except Exception:
             log.exception("matching recovery at start-up failed; it runs again at the next start")
+        # Notices, closings of proposal copies and team threads that Discord refused before the stop.
+        await self.delivery.retry_failed()
 
     async def repair(self, drift: Drift) -> None:
         log.warning("repairing matching guild=%s user=%s reason=%s", drift.guild_id, drift.user_id, drift.reason)
@@ -110,6 +115,10 @@ class MatchingCog(commands.Cog):
         status = await self.store.status(guild.id, interaction.user.id)
         names = {user: self.delivery.name_of(guild.id, user, choice) for user, choice in status.people.items()}
         text = format_status(status, interaction.user.id, names, self.project_names)
+        if status.team is not None and status.team.thread_id is None:
+            view = thread_view(self.thread_button, status.team.id)
+            await interaction.response.send_message(clip(text, 2000), view=view, ephemeral=True)
+            return
         proposal = status.proposal
         if proposal is None or proposal.answer_of(interaction.user.id) is not None:
             await interaction.response.send_message(clip(text, 2000), ephemeral=True)
@@ -217,9 +226,7 @@ class MatchingCog(commands.Cog):
         )
         await self.delivery.announce_joins(result)
         for alone in result.plan.alone:
-            await self.delivery.deliver(
-                guild.id, alone.user_id, content=format_alone(alone, result, self.project_names)
-            )
+            await self.delivery.notify(guild.id, alone.user_id, format_alone(alone, result, self.project_names))
         people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
         names = {user: self.delivery.name_of(guild.id, user) for user in people}
         await interaction.followup.send(format_run(result, names, self.project_names), ephemeral=True)
@@ -235,8 +242,12 @@ class MatchingCog(commands.Cog):
         try:
             update = await self.store.answer(proposal_id, user_id, answer, self.bot.now(), leave_pool=action == "leave")
         except InvalidInput as closed:
-            # Answered, expired or withdrawn meanwhile: say so where they clicked, and take the buttons away.
-            await interaction.response.edit_message(embed=format_closed("Partner proposal", str(closed)), view=None)
+            # Answered, expired or withdrawn meanwhile (and this copy's closing was lost): say so where they
+            # clicked, and take the buttons away.
+            embed = format_closed("Partner proposal", str(closed))
+            edited = await respond(interaction, edit=True, fallback=str(closed), embed=embed, view=None)
+            if edited and interaction.message is not None:
+                await self.store.copy_tried(proposal_id, interaction.message.id, self.bot.now(), closed=True)
             return
         proposal = update.proposal
         other = proposal.other(user_id)
@@ -254,6 +265,21 @@ class MatchingCog(commands.Cog):
         await respond(interaction, edit=True, fallback=text, embed=format_closed("Partner proposal", text), view=None)
         skip = interaction.message.id if interaction.message else None
         await self.delivery.after_proposal(update, reason="declined", skip_message=skip)
+
+    async def on_thread_button(self, interaction: Interaction, team_id: int) -> None:
+        team = await self.store.team(team_id)
+        if team is None or team.ended_at is not None:
+            raise NotFound("That team has ended, so it has no thread to open.")
+        if interaction.user.id not in team.member_ids:
+            raise InvalidInput("This button belongs to the members of that team.")
+        if team.thread_id is None:
+            # Opening a thread takes several calls to Discord: acknowledge the click first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            team, _opened = await self.delivery.ensure_thread(team_id)
+        if team is not None and team.thread_id is not None:
+            await respond(interaction, f"Your team thread: <#{team.thread_id}>.")
+        else:
+            await respond(interaction, THREAD_REFUSED)
 
     async def confirm_unpair(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)

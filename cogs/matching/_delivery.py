@@ -3,15 +3,27 @@ proposal copies, team threads, expiry timers, and the notices that follow an ans
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
 
-from bot.matching import Choice, Departure, LeftoverRun, Proposal, ProposalUpdate, Team, other_track
+from bot.matching import (
+    RETRY_DELAY,
+    Choice,
+    Departure,
+    LeftoverRun,
+    Notice,
+    Proposal,
+    ProposalUpdate,
+    Team,
+    other_track,
+    worth_retrying,
+)
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
 from bot.text import plain, shown
@@ -32,7 +44,9 @@ UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of this server
 
 EXPIRY_JOB = "proposal-expiry:{}"
 REDELIVER_JOB = "proposal-redeliver:{}"
-THREAD_JOB = "team-thread:{}"
+# One pass over everything else Discord refused (notices, closing proposal copies, team threads); the database says
+# what is left, so the same pass runs at start-up.
+RETRY_JOB = "matching-retries"
 # A proposal copy Discord refused (500, 429, no permission for the fallback thread) is tried again this often.
 REDELIVER_SECONDS = 300
 REDELIVER_ATTEMPTS = 3
@@ -56,11 +70,16 @@ class MatchingDelivery:
         self.store = store
         self.proposal_button = proposal_button
         self.project_names = project_names
+        # Serialise opening team threads (set-up, retries, the "Create our thread" button): one thread per team.
+        self.thread_lock = asyncio.Lock()
+        self.retry_lock = asyncio.Lock()
+        self.sending: set[int] = set()  # notices being sent right now, which a retry pass must not send again
+        self.started_at = bot.now()
 
     def cancel_timers(self) -> None:
         """Expiry and redelivery timers; the database keeps what they were for, and start-up re-arms them."""
         for name in self.bot.scheduler.job_names():
-            if name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""), THREAD_JOB.format(""))):
+            if name == RETRY_JOB or name.startswith((EXPIRY_JOB.format(""), REDELIVER_JOB.format(""))):
                 self.bot.scheduler.cancel(name)
 
     # -------------------------------------------------------------------------------------- expiry
@@ -111,17 +130,15 @@ class MatchingDelivery:
             else:
                 text = f"{other_name} {reason}, so the proposal on {label} is off."
             text += " You're back at the front of the line, and I'll DM you the moment there's someone new."
-            await self.deliver(guild_id, user, content=text)
+            await self.notify(guild_id, user, text)
         if settlement.state == "expired":
             channel = await self.channel_mention(guild_id)
             for user in settlement.leave:
-                await self.deliver(
+                await self.notify(
                     guild_id,
                     user,
-                    content=(
-                        f"Your partner proposal on {label} expired without your answer, so you've left the pool. "
-                        f"Run `/match find`{channel} whenever you want back in."
-                    ),
+                    f"Your partner proposal on {label} expired without your answer, so you've left the pool. "
+                    f"Run `/match find`{channel} whenever you want back in.",
                 )
         await self.send_proposals(update.new_proposals)
 
@@ -141,24 +158,38 @@ class MatchingDelivery:
             else:
                 others = ", ".join(self.name_of(guild_id, m.user_id) for m in change.remaining if m != member)
                 text = f"{leaver} {reason} and left your team on {label}; you're still a team with {others}."
-            await self.deliver(guild_id, member.user_id, content=text)
+            await self.notify(guild_id, member.user_id, text)
         if team.thread_id is not None:
             await self.post_in_thread(team.thread_id, f"{leaver} {reason} and left this team.")
 
     async def close_deliveries(self, proposal: Proposal, text: str, skip_message: int | None) -> None:
-        """Take the buttons off each learner's copy so nobody answers a closed proposal."""
-        for _user, channel_id, message_id in await self.store.deliveries(proposal.id):
-            if message_id == skip_message:
+        """Take the buttons off each learner's copy so nobody answers a closed proposal (retried if refused)."""
+        for copy in await self.store.open_copies(proposal.id):
+            if copy.message_id == skip_message:
+                # The click's own answer already replaced that copy.
+                await self.store.copy_tried(copy.proposal_id, copy.message_id, self.bot.now(), closed=True)
                 continue
-            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
-            try:
-                await message.edit(
-                    embed=format_closed("Partner proposal (closed)", text),
-                    view=None,
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
-            except discord.HTTPException:
-                log.info("could not close proposal message proposal=%s message=%s", proposal.id, message_id)
+            await self.close_copy(copy.proposal_id, copy.channel_id, copy.message_id, copy.tries, text, copy.closed_at)
+
+    async def close_copy(
+        self, proposal_id: int, channel_id: int, message_id: int, tries: int, text: str, since: datetime
+    ) -> None:
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            await message.edit(
+                embed=format_closed("Partner proposal (closed)", text),
+                view=None,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.NotFound:
+            log.info("proposal copy already gone proposal=%s message=%s", proposal_id, message_id)
+        except discord.HTTPException:
+            log.info("could not close proposal copy proposal=%s message=%s", proposal_id, message_id)
+            await self.store.copy_tried(proposal_id, message_id, self.bot.now(), closed=False)
+            if worth_retrying(tries + 1, since, self.bot.now()):
+                self.arm_retry()
+            return
+        await self.store.copy_tried(proposal_id, message_id, self.bot.now(), closed=True)
 
     # -------------------------------------------------------------------------------------- delivery
 
@@ -240,6 +271,19 @@ class MatchingDelivery:
         view: discord.ui.View | None = None,
     ) -> tuple[discord.Message, str] | None:
         """DM a learner; if their DMs are closed, post in their private fallback thread instead."""
+        sent, _gone = await self.reach(guild_id, user_id, content=content, embed=embed, view=view)
+        return sent
+
+    async def reach(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        content: str | None = None,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> tuple[tuple[discord.Message, str] | None, bool]:
+        """`deliver`, and whether Discord said the learner is no longer a member (nothing to try again then)."""
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
             kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
@@ -247,18 +291,18 @@ class MatchingDelivery:
                 kwargs["embed"] = embed
             if view is not None:
                 kwargs["view"] = view
-            return await user.send(content=clip(content, 2000) if content else None, **kwargs), "dm"
+            return (await user.send(content=clip(content, 2000) if content else None, **kwargs), "dm"), False
         except discord.Forbidden as error:
             if error.code == CANNOT_DM and await self.is_gone(guild_id, user_id):
                 # 50007 to someone who shares no server with Nexus: they left and the event never came.
                 log.warning("DM refused and not a member guild=%s user=%s: treating as left", guild_id, user_id)
                 self.bot.dispatch("nexus_member_gone", guild_id, user_id)
-                return None
+                return None, True
             log.info("DMs closed guild=%s user=%s code=%s; using the fallback thread", guild_id, user_id, error.code)
         except discord.HTTPException:
             log.warning("could not DM guild=%s user=%s", guild_id, user_id, exc_info=True)
-            return None
-        return await self.deliver_in_thread(guild_id, user_id, content=content, embed=embed, view=view)
+            return None, False
+        return await self.deliver_in_thread(guild_id, user_id, content=content, embed=embed, view=view), False
 
     async def deliver_in_thread(
         self,
@@ -305,45 +349,49 @@ class MatchingDelivery:
         return thread
 
     async def start_team(self, team: Team, note: str = "") -> Team:
-        """Open the team's private thread with the intro, and DM everyone a link to it."""
+        """Open the team's private thread with the intro, and tell everyone (the intro too while there is no thread)."""
         guild_id = team.guild_id
-        people = await self.store.choices(guild_id, team.member_ids)
-        names = {
-            member.user_id: self.name_of(guild_id, member.user_id, people.get(member.user_id))
-            for member in team.members
-        }
-        label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
-        thread_name = " & ".join(
-            plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
-        )
-        intro = format_intro(team, people, names, self.project_names)
-        parent = await self.configured_channel(guild_id)
-        thread, gone = await self.open_thread(team, label, thread_name, intro, note)
-        if thread is None and parent is not None:
-            self.arm_thread_retry(team.id, 1)
+        names, label, _intro = await self.team_intro(team)
+        async with self.thread_lock:
+            thread, gone = await self.open_thread(team, note)
+            if thread is None:
+                await self.thread_refused(team, 0)
         for member in team.members:
             if member.user_id in gone:
                 continue
             others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
             where = f" Your private thread: {thread.mention}." if thread else ""
             text = f"You and {others} are now partners on {shown(label, 100)}!{where} {note}".strip()
-            await self.deliver(guild_id, member.user_id, content=text, embed=None if thread else intro)
-        for user_id in gone:
-            # Discord says they are not in the server: they left and the event never came. Same path as a leave.
-            log.warning("team member is not in the server guild=%s team=%s user=%s", guild_id, team.id, user_id)
-            self.bot.dispatch("nexus_member_gone", guild_id, user_id)
+            await self.notify(guild_id, member.user_id, text, team_id=None if thread else team.id)
+        self.members_gone(team, gone)
         if thread is None:
             return team
         return replace(team, thread_id=thread.id)
 
-    async def open_thread(
-        self, team: Team, label: str, thread_name: str, intro: discord.Embed, note: str = ""
-    ) -> tuple[discord.Thread | None, list[int]]:
+    async def team_intro(self, team: Team) -> tuple[dict[int, str], str, discord.Embed]:
+        """Each member's shown name, the project's name, and the intro embed."""
+        people = await self.store.choices(team.guild_id, team.member_ids)
+        names = {m.user_id: self.name_of(team.guild_id, m.user_id, people.get(m.user_id)) for m in team.members}
+        label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
+        return names, label, format_intro(team, people, names, self.project_names)
+
+    def members_gone(self, team: Team, gone: Iterable[int]) -> None:
+        for user_id in gone:
+            # Discord says they are not in the server: they left and the event never came. Same path as a leave.
+            log.warning("team member is not in the server guild=%s team=%s user=%s", team.guild_id, team.id, user_id)
+            self.bot.dispatch("nexus_member_gone", team.guild_id, user_id)
+
+    async def open_thread(self, team: Team, note: str = "") -> tuple[discord.Thread | None, list[int]]:
         """The team's private thread with everyone in it and the intro; None if Discord refused (then retried)."""
         gone: list[int] = []
         parent = await self.configured_channel(team.guild_id)
         if parent is None:
             return None, gone
+        people = await self.store.choices(team.guild_id, team.member_ids)
+        _names, label, intro = await self.team_intro(team)
+        thread_name = " & ".join(
+            plain(self.display_name(team.guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
+        )
         try:
             opened = await parent.create_thread(
                 name=clip(f"{plain(label, 50)} · {thread_name}", 100),
@@ -370,39 +418,99 @@ class MatchingDelivery:
             return None, gone
         return opened, gone
 
-    def arm_thread_retry(self, team_id: int, attempt: int) -> None:
-        when = self.bot.now() + timedelta(seconds=REDELIVER_SECONDS)
-        self.bot.scheduler.schedule_at(THREAD_JOB.format(team_id), when, self.retry_thread, team_id, attempt)
+    async def thread_refused(self, team: Team, tries: int) -> None:
+        await self.store.thread_refused(team.id)
+        if worth_retrying(tries + 1, team.created_at, self.bot.now()):
+            self.arm_retry()
+        else:
+            log.warning("gave up opening the team thread team=%s; /match status offers a button", team.id)
 
-    async def retry_thread(self, team_id: int, attempt: int) -> None:
-        try:
+    async def ensure_thread(self, team_id: int, tries: int = 0) -> tuple[Team | None, bool]:
+        """The team's thread, opened now if it is missing: (the team as it is now, whether this call opened it).
+        Everyone is told the link when it opens; a refusal is counted and tried again."""
+        async with self.thread_lock:
             team = await self.store.team(team_id)
             if team is None or team.ended_at is not None or team.thread_id is not None:
-                return
-            guild_id = team.guild_id
-            people = await self.store.choices(guild_id, team.member_ids)
-            names = {m.user_id: self.name_of(guild_id, m.user_id, people.get(m.user_id)) for m in team.members}
-            label = self.project_names(team.project_key, next((c.project_name for c in people.values()), None))
-            thread_name = " & ".join(
-                plain(self.display_name(guild_id, m.user_id, people.get(m.user_id)), 40) for m in team.members
-            )
-            thread, gone = await self.open_thread(
-                team, label, thread_name, format_intro(team, people, names, self.project_names)
-            )
+                return team, False
+            thread, gone = await self.open_thread(team)
             if thread is None:
-                if attempt < REDELIVER_ATTEMPTS:
-                    self.arm_thread_retry(team_id, attempt + 1)
-                else:
-                    log.warning("gave up opening the team thread team=%s; partners have the intro by DM", team_id)
-                return
-            for member in team.members:
-                if member.user_id not in gone:
-                    text = f"Your team thread on {shown(label, 100)} is ready now: {thread.mention}."
-                    await self.deliver(guild_id, member.user_id, content=text)
-            for user_id in gone:
-                self.bot.dispatch("nexus_member_gone", guild_id, user_id)
-        except Exception:
-            log.exception("team thread retry failed team=%s", team_id)
+                await self.thread_refused(team, tries)
+                return team, False
+        names, label, _intro = await self.team_intro(team)
+        for member in team.members:
+            if member.user_id in gone:
+                continue
+            others = " and ".join(names[m.user_id] for m in team.others(member.user_id))
+            text = (
+                f"Your team thread on {shown(label, 100)} is ready now: {thread.mention} "
+                f"(you're partners with {others})."
+            )
+            await self.notify(team.guild_id, member.user_id, text)
+        self.members_gone(team, gone)
+        return replace(team, thread_id=thread.id), True
+
+    # -------------------------------------------------------------------------------------- retried notices
+
+    async def notify(self, guild_id: int, user_id: int, text: str, team_id: int | None = None) -> None:
+        """A notice that is kept until Discord accepts it: tried now, then again later (and after a restart)."""
+        notice = await self.store.add_notice(guild_id, user_id, text, self.bot.now(), team_id)
+        await self.send_notice(notice)
+
+    async def send_notice(self, notice: Notice) -> bool:
+        self.sending.add(notice.id)
+        try:
+            embed = None
+            if notice.team_id is not None:
+                team = await self.store.team(notice.team_id)
+                if team is not None and team.ended_at is None and team.thread_id is None:
+                    embed = (await self.team_intro(team))[2]
+            sent, gone = await self.reach(notice.guild_id, notice.user_id, content=notice.content, embed=embed)
+            if sent is not None or gone:
+                await self.store.notice_tried(notice.id, done=True)
+                return True
+            again = worth_retrying(notice.tries + 1, notice.created_at, self.bot.now())
+            if not again:
+                log.warning("gave up on a matching notice guild=%s user=%s", notice.guild_id, notice.user_id)
+            await self.store.notice_tried(notice.id, done=not again)
+            if again:
+                self.arm_retry()
+            return False
+        finally:
+            self.sending.discard(notice.id)
+
+    def arm_retry(self) -> None:
+        if RETRY_JOB not in self.bot.scheduler.job_names():
+            self.bot.scheduler.schedule_at(RETRY_JOB, self.bot.now() + RETRY_DELAY, self.retry_failed)
+
+    async def retry_failed(self) -> None:
+        """One pass over what Discord refused, as the database records it: at start-up and RETRY_DELAY after a
+        refusal. Each refusal is counted, so a pass never tries anything more often than `worth_retrying` allows."""
+        await self.bot.wait_until_ready()
+        async with self.retry_lock:
+            try:
+                now = self.bot.now()
+                for notice in await self.store.unsent_notices():
+                    # Never tried yet: being sent right now, unless it was left over from before this start.
+                    fresh = notice.tries == 0 and notice.created_at > self.started_at
+                    if fresh or notice.id in self.sending:
+                        continue
+                    if worth_retrying(notice.tries, notice.created_at, now):
+                        await self.send_notice(notice)
+                    else:
+                        await self.store.notice_tried(notice.id, done=True)
+                for copy in await self.store.open_copies():
+                    proposal = await self.store.proposal(copy.proposal_id)
+                    if proposal is not None and worth_retrying(copy.tries, copy.closed_at, now):
+                        text = CLOSED_TEXT.get(proposal.state, CLOSED_TEXT["withdrawn"])
+                        await self.close_copy(
+                            copy.proposal_id, copy.channel_id, copy.message_id, copy.tries, text, copy.closed_at
+                        )
+                for team, tries in await self.store.threadless_teams():
+                    if worth_retrying(tries, team.created_at, now):
+                        await self.ensure_thread(team.id, tries)
+            except Exception:
+                # A job's exception would only reach APScheduler's log; the next pass (or start) resumes.
+                log.exception("matching retry pass failed")
 
     async def announce_joins(self, run: LeftoverRun) -> None:
         for join in run.plan.joins:
@@ -432,19 +540,17 @@ class MatchingDelivery:
                         where = f" Thread: {thread.mention}."
                 except discord.HTTPException:
                     log.warning("could not post the join in team thread team=%s", team.id, exc_info=True)
-            await self.deliver(
+            await self.notify(
                 guild_id,
                 join.user_id,
-                content=(
-                    f"Nobody on the {other_track(join.track)} track was free on {label}, so you've joined "
-                    f"{names}'s team as a third member.{where}"
-                ),
+                f"Nobody on the {other_track(join.track)} track was free on {label}, so you've joined "
+                f"{names}'s team as a third member.{where}",
             )
             for member in others:
-                await self.deliver(
+                await self.notify(
                     guild_id,
                     member.user_id,
-                    content=f"{newcomer} ({join.track}) joins your team on {label} as a third member.{where}",
+                    f"{newcomer} ({join.track}) joins your team on {label} as a third member.{where}",
                 )
 
     # -------------------------------------------------------------------------------------- helpers

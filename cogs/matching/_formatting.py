@@ -42,6 +42,11 @@ OWN_COPY_FAILED = (
     "I couldn't deliver your copy of the proposal just now (Discord refused it). `/match status` shows it with the "
     "Accept / Decline buttons, and I'll try your DMs again in a few minutes."
 )
+THREAD_REFUSED = (
+    "Discord refused to open your team thread just now; nothing else changed. Try the button again in a few "
+    "minutes: when the thread opens, I'll DM you both the link."
+)
+NO_THREAD_YET = "Your team thread isn't open yet: **Create our thread** opens it now."
 EMBED_DESCRIPTION_LIMIT = 4096
 COLOUR = discord.Colour.blurple()
 
@@ -162,7 +167,7 @@ def format_status(status: MatchStatus, user_id: int, names: Mapping[int, str], p
             describe(status.people.get(member.user_id), names.get(member.user_id, "learner"))
             for member in status.team.others(user_id)
         )
-        thread = f" Your thread: <#{status.team.thread_id}>." if status.team.thread_id else ""
+        thread = f" Your thread: <#{status.team.thread_id}>." if status.team.thread_id else f" {NO_THREAD_YET}"
         since = format_dt(status.team.created_at, "D")
         return f"**Partnered** with {partners} since {since}.{thread} `/match unpair` ends it."
     if status.proposal is not None:

@@ -68,3 +68,47 @@ def proposal_view(button: type[ProposalButton], proposal_id: int, user_id: int) 
     for action in BUTTONS:
         view.add_item(button(proposal_id, user_id, action))
     return view
+
+
+ThreadButtonHandler = Callable[[Interaction, int], Awaitable[None]]
+# Stored in ephemeral `/match status` answers; like the proposal buttons, the id must keep working after a restart.
+THREAD_BUTTON_TEMPLATE = re.compile(r"nexus:team-thread:(?P<team>\d+)")
+THREAD_BUTTON_LABEL = "Create our thread"
+
+
+class ThreadButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=THREAD_BUTTON_TEMPLATE):
+    """Opens a team's missing private thread; the team is in the custom id, who may click is checked on click."""
+
+    def __init__(self, team_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=THREAD_BUTTON_LABEL, style=discord.ButtonStyle.primary, custom_id=f"nexus:team-thread:{team_id}"
+            )
+        )
+        self.team_id = team_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["team"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await answer_user_errors(self.handle)(interaction, self.team_id)
+
+    async def handle(self, interaction: Interaction, team_id: int) -> None:
+        raise NotImplementedError("use bind_thread_button()")
+
+
+def bind_thread_button(handler: ThreadButtonHandler) -> type[ThreadButton]:
+    class BoundThreadButton(ThreadButton, template=THREAD_BUTTON_TEMPLATE):
+        async def handle(self, interaction: Interaction, team_id: int) -> None:
+            await handler(interaction, team_id)
+
+    return BoundThreadButton
+
+
+def thread_view(button: type[ThreadButton], team_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(button(team_id))
+    return view
