@@ -49,9 +49,9 @@ class BoardCache:
     /projects, /project and /nexus stats would otherwise count every announced learner of the guild on every read
     (docs/benchmarks.md). The rule stays in SQL, written once (bot.storage.projects): a guild is filled by its
     whole-guild form on first read, and afterwards only the projects a write marked stale are recounted, each by
-    its one-project form, as RoboDanny's starboard recounts only the stale stars. A write that cannot say which
-    projects it changed marks the whole guild, which is refilled on its next read: marking too much only costs a
-    recount, marking too little would show wrong counts.
+    its one-project form, as RoboDanny's starboard recounts only the stale stars. Every write that can change a
+    count names the projects it may have changed: marking too much only costs a recount, too little would show
+    wrong counts. A file opened anew (migrations included) starts with nothing kept.
 
     Only used under Database's lock (it is reached through a Session, and writes mark it before the lock is
     released), so a read never sees counts older than a committed write, and no write lands during a recount.
@@ -62,12 +62,9 @@ class BoardCache:
         self._totals: dict[int, dict[str, ProjectTotals]] = {}
         self._stale: dict[int, set[str]] = {}
 
-    def mark_stale(self, guild_id: int, keys: Iterable[str] | None) -> None:
-        """Recount these projects of the guild on its next read (None: every project, the guild is refilled)."""
-        if keys is None:
-            self._totals.pop(guild_id, None)
-            self._stale.pop(guild_id, None)
-        elif guild_id in self._totals:  # a guild never read is filled in full anyway
+    def mark_stale(self, guild_id: int, keys: Iterable[str]) -> None:
+        """Recount these projects of the guild on its next read."""
+        if guild_id in self._totals:  # a guild never read is filled in full anyway
             self._stale.setdefault(guild_id, set()).update(keys)
 
     def clear(self) -> None:
@@ -106,15 +103,15 @@ class Session:
     def __init__(self, conn: aiosqlite.Connection, board: BoardCache) -> None:
         self._connection = conn
         self.board = board
-        self.board_marks: list[tuple[int, set[str] | None]] = []
+        self.board_marks: list[tuple[int, set[str]]] = []
 
-    def board_changed(self, guild_id: int, keys: Iterable[str | None] | None = None) -> None:
-        """This write may change the board counts of these projects of the guild (None: of any of its projects).
+    def board_changed(self, guild_id: int, keys: Iterable[str | None]) -> None:
+        """This write may change the board counts of these projects of the guild.
 
         A None key (a learner with no current choice) counts nowhere and is skipped. The marks are applied when
         the transaction ends, committed or rolled back, before the lock is released (Database.transact).
         """
-        self.board_marks.append((guild_id, None if keys is None else {key for key in keys if key is not None}))
+        self.board_marks.append((guild_id, {key for key in keys if key is not None}))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         # execute_fetchall runs, fetches and closes in one trip to the database thread.
