@@ -159,6 +159,8 @@ async def build_world(run: Running, population: Population) -> World:
         user_ids=[user for user, _ in people],
         names=[name for _, name in people],
     )
+    # Seeded on a second connection behind the running bot's back: drop any board counts it kept (BoardCache).
+    run.bot.db.board.clear()
     world = World(run, guild, channel, staff_channel, learner_role, staff_role, staff, reader, crowd, seeded, start)
     await expect_ok(reader.slash(channel, "announce", project="ecommerce", track="frontend"), "reader /announce")
     return world

@@ -22,5 +22,8 @@ def raw_writes(db: Database) -> Iterator[sqlite3.Connection]:
             conn.rollback()
             raise
         conn.commit()
+        # The bot keeps the board's counts between its own writes (BoardCache); another process's writes it never
+        # sees, so set-up written this way must drop them.
+        db.board.clear()
     finally:
         conn.close()

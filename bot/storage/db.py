@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import StorageUnavailable
+from bot.projects import ProjectTotals
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,75 @@ def load_migrations() -> list[tuple[int, str, str]]:
 LATEST_VERSION = max((version for version, _, _ in load_migrations()), default=0)
 
 
+class BoardCache:
+    """Each guild's board counts, one `ProjectTotals` per project, kept between reads and recounted where stale.
+
+    /projects, /project and /nexus stats would otherwise count every announced learner of the guild on every read
+    (docs/benchmarks.md). The rule stays in SQL, written once (bot.storage.projects): a guild is filled by its
+    whole-guild form on first read, and afterwards only the projects a write marked stale are recounted, each by
+    its one-project form, as RoboDanny's starboard recounts only the stale stars. Every write that can change a
+    count names the projects it may have changed: marking too much only costs a recount, too little would show
+    wrong counts. A file opened anew (migrations included) starts with nothing kept.
+
+    Only used under Database's lock (it is reached through a Session, and writes mark it before the lock is
+    released), so a read never sees counts older than a committed write, and no write lands during a recount.
+    Writes by another process are not seen: this process is the database's only writer.
+    """
+
+    def __init__(self) -> None:
+        self._totals: dict[int, dict[str, ProjectTotals]] = {}
+        self._stale: dict[int, set[str]] = {}
+
+    def mark_stale(self, guild_id: int, keys: Iterable[str]) -> None:
+        """Recount these projects of the guild on its next read."""
+        if guild_id in self._totals:  # a guild never read is filled in full anyway
+            self._stale.setdefault(guild_id, set()).update(keys)
+
+    def clear(self) -> None:
+        self._totals.clear()
+        self._stale.clear()
+
+    async def read(
+        self,
+        guild_id: int,
+        count: Callable[[str | None], Awaitable[list[ProjectTotals]]],
+        key: str | None = None,
+    ) -> list[ProjectTotals]:
+        """Every project's counts (or one project's), by key; `count(None)` counts the guild, `count(key)` a project."""
+        totals = self._totals.get(guild_id)
+        if totals is None:
+            totals = {total.key: total for total in await count(None)}
+            self._totals[guild_id] = totals
+            self._stale.pop(guild_id, None)
+        stale = self._stale.get(guild_id, set())
+        for project in sorted(stale if key is None else stale & {key}):
+            found = await count(project)
+            if found:
+                totals[project] = found[0]
+            else:  # nobody present is on it any more
+                totals.pop(project, None)
+            # Only once recounted: if counting raised, the project stays stale.
+            stale.discard(project)
+        if key is not None:
+            return [totals[key]] if key in totals else []
+        return [totals[project] for project in sorted(totals)]
+
+
 class Session:
     """What a `transact()` or `query()` body gets: the one connection, one statement per call."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, board: BoardCache) -> None:
         self._connection = conn
+        self.board = board
+        self.board_marks: list[tuple[int, set[str]]] = []
+
+    def board_changed(self, guild_id: int, keys: Iterable[str | None]) -> None:
+        """This write may change the board counts of these projects of the guild.
+
+        A None key (a learner with no current choice) counts nowhere and is skipped. The marks are applied when
+        the transaction ends, committed or rolled back, before the lock is released (Database.transact).
+        """
+        self.board_marks.append((guild_id, {key for key in keys if key is not None}))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         # execute_fetchall runs, fetches and closes in one trip to the database thread.
@@ -91,6 +156,7 @@ class Database:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self.board = BoardCache()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -116,6 +182,8 @@ class Database:
             "synchronous=NORMAL",
         ):
             await self.set_pragma(pragma)
+        # A file opened (and perhaps migrated) anew may hold anything: nothing counted before is trusted.
+        self.board.clear()
         return await self.migrate()
 
     async def set_pragma(self, pragma: str) -> None:
@@ -160,39 +228,55 @@ class Database:
                 await conn.execute_fetchall("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
                 raise _unavailable(error) from error
+            session = Session(conn, self.board)
             try:
-                result = await body(Session(conn))
-            except sqlite3.OperationalError as error:
-                await conn.rollback()
-                # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
-                if _is_unavailable(error):
+                try:
+                    result = await body(session)
+                except sqlite3.OperationalError as error:
+                    await conn.rollback()
+                    # A full disk shows up on the statement that needs a new page, not at BEGIN or COMMIT.
+                    if _is_unavailable(error):
+                        raise _unavailable(error) from error
+                    raise
+                except BaseException:
+                    await conn.rollback()
+                    raise
+                try:
+                    await conn.commit()
+                except sqlite3.OperationalError as error:
+                    await conn.rollback()
                     raise _unavailable(error) from error
-                raise
-            except BaseException:
-                await conn.rollback()
-                raise
-            try:
-                await conn.commit()
-            except sqlite3.OperationalError as error:
-                await conn.rollback()
-                raise _unavailable(error) from error
-            return result
+                return result
+            finally:
+                # Still under the lock, after COMMIT or ROLLBACK: no read can see the new rows with the old counts.
+                # Marking after a rollback too is harmless (a needless recount) and keeps this path simple.
+                for guild_id, keys in session.board_marks:
+                    self.board.mark_stale(guild_id, keys)
 
-    async def execute(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def execute(self, sql: str, params: Params = (), *, board: bool = False) -> list[sqlite3.Row]:
         """One write statement as its own transaction (SQLite makes a single statement atomic), in one trip to the
-        database thread instead of three; the rows of its RETURNING clause. Refusals as in transact()."""
+        database thread instead of three; the rows of its RETURNING clause. Refusals as in transact().
+
+        `board`: the statement may change board counts, and RETURNs `guild_id` and `project_key` for each project
+        it may have changed (BoardCache); they are marked stale before the lock is released.
+        """
         async with self._lock:
             try:
-                return list(await self.conn.execute_fetchall(sql, params))
+                rows = list(await self.conn.execute_fetchall(sql, params))
             except sqlite3.OperationalError as error:
                 if _is_unavailable(error):
                     raise _unavailable(error) from error
                 raise
+            if board:
+                for row in rows:
+                    if row["project_key"] is not None:
+                        self.board.mark_stale(row["guild_id"], {row["project_key"]})
+            return rows
 
     async def query(self, body: Callable[[Session], Awaitable[T]]) -> T:
         """Several reads that see one state: no write of this process lands between two of them (the lock)."""
         async with self._lock:
-            return await body(Session(self.conn))
+            return await body(Session(self.conn, self.board))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:

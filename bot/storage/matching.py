@@ -134,6 +134,22 @@ POOL_PAIR_UPSERT_SQL = (
     " ON CONFLICT (guild_id, user_id) DO UPDATE SET project_key = excluded.project_key, track = excluded.track,"
     " timezone = excluded.timezone, queued_at = excluded.queued_at, state = 'proposed'"
 )
+# The board counts a learner as paired on the project of their current choice, which their team's need not be
+# (teams survive a project change): a team membership write RETURNs that project, to mark it stale (BoardCache).
+TEAM_JOIN_SQL = (
+    "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)"
+    " RETURNING (SELECT c.project_key FROM announcements c WHERE c.guild_id = team_members.guild_id"
+    "  AND c.user_id = team_members.user_id AND c.ended_at IS NULL) AS project_key"
+)
+TEAM_LEAVE_SQL = (
+    "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
+    " AND user_id IN (SELECT value FROM json_each(?))"
+    " RETURNING (SELECT c.project_key FROM announcements c WHERE c.guild_id = team_members.guild_id"
+    "  AND c.user_id = team_members.user_id AND c.ended_at IS NULL) AS project_key"
+)
+# A pool entry counts as waiting on its own project (when it is the learner's current choice): a pool write that
+# removes entries RETURNs their projects, to mark them stale.
+POOL_LEAVE_SQL = "DELETE FROM match_pool WHERE guild_id = ? AND user_id = ? RETURNING project_key"
 POOL_WAITING_UPSERT_SQL = (
     "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"
     " VALUES (?, ?, ?, ?, ?, ?, 'waiting') ON CONFLICT (guild_id, user_id) DO UPDATE SET"
@@ -371,6 +387,8 @@ class MatchingStore:
                 return FindResult(kind="already_proposed", choice=choice, proposal=pending, partner=partner)
             # Someone already waiting on the same project and track keeps their place in line.
             rejoined = (state["pool_project_key"], state["pool_track"]) == (choice.project_key, choice.track)
+            # The seeker's entry is written below, whatever project it held before.
+            conn.board_changed(guild_id, [choice.project_key, state["pool_project_key"]])
             queued_at = _time(state["pool_queued_at"]) if rejoined else now
             entry = PoolEntry(guild_id, user_id, choice.project_key, choice.track, choice.timezone, queued_at)
             proposal, partner, skipped = await self._claim(conn, entry, now)
@@ -441,6 +459,7 @@ class MatchingStore:
             )
             if not moved:
                 if entry is not None and choice is not None and entry.timezone != choice.timezone:
+                    # The board does not count time zones.
                     await conn.execute(
                         "UPDATE match_pool SET timezone = ? WHERE guild_id = ? AND user_id = ?",
                         (choice.timezone, guild_id, user_id),
@@ -704,6 +723,9 @@ class MatchingStore:
         Returns the proposal, the partner's current choice, and how many waiting counterparts were skipped
         because the pair met before.
         """
+        # Every pool entry written here is on the seeker's project (the pages are of it), but for the seeker's own
+        # earlier entry, which the caller names for the board.
+        conn.board_changed(seeker.guild_id, [seeker.project_key])
         search = CounterpartSearch(seeker, now)
         rows_by_user: dict[int, sqlite3.Row] = {}
         gone: list[int] = []
@@ -842,12 +864,15 @@ class MatchingStore:
         if settlement.block is not None and not settlement.partnered:
             await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
         for user in settlement.leave:
-            await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user))
+            await self._leave_pool(conn, guild_id, user)
         for user in settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
-            await conn.execute(
-                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ?", (guild_id, user)
+            requeued = await _all(
+                conn,
+                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ? RETURNING project_key",
+                (guild_id, user),
             )
+            conn.board_changed(guild_id, [row["project_key"] for row in requeued])
         team = None
         if settlement.partnered:
             team = await self._create_team(
@@ -873,6 +898,10 @@ class MatchingStore:
             (guild_id, low, high, reason, iso(now)),
         )
 
+    async def _leave_pool(self, conn: Session, guild_id: int, user_id: int) -> None:
+        left = await _all(conn, POOL_LEAVE_SQL, (guild_id, user_id))
+        conn.board_changed(guild_id, [row["project_key"] for row in left])
+
     async def _create_team(
         self,
         conn: Session,
@@ -897,11 +926,9 @@ class MatchingStore:
         return created
 
     async def _add_member(self, conn: Session, team: Team, user_id: int, track: Track, now: datetime) -> None:
-        await conn.execute(
-            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
-            (team.id, team.guild_id, user_id, track, iso(now)),
-        )
-        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (team.guild_id, user_id))
+        joined = await _all(conn, TEAM_JOIN_SQL, (team.id, team.guild_id, user_id, track, iso(now)))
+        conn.board_changed(team.guild_id, [row["project_key"] for row in joined])
+        await self._leave_pool(conn, team.guild_id, user_id)
         rows = await _all(
             conn,
             "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
@@ -915,11 +942,9 @@ class MatchingStore:
     ) -> TeamChange:
         change = team_after_leaving(team, user_id)
         leaving = [user_id, *(member.user_id for member in change.remaining)] if change.ends else [user_id]
-        await conn.execute(
-            "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
-            " AND user_id IN (SELECT value FROM json_each(?))",
-            (iso(now), team.id, json.dumps(leaving)),
-        )
+        # Everyone still in a team that ends is in `leaving`: ending it changes no one else's count.
+        left = await _all(conn, TEAM_LEAVE_SQL, (iso(now), team.id, json.dumps(leaving)))
+        conn.board_changed(team.guild_id, [row["project_key"] for row in left])
         if change.ends:
             await conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
         if block is not None:
@@ -936,7 +961,7 @@ class MatchingStore:
         pending = await self._pending_proposal(conn, guild_id, user_id)
         if pending is not None:
             withdrawn.append(await self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
-        await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        await self._leave_pool(conn, guild_id, user_id)
         team = await self._active_team(conn, guild_id, user_id) if include_team else None
         change = await self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
         return Departure(

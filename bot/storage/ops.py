@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.ops import BackupReport, GuildStats, ProjectCount, project_label
 from bot.storage.db import BUSY_TIMEOUT_MS, Database
-from bot.storage.projects import board_totals
+from bot.storage.projects import current_board
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ class OpsStore:
         tables = await self.tables()
         optional = [counter for counter in OPTIONAL_COUNTERS if counter[1] in tables]
         counts = await self._counts([*CORE_COUNTERS, *optional], guild_id)
-        # The same counts as /projects: learners still in the server (BOARD_SQL in bot.storage.projects).
-        totals = await self.db.query(lambda conn: board_totals(conn, guild_id))
+        # The same counts as /projects, from the same cache: learners still in the server (BOARD_SQL in
+        # bot.storage.projects).
+        totals = await self.db.query(lambda conn: current_board(conn, guild_id))
         projects = tuple(
             ProjectCount(
                 project_key=total.key,

@@ -68,7 +68,12 @@ class PrivacyStore:
             found = await _found(conn, guild_id, user_id)
             ids = (guild_id, user_id)
             stamp = now.isoformat()
-            await conn.execute("DELETE FROM announcements WHERE guild_id = ? AND user_id = ?", ids)
+            # A learner counts on the board only on the project of their current choice, so that project is all
+            # the board loses, whatever else of theirs goes below (pool entry, team memberships, learner row).
+            choices = await conn.fetchall(
+                "DELETE FROM announcements WHERE guild_id = ? AND user_id = ? RETURNING project_key, ended_at", ids
+            )
+            conn.board_changed(guild_id, [row["project_key"] for row in choices if row["ended_at"] is None])
             await conn.execute("DELETE FROM match_pool WHERE guild_id = ? AND user_id = ?", ids)
             # Matching has already withdrawn a pending proposal; this only closes one it could not.
             await conn.execute(

@@ -113,7 +113,10 @@ ROSTER_LOOKING_SQL = (
 
 
 async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
-    """Each project's board counts (of one project, if given); projects nobody present is on are absent."""
+    """Each project's board counts (of one project, if given); projects nobody present is on are absent.
+
+    Counted from the database every time: readers go through `current_board`, which keeps the counts.
+    """
     params = {"guild": guild_id} if key is None else {"guild": guild_id, "project": key}
     rows = {name: await conn.fetchall(sql[key is not None], params) for name, sql in BOARD_SQL.items()}
     tracks: dict[str, dict[str, int]] = {}
@@ -139,6 +142,25 @@ async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> 
         )
         for row in latest
     ]
+
+
+async def current_board(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+    """The board's counts as `board_totals` gives them, kept by the database's BoardCache between writes."""
+    return await conn.board.read(guild_id, lambda project: board_totals(conn, guild_id, project), key)
+
+
+# A learner counts on the board only on the project of their current choice, so a learner leaving or coming back
+# names that project for the board (NULL: counted nowhere; `Database.execute(board=True)`), in the same statement.
+MEMBER_LEFT_SQL = (
+    "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL"
+    " RETURNING guild_id, (SELECT c.project_key FROM announcements c WHERE c.guild_id = learners.guild_id"
+    "  AND c.user_id = learners.user_id AND c.ended_at IS NULL) AS project_key"
+)
+MEMBER_REJOINED_SQL = (
+    "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL"
+    " RETURNING guild_id, (SELECT c.project_key FROM announcements c WHERE c.guild_id = learners.guild_id"
+    "  AND c.user_id = learners.user_id AND c.ended_at IS NULL) AS project_key"
+)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -210,6 +232,9 @@ class ProjectsStore:
                 (draft.guild_id, draft.user_id),
             )
             previous = _announcement(rows[0]) if rows else None
+            # The upsert may have brought back a learner who had left (left_at), so the previous project counts
+            # again even when the choice is the same.
+            conn.board_changed(draft.guild_id, [draft.project_key, None if previous is None else previous.project_key])
             if previous is not None and same_choice(draft, previous):
                 return AnnounceOutcome(previous, previous, changed=False)
             if previous is not None:
@@ -246,6 +271,7 @@ class ProjectsStore:
             " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
             " RETURNING *",
             (now.isoformat(), guild_id, user_id),
+            board=True,
         )
         return _announcement(rows[0]) if rows else None
 
@@ -266,11 +292,11 @@ class ProjectsStore:
 
     async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
         """/projects: each project's counts (BOARD_SQL states the rule)."""
-        return await self.db.query(lambda conn: board_totals(conn, guild_id))
+        return await self.db.query(lambda conn: current_board(conn, guild_id))
 
     async def board_total(self, guild_id: int, key: str) -> ProjectTotals | None:
         """One project's counts (None: nobody present is on it)."""
-        found = await self.db.query(lambda conn: board_totals(conn, guild_id, key))
+        found = await self.db.query(lambda conn: current_board(conn, guild_id, key))
         return found[0] if found else None
 
     async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
@@ -278,7 +304,7 @@ class ProjectsStore:
 
         async def body(conn: Session) -> Roster:
             # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
-            totals = await board_totals(conn, guild_id, key)
+            totals = await current_board(conn, guild_id, key)
             both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
             on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
             for row in await conn.fetchall(ROSTER_TRACKS_SQL, both_tracks):
@@ -328,16 +354,18 @@ class ProjectsStore:
     async def member_left(self, guild_id: int, user_id: int, *, now: datetime) -> bool:
         """Keep the record, mark the learner as gone. False if Nexus never knew them."""
         rows = await self.db.execute(
-            "UPDATE learners SET left_at = ? WHERE guild_id = ? AND user_id = ? AND left_at IS NULL RETURNING 1",
+            MEMBER_LEFT_SQL,
             (now.isoformat(), guild_id, user_id),
+            board=True,
         )
         return bool(rows)
 
     async def member_rejoined(self, guild_id: int, user_id: int) -> bool:
         # Every member who joins asks: one statement, one trip to the database thread.
         rows = await self.db.execute(
-            "UPDATE learners SET left_at = NULL WHERE guild_id = ? AND user_id = ? AND left_at IS NOT NULL RETURNING 1",
+            MEMBER_REJOINED_SQL,
             (guild_id, user_id),
+            board=True,
         )
         return bool(rows)
 
