@@ -20,8 +20,8 @@ from tests.test_matching_flow import HOURS, announce, button_labels, pair_up, pr
 from tests.test_ops_stats import fields_of
 from tests.test_projects_commands import fields
 
-JOBS = "Job Board Backend / Job Board Platform"
-POLL = "Online Poll System Backend / Interactive Online Polling Platform"
+JOBS = "Job Board"
+POLL = "Online Poll System"
 
 
 def row(backend: int, frontend: int, paired: int = 0, waiting: int = 0) -> str:
