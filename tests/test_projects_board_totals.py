@@ -42,7 +42,7 @@ async def test_the_board_counts_present_learners_paired_and_waiting(db: Database
         (5, "custom:pionus-safaris", "Pionus SAFARIS app", "frontend"),  # the latest name wins
         (6, "ecommerce", "E-Commerce Backend", "backend"),
         (7, "ecommerce", "E-Commerce Product Catalog", "frontend"),  # leaves the server: not counted
-        (8, "ecommerce", "E-Commerce Backend", "backend"),  # in a team that ended: not paired
+        (8, "ecommerce", "E-Commerce Backend", "backend"),  # was in a team that ended: not paired
         (9, "online-poll", "Online Poll Backend", "backend"),  # withdraws: not counted
     ]
     for minute, (user, key, name, track) in enumerate(people):
@@ -67,10 +67,11 @@ async def test_the_board_counts_present_learners_paired_and_waiting(db: Database
             "INSERT INTO teams (guild_id, project_key, created_at, ended_at) VALUES (?, 'ecommerce', ?, ?)",
             (GUILD, when, when),
         ).lastrowid
+        # A team ends by marking every member as left, as the matching store does.
         conn.execute(
-            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES"
-            " (?, ?, 6, 'backend', ?), (?, ?, 8, 'backend', ?)",
-            (team, GUILD, when, ended, GUILD, when),
+            "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at, left_at) VALUES"
+            " (?, ?, 6, 'backend', ?, NULL), (?, ?, 8, 'backend', ?, ?)",
+            (team, GUILD, when, ended, GUILD, when, when),
         )
 
     counted = sorted(await store.board_totals(GUILD), key=lambda total: total.key)

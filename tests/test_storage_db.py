@@ -238,3 +238,43 @@ async def test_a_populated_database_from_before_counting_on_read_upgrades_withou
         assert ecommerce is not None and (ecommerce.frontend, ecommerce.backend, ecommerce.paired) == (0, 1, 1)
     finally:
         await db.close()
+
+
+async def test_an_ended_team_with_members_still_marked_in_it_upgrades_to_members_who_left(tmp_path: Path) -> None:
+    # From 0085 the board reads an active membership as "in a team that has not ended".
+    path = tmp_path / "v80.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    for version, _, sql in load_migrations():
+        if version < 85:
+            raw.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+    when, ended = NOW.isoformat(), "2026-01-06T09:00:00+00:00"
+    raw.executemany(
+        "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, ?, ?, ?)",
+        [(GUILD, 1, "one", when), (GUILD, 2, "two", when)],
+    )
+    raw.executemany(
+        "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, created_at)"
+        " VALUES (?, ?, 'ecommerce', ?, ?, ?)",
+        [(GUILD, 1, "E-Commerce Backend", "backend", when), (GUILD, 2, "E-Commerce Frontend", "frontend", when)],
+    )
+    raw.executemany(
+        "INSERT INTO teams (id, guild_id, project_key, created_at, ended_at) VALUES (?, ?, 'ecommerce', ?, ?)",
+        [(1, GUILD, when, ended), (2, GUILD, when, None)],
+    )
+    raw.executemany(
+        "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
+        [(1, GUILD, 1, "backend", when), (2, GUILD, 2, "frontend", when)],
+    )
+    raw.close()
+
+    db = Database(path)
+    assert await db.connect() == LATEST_VERSION
+    try:
+        members = await db.fetchall("SELECT team_id, user_id, left_at FROM team_members ORDER BY team_id")
+        assert [tuple(row) for row in members] == [(1, 1, ended), (2, 2, None)]
+        board = await ProjectsStore(db).board_totals(GUILD)
+        assert [(t.key, t.frontend, t.backend, t.paired) for t in board] == [("ecommerce", 1, 1, 1)]
+        one = await ProjectsStore(db).board_total(GUILD, "ecommerce")
+        assert one is not None and one.paired == 1
+    finally:
+        await db.close()

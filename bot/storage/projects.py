@@ -41,12 +41,15 @@ MEMBER_QUERY = (
 # The board rule, the one place it is written: a learner counts on the board while their announcement is current
 # and they are still in the server; on their track, as paired while in a team that has not ended, and as waiting
 # while matching holds them in its pool for the project they announced. Each project is named after its latest
-# announcement by a learner still in the server. Counted on every read, each count driven from the smallest set
-# that decides it (CROSS JOIN fixes SQLite's join order; migration 0060's indexes make every probe index-only):
-# every current announcement per track, less those of learners who left, then the active team members and the
-# waiting pool entries whose learner is here on that project. `{project}` narrows each to one project.
+# announcement by a learner still in the server. Counted on a read (BoardCache keeps the counts between writes),
+# each count driven from the smallest set that decides it (CROSS JOIN fixes SQLite's join order; migrations 0060
+# and 0085 make every probe index-only): every current announcement per track, less those of learners who left,
+# then the paired and the waiting learners here on that project. A team that ends marks every member as left
+# (`_leave_team`), so an active membership alone says "in a team that has not ended".
+# A stale project is recounted after a write: its counts are driven from that project's own rows (the `ONE`
+# variants), so a small project costs a fraction of a millisecond however large the cohort.
 _BOARD_TRACKS_SQL = (
-    "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a"
+    "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
     " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} GROUP BY a.project_key, a.track"
 )
 _BOARD_GONE_SQL = (
@@ -57,11 +60,20 @@ _BOARD_GONE_SQL = (
     " GROUP BY a.project_key, a.track"
 )
 _BOARD_PAIRED_SQL = (
-    "SELECT a.project_key, COUNT(*) AS n FROM team_members m CROSS JOIN teams t"
+    "SELECT a.project_key, COUNT(*) AS n FROM team_members m INDEXED BY team_members_active"
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
     " CROSS JOIN learners l INDEXED BY learners_present"
-    " WHERE m.guild_id = :guild AND m.left_at IS NULL AND t.id = m.team_id AND t.ended_at IS NULL"
-    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL {project}"
+    " WHERE m.guild_id = :guild AND m.left_at IS NULL"
+    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL"
+    "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " GROUP BY a.project_key"
+)
+_BOARD_PAIRED_ONE_SQL = (
+    "SELECT a.project_key, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
+    " CROSS JOIN team_members m INDEXED BY team_members_active"
+    " CROSS JOIN learners l INDEXED BY learners_present"
+    " WHERE a.guild_id = :guild AND a.project_key = :project AND a.ended_at IS NULL"
+    "  AND m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL"
     "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " GROUP BY a.project_key"
 )
@@ -81,14 +93,12 @@ BOARD_LATEST_SQL = (
     "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
 )
 _ONE_PROJECT = "AND a.project_key = :project"
+# Each count as (whole board, one project).
 BOARD_SQL = {
-    name: (sql.format(project=""), sql.format(project=_ONE_PROJECT))
-    for name, sql in (
-        ("tracks", _BOARD_TRACKS_SQL),
-        ("gone", _BOARD_GONE_SQL),
-        ("paired", _BOARD_PAIRED_SQL),
-        ("waiting", _BOARD_WAITING_SQL),
-    )
+    "tracks": (_BOARD_TRACKS_SQL.format(project=""), _BOARD_TRACKS_SQL.format(project=_ONE_PROJECT)),
+    "gone": (_BOARD_GONE_SQL.format(project=""), _BOARD_GONE_SQL.format(project=_ONE_PROJECT)),
+    "paired": (_BOARD_PAIRED_SQL, _BOARD_PAIRED_ONE_SQL),
+    "waiting": (_BOARD_WAITING_SQL.format(project=""), _BOARD_WAITING_SQL.format(project=_ONE_PROJECT)),
 }
 _ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
 ROSTER_TRACKS_SQL = (
