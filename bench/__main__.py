@@ -17,7 +17,9 @@ from bench.report import Report, machine_lines
 Section = Callable[[Report, argparse.Namespace], Awaitable[None]]
 
 SECTIONS: dict[str, Section] = {
-    "commands": lambda report, args: commands.measure_commands(report, commands.sizes(args.quick, args.rounds)),
+    "commands": lambda report, args: commands.measure_commands(
+        report, commands.sizes(args.quick, args.rounds, args.scale)
+    ),
     "search": lambda report, args: search.measure_search(report, search.QUICK if args.quick else search.FULL),
     "matching": lambda report, args: matching.measure_matching(report, matching.QUICK if args.quick else matching.FULL),
     "reminders": lambda report, args: reminders.measure_reminders(
@@ -52,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         metavar="N",
         help="section 1 only: N rounds at every size (to iterate on one fix; not for the record)",
+    )
+    parser.add_argument(
+        "--scale",
+        action="append",
+        choices=[scale.name for scale in commands.FULL],
+        help="section 1 only: run only this size (repeatable; to iterate on one fix, not for the record)",
     )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="profile each section with pyinstrument; write DIR/<section>.html"

@@ -78,9 +78,14 @@ FULL = (
 QUICK = (Scale("400", 5, Population(learners=400, announced=160, pairs=40, pending=4, waiting=48), 10.0),)
 
 
-def sizes(quick: bool, rounds: int | None = None) -> tuple[Scale, ...]:
-    """The quick or full scales; `--rounds N` keeps the populations and changes only the number of rounds."""
+def sizes(quick: bool, rounds: int | None = None, only: Sequence[str] | None = None) -> tuple[Scale, ...]:
+    """The quick or full scales; `--rounds N` keeps the populations and changes only the number of rounds.
+
+    `only` (`--scale`) keeps the full scales of those names.
+    """
     chosen = QUICK if quick else FULL
+    if only and not quick:
+        chosen = tuple(scale for scale in chosen if scale.name in only)
     return chosen if rounds is None else tuple(replace(scale, rounds=rounds) for scale in chosen)
 
 

@@ -43,6 +43,10 @@ TIMEZONES: tuple[str | None, ...] = (
     None,
 )
 SYNTHETIC_USER_BASE = 700_000_000_000_000_000
+# A healthy database: every team has its thread and every open proposal its two delivered copies (what a stop
+# leaves undone is repaired at start-up, and that is not what a benchmark of a normal start or command measures).
+SYNTHETIC_CHANNEL_BASE = 710_000_000_000_000_000
+SYNTHETIC_MESSAGE_BASE = 720_000_000_000_000_000
 MISS_QUERIES = (
     "kubernetes",
     "terraform",
@@ -98,6 +102,7 @@ class Seeded:
     choice: dict[int, tuple[str, Track]] = field(default_factory=dict)  # announced: (project key, track)
     zone: dict[int, str | None] = field(default_factory=dict)
     teamed: list[tuple[int, int]] = field(default_factory=list)  # (frontend, backend)
+    threads: list[int] = field(default_factory=list)  # the teams' (synthetic) thread ids
     waiting: list[int] = field(default_factory=list)
     proposed: list[int] = field(default_factory=list)
     unmatched: list[int] = field(default_factory=list)  # announced, never ran /match find
@@ -281,9 +286,10 @@ def _seed_matching(
             (guild_id, key, frontend, backend, iso(formed), iso(formed + timedelta(hours=48)), iso(formed)),
         ).lastrowid
         team = connection.execute(
-            "INSERT INTO teams (guild_id, project_key, proposal_id, created_at) VALUES (?, ?, ?, ?)",
-            (guild_id, key, proposal, iso(formed)),
+            "INSERT INTO teams (guild_id, project_key, proposal_id, created_at, thread_id) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, key, proposal, iso(formed), SYNTHETIC_CHANNEL_BASE + len(seeded.threads)),
         ).lastrowid
+        seeded.threads.append(SYNTHETIC_CHANNEL_BASE + len(seeded.threads))
         connection.executemany(
             "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)",
             [(team, guild_id, frontend, "frontend", iso(formed)), (team, guild_id, backend, "backend", iso(formed))],
@@ -295,10 +301,18 @@ def _seed_matching(
         )
     for frontend, backend, key in pending:
         made = now - timedelta(hours=rng.randrange(1, 24))
-        connection.execute(
+        proposal = connection.execute(
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
             (guild_id, key, frontend, backend, iso(made), iso(made + timedelta(hours=48))),
+        ).lastrowid
+        connection.executemany(
+            "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
+            " VALUES (?, ?, ?, ?, 'dm')",
+            [
+                (proposal, user, SYNTHETIC_CHANNEL_BASE - user % 1_000_000, SYNTHETIC_MESSAGE_BASE + 2 * proposal + n)
+                for n, user in enumerate((frontend, backend))
+            ],
         )
         connection.executemany(
             "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"

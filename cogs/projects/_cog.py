@@ -234,9 +234,12 @@ class ProjectsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         current = await self.store.export_rows(guild.id, history=False)
         history = await self.store.export_rows(guild.id, history=True)
+        # Tens of thousands of rows take a noticeable moment to write: off the event loop, so nobody else waits.
+        current_csv = await asyncio.to_thread(export_csv, current, history=False)
+        history_csv = await asyncio.to_thread(export_csv, history, history=True)
         files = [
-            discord.File(io.BytesIO(export_csv(current, history=False)), filename="current.csv"),
-            discord.File(io.BytesIO(export_csv(history, history=True)), filename="history.csv"),
+            discord.File(io.BytesIO(current_csv), filename="current.csv"),
+            discord.File(io.BytesIO(history_csv), filename="history.csv"),
         ]
         log.info("announcements exported guild=%s by=%s", guild.id, interaction.user.id)
         await interaction.followup.send(
