@@ -439,7 +439,7 @@ class ProjectsCog(commands.Cog):
 
     async def reconcile_members(self) -> None:
         """Learners who left while Nexus was down never sent a leave event: find them in the loaded member list and
-        treat them exactly as if the event had arrived (same handlers, same notices)."""
+        treat them exactly as if the event had arrived (same handlers, same notices). Then count each board."""
         await self.bot.wait_until_ready()
         for guild in list(self.bot.guilds):
             try:
@@ -453,6 +453,12 @@ class ProjectsCog(commands.Cog):
             for user_id in sorted(known - present):
                 log.warning("learner left while Nexus was away guild=%s user=%s", guild.id, user_id)
                 self.bot.dispatch("nexus_member_gone", guild.id, user_id)
+            # Counted now, in the background: else the first /projects after a start would wait while the whole
+            # cohort is counted (a quarter of a second at 50,000 learners, docs/benchmarks.md).
+            try:
+                await self.store.board_totals(guild.id)
+            except Exception:
+                log.exception("could not count the board at start-up guild=%s; the first read counts it", guild.id)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
