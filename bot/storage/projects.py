@@ -105,18 +105,19 @@ ROSTER_TRACKS_SQL = (
     "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
 )
 TRACK_COUNTS_SQL = (
-    "SELECT track, COUNT(*) AS count FROM announcements"
+    "SELECT track, COUNT(*) AS count FROM announcements INDEXED BY announcements_on_project"
     " WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL GROUP BY track"
 )
 # Driven from the pool's per-project index (migration 0053) in the order matching serves it: only the first
-# learners waiting for this project are read, however many announced it.
+# learners waiting for this project are read, however many announced it. Left to itself SQLite walks the project's
+# announcements instead and sorts (14-44 ms for the largest project at 50,000 learners against 0.3 ms).
 ROSTER_LOOKING_SQL = (
     "SELECT a.user_id, l.display_name, a.project_key, a.project_name, a.track, a.created_at, l.left_at,"
     " p.queued_at, 0 AS paired"
-    " FROM match_pool p"
-    " JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
-    "   AND a.project_key = p.project_key"
-    " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    " FROM match_pool p INDEXED BY match_pool_by_project"
+    " CROSS JOIN announcements a INDEXED BY announcements_current_choice ON a.guild_id = p.guild_id"
+    "   AND a.user_id = p.user_id AND a.ended_at IS NULL AND a.project_key = p.project_key"
+    " CROSS JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting'"
     " ORDER BY p.queued_at, p.user_id LIMIT ?"
 )
