@@ -229,9 +229,7 @@ class Week:
             behaviour: Behaviour = (
                 "silent" if draw < SILENT_SHARE else "withdraws" if draw < SILENT_SHARE + WITHDRAW_SHARE else "active"
             )
-            learner = Learner(
-                USER_BASE + number_, track, project.key, project.name, zone, arrives, behaviour
-            )
+            learner = Learner(USER_BASE + number_, track, project.key, project.name, zone, arrives, behaviour)
             learners.append(learner)
             self.people[learner.user_id] = learner
         return learners
@@ -247,9 +245,9 @@ class Week:
             )
             connection.executemany(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, timezone,"
-                " created_at, message_id, posted_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, 1, ?)",
+                " created_at, message_id, posted_at) VALUES (?, ?, ?, ?, ?, '', ?, ?7, 1, ?7)",
                 [
-                    (GUILD_ID, p.user_id, p.project_key, p.project_name, p.track, p.timezone, iso(p.arrives), iso(p.arrives))
+                    (GUILD_ID, p.user_id, p.project_key, p.project_name, p.track, p.timezone, iso(p.arrives))
                     for p in learners
                 ],
             )
@@ -275,8 +273,16 @@ class Week:
             await conn.execute(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, timezone,"
                 " created_at, message_id, posted_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, 1, ?)",
-                (GUILD_ID, learner.user_id, project_key, project_name, learner.track, learner.timezone,
-                 iso(self.now), iso(self.now)),
+                (
+                    GUILD_ID,
+                    learner.user_id,
+                    project_key,
+                    project_name,
+                    learner.track,
+                    learner.timezone,
+                    iso(self.now),
+                    iso(self.now),
+                ),
             )
 
         await self.db.transact(body)
@@ -420,8 +426,9 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
     conn = week.db
     pool = {
         row["user_id"]: (row["project_key"], row["track"], row["state"])
-        for row in await conn.fetchall("SELECT user_id, project_key, track, state FROM match_pool WHERE guild_id = ?",
-                                       (GUILD_ID,))
+        for row in await conn.fetchall(
+            "SELECT user_id, project_key, track, state FROM match_pool WHERE guild_id = ?", (GUILD_ID,)
+        )
     }
     blocks = {
         (row["user_low"], row["user_high"])
@@ -432,7 +439,6 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
         return (min(first, second), max(first, second)) in blocks
 
     alone: list[tuple[Learner, str]] = []
-    seatable = 0
     for learner in week.people.values():
         if learner.asked_at is None or learner.teamed_at is not None:
             continue
@@ -471,9 +477,7 @@ async def simulate(scenario: Scenario, rules: Rules, folder: Path) -> Outcome:
     db = Database(path)
     await db.connect()
     try:
-        store = MatchingStore(
-            db, proposal_ttl_hours=rules.proposal_ttl_hours, shorten_expiry=rules.shorten_expiry
-        )
+        store = MatchingStore(db, proposal_ttl_hours=rules.proposal_ttl_hours, shorten_expiry=rules.shorten_expiry)
         week = Week(scenario, rules, store, db)
         learners = week.populate()
         week.write_people(learners)
@@ -490,7 +494,7 @@ async def simulate(scenario: Scenario, rules: Rules, folder: Path) -> Outcome:
         alone, seatable = await _reasons(week)
     finally:
         await db.close()
-    assert counts is not None  # noqa: S101 - an aggregate always returns one row
+    assert counts is not None  # an aggregate always returns one row
     end = WEEK_START + WEEK
     close = 0
     trios = 0
@@ -574,7 +578,7 @@ async def run_outcomes(report: Report, scenarios: Sequence[Scenario], rules: Rul
 
 
 async def measure_outcomes(report: Report, scenarios: Sequence[Scenario]) -> None:
-    report.say(f"== 6. matching outcomes: a cohort's week simulated on the real rules and store, {len(scenarios)} scenarios")
+    report.say(f"== 6. matching outcomes: a cohort's week on the real rules and store, {len(scenarios)} scenarios")
     began = time.perf_counter()
     outcomes = await run_outcomes(report, scenarios)
     for outcome in outcomes:

@@ -583,6 +583,15 @@ def next_auto_seat(now: datetime, week_starts: datetime, week_ends: datetime) ->
     return next((moment for moment in auto_seat_times(week_starts, week_ends) if moment > now - EXPIRY_GRACE), None)
 
 
+def tells_alone(now: datetime, week_starts: datetime, seat_day: float | None) -> bool:
+    """Whether the automatic run at `now` tells learners still alone where they stand: only the first run from the
+    seat day on (runs every AUTO_SEAT_EVERY would otherwise repeat the same DM)."""
+    if seat_day is None:
+        return False
+    due = week_starts + timedelta(days=seat_day)
+    return now - AUTO_SEAT_EVERY < due <= now + EXPIRY_GRACE
+
+
 def seat_cutoff(
     now: datetime, week_starts: datetime, seat_day: float | None, seat_after_hours: float | None
 ) -> datetime | None:
