@@ -472,6 +472,7 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
 
 async def simulate(scenario: Scenario, rules: Rules, folder: Path) -> Outcome:
     began = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"outcomes-{scenario.learners}-{scenario.backend_per_frontend}-{rules.name}.db"
     await create_schema(path)
     db = Database(path)
@@ -584,10 +585,8 @@ async def measure_outcomes(report: Report, scenarios: Sequence[Scenario]) -> Non
     for outcome in outcomes:
         check(outcome, report)
     worst = min(outcomes, key=lambda outcome: outcome.share)
-    report.say(
-        f"week teamed (worst scenario): {number(100 * worst.share)} %"
-        f" ({number(worst.share / GOAL_TEAMED)} x goal; {time.perf_counter() - began:.0f} s)"
-    )
+    report.detail(f"all scenarios in {time.perf_counter() - began:.0f} s; the ratio below is against the 98 % goal")
+    report.summary("week teamed (worst scenario)", 100 * worst.share, "%", worst.share / GOAL_TEAMED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

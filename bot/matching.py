@@ -522,9 +522,7 @@ def plan_leftovers(
             key=lambda pointer: (-pointer.waiting, pointer.project_key),
         )
         seats = open_seats(entry, slots, blocked)
-        alone.append(
-            AloneLearner(entry.user_id, entry.project_key, entry.track, tuple(pointers[:MAX_POINTERS]), seats)
-        )
+        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, tuple(pointers[:MAX_POINTERS]), seats))
     return LeftoverPlan(joins=tuple(joins), alone=tuple(alone))
 
 

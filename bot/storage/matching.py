@@ -548,7 +548,13 @@ class MatchingStore:
                 (guild_id,),
             )
             pool = [_pool_entry(row) for row in pool_rows]
-            teams = await self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
+            # Every project's teams, not only the pool's: learners left alone are offered seats elsewhere.
+            team_projects = await _all(
+                conn, "SELECT DISTINCT project_key FROM teams WHERE guild_id = ? AND ended_at IS NULL", (guild_id,)
+            )
+            teams = await self._active_teams(
+                conn, guild_id, {row["project_key"] for row in team_projects} if pool else set()
+            )
             people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
             blocked = await self._blocks_among(conn, guild_id, people)
             timezones: dict[int, str | None] = {entry.user_id: entry.timezone for entry in pool}

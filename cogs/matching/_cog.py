@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -13,7 +14,7 @@ from discord.utils import format_dt
 from bot.admin import GuildConfig
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
-from bot.matching import DRIFT_TEXT, Answer, Drift, next_auto_seat, seat_cutoff, tells_alone
+from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, next_auto_seat, seat_cutoff, tells_alone
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
 from bot.text import shown
@@ -35,7 +36,9 @@ from cogs.views import ConfirmView
 log = logging.getLogger(__name__)
 
 UNPAIR_CONFIRM_SECONDS = 120
-AUTO_SEAT_JOB = "matching-auto-seat:{}"
+# One job per run, named by guild and time: a date job re-armed under its own name from inside itself would be
+# removed by the scheduler as it finishes.
+AUTO_SEAT_JOB = "matching-auto-seat:{}:"
 
 
 class MatchingCog(commands.Cog):
@@ -70,19 +73,22 @@ class MatchingCog(commands.Cog):
             self.recovery.cancel()
         self.delivery.cancel_timers()
         for name in self.bot.scheduler.job_names():
-            if name.startswith(AUTO_SEAT_JOB.format("")):
+            if name.startswith(AUTO_SEAT_JOB.split("{}")[0]):
                 self.bot.scheduler.cancel(name)
 
     # -------------------------------------------------------------------------------------- automatic seating
 
-    def arm_auto_seat(self, config: GuildConfig) -> None:
+    def arm_auto_seat(self, config: GuildConfig, *, after_run: bool = False) -> None:
         """The cohort's next automatic seating run (bot.matching.auto_seat_times), if week one has one left."""
-        name = AUTO_SEAT_JOB.format(config.guild_id)
-        when = next_auto_seat(self.bot.now(), config.cohort_start_utc(), config.week_one_ends_utc())
-        if when is None:
-            self.bot.scheduler.cancel(name)
-        else:
-            self.bot.scheduler.schedule_at(name, when, self.auto_seat, config.guild_id)
+        prefix = AUTO_SEAT_JOB.format(config.guild_id)
+        for name in self.bot.scheduler.job_names():
+            if name.startswith(prefix):
+                self.bot.scheduler.cancel(name)
+        # Right after a run, the run that just happened is not "still to come".
+        now = self.bot.now() + (AUTO_SEAT_EVERY / 2 if after_run else timedelta(0))
+        when = next_auto_seat(now, config.cohort_start_utc(), config.week_one_ends_utc())
+        if when is not None:
+            self.bot.scheduler.schedule_at(f"{prefix}{when.isoformat()}", when, self.auto_seat, config.guild_id)
 
     async def auto_seat(self, guild_id: int) -> None:
         """Seat week one's leftovers without waiting for `/match run`, tell them, and tell staff what was done."""
@@ -95,7 +101,7 @@ class MatchingCog(commands.Cog):
         except Exception:
             # A job's exception would only reach APScheduler's log; the next run tries again.
             log.exception("automatic seating failed guild=%s", guild_id)
-        self.arm_auto_seat(config)
+        self.arm_auto_seat(config, after_run=True)
 
     async def seat_leftovers(self, config: GuildConfig) -> None:
         now, settings = self.bot.now(), self.bot.settings

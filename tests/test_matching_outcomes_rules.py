@@ -1,0 +1,156 @@
+"""The week-one rules the cohort simulator asked for: shorter expiry late in the week, automatic seating, seats
+on other projects for learners alone."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.matching import (
+    AUTO_SEAT_EVERY,
+    PoolEntry,
+    Team,
+    TeamMember,
+    Track,
+    auto_seat_times,
+    early_tracks,
+    next_auto_seat,
+    plan_leftovers,
+    proposal_ttl_hours,
+    seat_cutoff,
+    tells_alone,
+)
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+END = START + timedelta(days=7)
+
+
+def day(days: float) -> datetime:
+    return START + timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("now", "week_ends", "ttl", "expected"),
+    [
+        (day(0), END, 48.0, 48.0),  # 168 h left: a third is 56 h, the setting is shorter
+        (day(4), END, 48.0, 24.0),  # 72 h left
+        (day(6), END, 48.0, 8.0),  # 24 h left: never below the floor
+        (day(6.9), END, 48.0, 8.0),
+        (day(6), END, 6.0, 6.0),  # a shorter setting is never lengthened
+        (day(8), END, 48.0, 48.0),  # after week one: the usual pace
+        (day(6), None, 48.0, 48.0),  # no cohort configured
+    ],
+)
+def test_proposal_ttl_hours(now: datetime, week_ends: datetime | None, ttl: float, expected: float) -> None:
+    assert proposal_ttl_hours(now, week_ends, ttl) == pytest.approx(expected)
+
+
+def test_auto_seat_times_cover_week_one_only() -> None:
+    times = auto_seat_times(START, END)
+    assert times[0] == START + AUTO_SEAT_EVERY
+    assert times[-1] < END
+    assert all(later - earlier == AUTO_SEAT_EVERY for earlier, later in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (day(0), START + AUTO_SEAT_EVERY),
+        (START + AUTO_SEAT_EVERY - timedelta(milliseconds=500), START + AUTO_SEAT_EVERY),  # a timer waking early
+        (day(5) + timedelta(minutes=1), day(5) + AUTO_SEAT_EVERY),
+        (END - timedelta(minutes=1), None),
+        (day(9), None),
+    ],
+)
+def test_next_auto_seat(now: datetime, expected: datetime | None) -> None:
+    assert next_auto_seat(now, START, END) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "seat_day", "after", "expected"),
+    [
+        (day(5), 5.0, None, day(5)),  # from the seat day on: everyone left over
+        (day(6), 5.0, 12.0, day(6)),
+        (day(2), 5.0, None, None),  # before it, without early seating: nobody
+        (day(2), 5.0, 12.0, day(2) - timedelta(hours=12)),  # before it: those who waited 12 hours
+        (day(6), None, None, None),  # both off
+        (day(6), None, 12.0, day(6) - timedelta(hours=12)),
+    ],
+)
+def test_seat_cutoff(now: datetime, seat_day: float | None, after: float | None, expected: datetime | None) -> None:
+    assert seat_cutoff(now, START, seat_day, after) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "seat_day", "expected"),
+    [
+        (day(5), 5.0, True),
+        (day(5) + AUTO_SEAT_EVERY, 5.0, False),  # the next run does not repeat the DM
+        (day(5) - AUTO_SEAT_EVERY, 5.0, False),
+        (day(5.05), 5.05, True),
+        (day(5), None, False),
+    ],
+)
+def test_tells_alone_once(now: datetime, seat_day: float | None, expected: bool) -> None:
+    assert tells_alone(now, START, seat_day) is expected
+
+
+def entry(user: int, track: Track, hours: float, project: str = "job-board") -> PoolEntry:
+    return PoolEntry(1, user, project, track, None, START + timedelta(hours=hours))
+
+
+def team(team_id: int, *members: tuple[int, Track], project: str = "job-board") -> Team:
+    return Team(
+        team_id,
+        1,
+        project,
+        None,
+        None,
+        None,
+        START,
+        members=tuple(TeamMember(user, track, START) for user, track in members),
+    )
+
+
+@pytest.mark.parametrize(
+    ("pool", "expected"),
+    [
+        ([entry(1, "backend", 0), entry(2, "backend", 0), entry(3, "frontend", 0)], {"backend"}),
+        ([entry(1, "backend", 0), entry(3, "frontend", 0)], {"backend", "frontend"}),
+        ([], {"backend", "frontend"}),
+    ],
+)
+def test_early_tracks_are_the_longer_line(pool: list[PoolEntry], expected: set[str]) -> None:
+    assert early_tracks(pool) == expected
+
+
+def test_early_seating_takes_only_long_waits_of_the_longer_line() -> None:
+    teams = [team(1, (10, "frontend"), (20, "backend")), team(2, (11, "frontend"), (21, "backend"))]
+    pool = [
+        entry(30, "backend", 0),  # waited 24 hours: seated
+        entry(31, "backend", 20),  # waited 4 hours: not yet
+        entry(40, "frontend", 0, project="online-poll"),  # the scarcer track: keeps waiting for a counterpart
+        entry(32, "backend", 1, project="online-poll"),  # a counterpart waits on online-poll: not a leftover
+    ]
+    now = START + timedelta(hours=24)
+    plan = plan_leftovers(pool, teams, set(), {}, now, queued_by=now - timedelta(hours=12))
+    assert [(join.user_id, join.team_id) for join in plan.joins] == [(30, 1)]
+    assert plan.alone == ()
+
+
+def test_alone_learners_are_offered_seats_on_other_projects() -> None:
+    teams = [
+        team(1, (10, "frontend"), (20, "backend"), project="online-poll"),
+        team(2, (11, "frontend"), (21, "backend"), project="online-poll"),
+        team(3, (12, "frontend"), (22, "backend"), project="social-feed"),
+        team(4, (13, "frontend"), (23, "backend"), (24, "backend"), project="ecommerce"),  # full
+        team(5, (14, "frontend"), (25, "backend"), project="movie-recommendation"),
+    ]
+    pool = [entry(30, "backend", 0, project="custom:budget-tracker")]
+    blocked = {(14, 30)}  # met the movie team's frontend before
+    plan = plan_leftovers(pool, teams, blocked, {}, day(5))
+    [alone] = plan.alone
+    assert alone.pointers == ()
+    assert [(seat.project_key, seat.waiting) for seat in alone.seats] == [("online-poll", 2), ("social-feed", 1)]
