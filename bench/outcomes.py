@@ -472,7 +472,7 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
 
 async def simulate(scenario: Scenario, rules: Rules, folder: Path) -> Outcome:
     began = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once per scenario, before any await
     path = folder / f"outcomes-{scenario.learners}-{scenario.backend_per_frontend}-{rules.name}.db"
     await create_schema(path)
     db = Database(path)
