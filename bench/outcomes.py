@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -287,7 +287,9 @@ class Week:
 
         await self.db.transact(body)
         learner.project_key, learner.project_name = project_key, project_name
-        await self.store.drop_if_moved(GUILD_ID, learner.user_id, self.now)
+        departure = await self.store.drop_if_moved(GUILD_ID, learner.user_id, self.now)
+        for update in departure.withdrawn if departure is not None else ():
+            self.updated(update)
 
     # ------------------------------------------------------------------------------------------ events
 
@@ -416,6 +418,8 @@ class Week:
         learner = self.people[user]
         if learner.teamed_at is not None or learner.withdrew:
             return
+        if await self.store.pending_proposal_for(GUILD_ID, user) is not None:
+            return  # proposed a partner on their own project meanwhile: no reason to move
         await self.move(learner, project_key, project_name)
         await self.on_find(user)
 
@@ -592,11 +596,21 @@ async def measure_outcomes(report: Report, scenarios: Sequence[Scenario]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__)
     parser.add_argument("--rules", choices=("before", "after"), default="after")
+    parser.add_argument(
+        "--seat-after-hours", type=float, metavar="H", help="with the current rules: also seat early (a trial)"
+    )
+    parser.add_argument("--only", metavar="LEARNERS:RATIO", help="one scenario, e.g. 2000:2")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     report = Report()
     rules = BEFORE if args.rules == "before" else current_rules()
-    outcomes = asyncio.run(run_outcomes(report, QUICK if args.quick else FULL, rules))
+    if args.seat_after_hours is not None:
+        rules = replace(rules, name=f"after, early {args.seat_after_hours:g} h", seat_after_hours=args.seat_after_hours)
+    scenarios: Sequence[Scenario] = QUICK if args.quick else FULL
+    if args.only:
+        size, ratio = args.only.split(":")
+        scenarios = (Scenario(int(size), int(ratio)),)
+    outcomes = asyncio.run(run_outcomes(report, scenarios, rules))
     for outcome in outcomes:
         check(outcome, report)
     for goal in report.goals:
