@@ -67,9 +67,9 @@ class Settings:
         if self.proposal_ttl_hours <= 0:
             raise SettingsError("proposal_ttl_hours: must be greater than 0")
         if self.auto_seat_day is not None and not 0 <= self.auto_seat_day <= 7:
-            raise SettingsError("auto_seat_day: must be 0-7 (a day of week one), or empty to turn it off")
+            raise SettingsError("auto_seat_day: must be 0-7 (a day of week one), or null (config.yaml) to turn it off")
         if self.seat_after_hours is not None and self.seat_after_hours < 0:
-            raise SettingsError("seat_after_hours: must be 0 or more, or empty to turn it off")
+            raise SettingsError("seat_after_hours: must be 0 or more, or null (config.yaml) to turn it off")
         if self.reminder_grace_hours < 0:
             raise SettingsError("reminder_grace_hours: must be 0 or more")
         if self.dm_pace_seconds < 0:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.settings import Settings
-from tests.conftest import World, build_world
+from tests.conftest import World
 from tests.test_matching_flow import announce, dms, pair_up, status
 
 DAY = 86_400
@@ -71,16 +73,20 @@ async def test_leftovers_are_seated_on_the_seat_day_and_staff_told(world: World)
     assert dms(spare)[-1].content == told
 
 
-async def test_automatic_seating_can_be_turned_off(simcord_env: Any) -> None:
-    bot = simcord_env.bot
-    assert isinstance(bot.settings, Settings)
-    object.__setattr__(bot.settings, "auto_seat_day", None)
-    world = await build_world(simcord_env)
-    backend, frontend, extra, _ = world.learners
-    await announce(world, backend, "backend")
-    await announce(world, frontend, "frontend")
-    await pair_up(world, backend, frontend)
-    await announce(world, extra, "backend")
-    await extra.slash(world.channel, "match find")
-    await world.env.advance_time(6 * DAY)
-    assert "Waiting" in await status(world, extra)
+class TestTurnedOff:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.with_overrides(auto_seat_day=None)
+
+    async def test_leftovers_wait_for_staff(self, world: World) -> None:
+        backend, frontend, extra, _ = world.learners
+        await announce(world, backend, "backend")
+        await announce(world, frontend, "frontend")
+        await pair_up(world, backend, frontend)
+        await announce(world, extra, "backend")
+        await extra.slash(world.channel, "match find")
+        await world.env.advance_time(6 * DAY)
+        assert "Waiting" in await status(world, extra)
+        # `/match run` still seats them.
+        await world.staff.slash(world.channel, "match run")
+        assert "Partnered" in await status(world, extra)

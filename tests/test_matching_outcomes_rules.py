@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from bot.matching import (
     seat_cutoff,
     tells_alone,
 )
+from bot.settings import Settings, SettingsError
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 END = START + timedelta(days=7)
@@ -154,3 +156,17 @@ def test_alone_learners_are_offered_seats_on_other_projects() -> None:
     [alone] = plan.alone
     assert alone.pointers == ()
     assert [(seat.project_key, seat.waiting) for seat in alone.seats] == [("online-poll", 2), ("social-feed", 1)]
+
+
+def test_seating_settings_from_the_environment(tmp_path: Path) -> None:
+    environ = {"NEXUS_CONFIG": str(tmp_path / "none.yaml"), "NEXUS_AUTO_SEAT_DAY": "4.5", "NEXUS_SEAT_AFTER_HOURS": "8"}
+    settings = Settings.from_env(environ, env_file=None)
+    assert (settings.auto_seat_day, settings.seat_after_hours) == (4.5, 8.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"), [({"auto_seat_day": 8}, "auto_seat_day"), ({"seat_after_hours": -1}, "seat_after_hours")]
+)
+def test_seating_settings_refuse_nonsense(changes: dict[str, float], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings(**changes)  # type: ignore[arg-type]
