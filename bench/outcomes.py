@@ -455,7 +455,6 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
             reason = "missed a proposal, not back in the pool yet"
         elif entry[2] == "proposed":
             reason = "proposal still open"
-            learner.offer = learner.offer or "a proposal, open at the end"
         else:
             others = [
                 user
@@ -468,6 +467,8 @@ async def _reasons(week: Week) -> tuple[list[tuple[Learner, str]], int]:
                 reason = "declined or met everyone waiting on their project"
             else:
                 reason = "waiting with an untried counterpart"
+        if not learner.offer and learner.proposals:
+            learner.offer = "a proposal (declined, expired or still open)"
         alone.append((learner, reason))
     # Whom a `/match run` now would still seat: nobody, if the rules seated everyone who could be.
     final = await week.store.run_leftovers(GUILD_ID, STAFF_ID, week.now)

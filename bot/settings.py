@@ -41,7 +41,7 @@ class Settings:
     # Week one's automatic seating of leftovers as third members (bot.matching.seat_cutoff): everyone left over from
     # this day of the week on, and before it anyone who has waited this many hours with no counterpart.
     auto_seat_day: float | None = 5.0
-    seat_after_hours: float | None = None
+    seat_after_hours: float | None = 6.0
     reminder_grace_hours: float = 12.0
     dm_pace_seconds: float = 1.0
     command_cooldown_seconds: float = 10.0

@@ -1,5 +1,5 @@
-"""Week one's automatic seating through SimCord: leftovers become third members on the seat day without anyone
-running `/match run`, the rest are told where there is room, and staff get the summary."""
+"""Week one's automatic seating through SimCord: leftovers become third members after a wait (or on the seat day)
+without anyone running `/match run`, the rest are told where there is room, and staff get the summary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from bot.settings import Settings
 from tests.conftest import World
 from tests.test_matching_flow import announce, dms, pair_up, status
 
-DAY = 86_400
+HOUR = 3_600
+DAY = 24 * HOUR
 
 
 def seating_summaries(channel: Any) -> list[str]:
@@ -50,25 +51,31 @@ async def test_leftovers_are_seated_on_the_seat_day_and_staff_told(world: World)
         await announce(world, member, "backend")
         await member.slash(world.channel, "match find")
 
-    # Four days in, nobody has been moved: a counterpart may still come.
-    await world.env.advance_time(4 * DAY)
+    # A few hours in, nobody has been moved: a counterpart may still come.
+    await world.env.advance_time(3 * HOUR)
     assert "Waiting" in await status(world, extra)
     assert not seating_summaries(staff_channel)
 
-    await world.env.advance_time(DAY + 60)
+    # Six hours' wait on the longer line (backend): the earliest is seated, the next run after the wait.
+    await world.env.advance_time(6 * HOUR + 60)
     assert "third member" in dms(extra)[-1].content
     assert "Partnered" in await status(world, extra)
     assert "learner2 (backend) joins your team" in dms(frontend)[-1].content
     assert extra.mention in thread.history()[-1].content
-    # The Job Board team is full; the Online Poll team has room for a backend: the spare is told so, once.
-    told = dms(spare)[-1].content
-    assert "No partner yet on **Job Board**" in told and "Online Poll System (1 team)" in told
     [summary] = seating_summaries(staff_channel)
     assert "Seated 1 learner as third members; 1 still alone" in summary
-    entries = await world.env.bot.get_cog("MatchingCog").store.log_entries(world.guild.id)
-    assert [(action, details.get("automatic")) for _, action, details, _ in entries] == [("run", True)]
+    # The spare is not moved to another project without consent, and hears nothing until the seat day.
+    assert "Waiting" in await status(world, spare)
+    before = [m.content for m in dms(spare)]
+    assert not any("No partner yet" in text for text in before)
 
-    # Later runs seat whoever is left over, without repeating the DM to the spare.
+    # Day 5: the spare is told, once, that the Job Board team is full and the Online Poll team has room.
+    await world.env.advance_time(5 * DAY - 9 * HOUR)
+    told = dms(spare)[-1].content
+    assert "No partner yet on **Job Board**" in told and "Online Poll System (1 team)" in told
+    assert len(seating_summaries(staff_channel)) == 2
+    entries = await world.env.bot.get_cog("MatchingCog").store.log_entries(world.guild.id)
+    assert {(action, details.get("automatic")) for _, action, details, _ in entries} == {("run", True)}
     await world.env.advance_time(DAY)
     assert dms(spare)[-1].content == told
 
@@ -76,7 +83,7 @@ async def test_leftovers_are_seated_on_the_seat_day_and_staff_told(world: World)
 class TestTurnedOff:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return settings.with_overrides(auto_seat_day=None)
+        return settings.with_overrides(auto_seat_day=None, seat_after_hours=None)
 
     async def test_leftovers_wait_for_staff(self, world: World) -> None:
         backend, frontend, extra, _ = world.learners
