@@ -526,15 +526,21 @@ def plan_leftovers(
     return LeftoverPlan(joins=tuple(joins), alone=tuple(alone))
 
 
+# Measured with bench/outcomes.py: at 1:1 the waiting lines stay close and nobody is seated early; at 2:1 and 3:1
+# the backend line is soon twice the frontend one.
+EARLY_LINE_RATIO = 2.0
+
+
 def early_tracks(waiting: Sequence[PoolEntry]) -> set[Track]:
-    """The tracks seated early: the one with more learners waiting across the cohort (both on a tie).
+    """The tracks seated early: one with at least EARLY_LINE_RATIO times as many learners waiting across the cohort
+    as the other (none when the lines are close).
 
     A learner of the scarcer track who waits is worth more founding a team of their own when a counterpart comes
-    than as a third member: early seating of them would use up the seats the longer line needs.
+    than as a third member: early seating of them would use up the seats the longer line needs. When the lines are
+    close, a counterpart is likely to come, and seating early would only turn pairs into trios.
     """
     counts = Counter(entry.track for entry in waiting)
-    most = max((counts[track] for track in TRACKS), default=0)
-    return {track for track in TRACKS if counts[track] == most}
+    return {track for track in TRACKS if counts[track] >= EARLY_LINE_RATIO * counts[other_track(track)]}
 
 
 def _has_room(slot: _TeamSlot, entry: PoolEntry, blocked: Set[tuple[int, int]]) -> bool:

@@ -120,11 +120,17 @@ def team(team_id: int, *members: tuple[int, Track], project: str = "job-board") 
     ("pool", "expected"),
     [
         ([entry(1, "backend", 0), entry(2, "backend", 0), entry(3, "frontend", 0)], {"backend"}),
-        ([entry(1, "backend", 0), entry(3, "frontend", 0)], {"backend", "frontend"}),
-        ([], {"backend", "frontend"}),
+        ([entry(1, "frontend", 0), entry(2, "frontend", 0), entry(3, "backend", 0)], {"frontend"}),
+        (
+            [entry(1, "backend", 0), entry(2, "backend", 0), entry(4, "backend", 0), entry(3, "frontend", 0)],
+            {"backend"},
+        ),
+        ([entry(1, "backend", 0), entry(3, "frontend", 0)], set()),  # close lines: a counterpart is likely to come
+        ([entry(1, "backend", 0), entry(2, "backend", 0), entry(3, "frontend", 0), entry(4, "frontend", 0)], set()),
+        ([entry(1, "backend", 0)], {"backend"}),
     ],
 )
-def test_early_tracks_are_the_longer_line(pool: list[PoolEntry], expected: set[str]) -> None:
+def test_early_tracks_are_a_line_twice_the_other(pool: list[PoolEntry], expected: set[str]) -> None:
     assert early_tracks(pool) == expected
 
 
