@@ -41,6 +41,7 @@ from bot.matching import (
     Proposal,
     ProposalUpdate,
     Track,
+    alone_to_tell,
     auto_seat_times,
     seat_cutoff,
     timezone_gap,
@@ -384,7 +385,10 @@ class Week:
     async def on_seat(self) -> None:
         cutoff = seat_cutoff(self.now, WEEK_START, self.rules.auto_seat_day, self.rules.seat_after_hours)
         if cutoff is not None:
-            self.seated(await self.store.run_leftovers(GUILD_ID, STAFF_ID, self.now, queued_by=cutoff))
+            run = await self.store.run_leftovers(GUILD_ID, STAFF_ID, self.now, queued_by=cutoff)
+            # Only those the bot tells (alone_to_tell) hear of what is open to them.
+            told = alone_to_tell(run.plan.alone, self.now, WEEK_START, self.rules.auto_seat_day)
+            self.seated(replace(run, plan=replace(run.plan, alone=told)))
 
     def seated(self, run: LeftoverRun) -> None:
         for join in run.plan.joins:

@@ -429,6 +429,7 @@ class AloneLearner:
     pointers: tuple[ProjectPointer, ...] = ()
     # Other projects whose teams have room for them as a third member (`waiting`: how many such teams).
     seats: tuple[ProjectPointer, ...] = ()
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -522,7 +523,8 @@ def plan_leftovers(
             key=lambda pointer: (-pointer.waiting, pointer.project_key),
         )
         seats = open_seats(entry, slots, blocked)
-        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, tuple(pointers[:MAX_POINTERS]), seats))
+        pointed = tuple(pointers[:MAX_POINTERS])
+        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, pointed, seats, entry.queued_at))
     return LeftoverPlan(joins=tuple(joins), alone=tuple(alone))
 
 
@@ -588,12 +590,26 @@ def next_auto_seat(now: datetime, week_starts: datetime, week_ends: datetime) ->
 
 
 def tells_alone(now: datetime, week_starts: datetime, seat_day: float | None) -> bool:
-    """Whether the automatic run at `now` tells learners still alone where they stand: only the first run from the
-    seat day on (runs every AUTO_SEAT_EVERY would otherwise repeat the same DM)."""
+    """Whether the automatic run at `now` tells every learner still alone where they stand: the first run from the
+    seat day on."""
     if seat_day is None:
         return False
     due = week_starts + timedelta(days=seat_day)
     return now - AUTO_SEAT_EVERY < due <= now + EXPIRY_GRACE
+
+
+def alone_to_tell(
+    alone: Sequence[AloneLearner], now: datetime, week_starts: datetime, seat_day: float | None
+) -> tuple[AloneLearner, ...]:
+    """Whom an automatic run tells that they are still alone, and what is open to them: everyone at the first run
+    from the seat day on, then those who joined the line since the run before (runs every AUTO_SEAT_EVERY would
+    otherwise repeat the same DM)."""
+    if tells_alone(now, week_starts, seat_day):
+        return tuple(alone)
+    if seat_day is None or now < week_starts + timedelta(days=seat_day):
+        return ()
+    since = now - AUTO_SEAT_EVERY
+    return tuple(learner for learner in alone if learner.queued_at is not None and learner.queued_at > since)
 
 
 def seat_cutoff(

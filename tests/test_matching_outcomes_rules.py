@@ -11,10 +11,12 @@ import pytest
 
 from bot.matching import (
     AUTO_SEAT_EVERY,
+    AloneLearner,
     PoolEntry,
     Team,
     TeamMember,
     Track,
+    alone_to_tell,
     auto_seat_times,
     early_tracks,
     next_auto_seat,
@@ -176,3 +178,21 @@ def test_seating_settings_from_the_environment(tmp_path: Path) -> None:
 def test_seating_settings_refuse_nonsense(changes: dict[str, float], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings(**changes)  # type: ignore[arg-type]
+
+
+def alone(user: int, queued: datetime) -> AloneLearner:
+    return AloneLearner(user, "job-board", "backend", queued_at=queued)
+
+
+@pytest.mark.parametrize(
+    ("now", "seat_day", "told"),
+    [
+        (day(5), 5.0, [1, 2, 3]),  # the seat day's run: everyone
+        (day(5) + AUTO_SEAT_EVERY, 5.0, [3]),  # later runs: only who joined the line since the run before
+        (day(4), 5.0, []),  # early seating tells nobody
+        (day(5) + AUTO_SEAT_EVERY, None, []),
+    ],
+)
+def test_alone_to_tell(now: datetime, seat_day: float | None, told: list[int]) -> None:
+    learners = [alone(1, day(1)), alone(2, day(5) - timedelta(minutes=1)), alone(3, day(5) + timedelta(hours=1))]
+    assert [learner.user_id for learner in alone_to_tell(learners, now, START, seat_day)] == told

@@ -14,7 +14,7 @@ from discord.utils import format_dt
 from bot.admin import GuildConfig
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
-from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, next_auto_seat, seat_cutoff, tells_alone
+from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, alone_to_tell, next_auto_seat, seat_cutoff
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
 from bot.text import shown
@@ -111,21 +111,18 @@ class MatchingCog(commands.Cog):
             return
         actor = self.bot.user.id if self.bot.user else 0
         result = await self.store.run_leftovers(config.guild_id, actor, now, queued_by=cutoff)
-        told = tells_alone(now, week_starts, settings.auto_seat_day)
+        told = alone_to_tell(result.plan.alone, now, week_starts, settings.auto_seat_day)
         log.info(
-            "automatic seating guild=%s joined=%d alone=%d told=%s",
+            "automatic seating guild=%s joined=%d alone=%d told=%d",
             config.guild_id,
             len(result.plan.joins),
             len(result.plan.alone),
-            told,
+            len(told),
         )
         await self.delivery.announce_joins(result)
-        if told:
-            for alone in result.plan.alone:
-                await self.delivery.notify(
-                    config.guild_id, alone.user_id, format_alone(alone, result, self.project_names)
-                )
-        if config.staff_channel_id is None or not (result.plan.joins or (told and result.plan.alone)):
+        for alone in told:
+            await self.delivery.notify(config.guild_id, alone.user_id, format_alone(alone, result, self.project_names))
+        if config.staff_channel_id is None or not (result.plan.joins or told):
             return
         people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
         names = {user: self.delivery.name_of(config.guild_id, user) for user in people}
