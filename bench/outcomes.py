@@ -387,7 +387,9 @@ class Week:
         if cutoff is not None:
             run = await self.store.run_leftovers(GUILD_ID, STAFF_ID, self.now, queued_by=cutoff)
             # Only those the bot tells (alone_to_tell) hear of what is open to them.
-            told = alone_to_tell(run.plan.alone, self.now, WEEK_START, self.rules.auto_seat_day)
+            told = alone_to_tell(
+                run.plan.alone, self.now, WEEK_START, self.rules.auto_seat_day, self.rules.seat_after_hours
+            )
             self.seated(replace(run, plan=replace(run.plan, alone=told)))
 
     def seated(self, run: LeftoverRun) -> None:

@@ -599,17 +599,21 @@ def tells_alone(now: datetime, week_starts: datetime, seat_day: float | None) ->
 
 
 def alone_to_tell(
-    alone: Sequence[AloneLearner], now: datetime, week_starts: datetime, seat_day: float | None
+    alone: Sequence[AloneLearner],
+    now: datetime,
+    week_starts: datetime,
+    seat_day: float | None,
+    seat_after_hours: float | None,
 ) -> tuple[AloneLearner, ...]:
     """Whom an automatic run tells that they are still alone, and what is open to them: everyone at the first run
-    from the seat day on, then those who joined the line since the run before (runs every AUTO_SEAT_EVERY would
-    otherwise repeat the same DM)."""
+    from the seat day on; otherwise those the run considers for the first time (their wait crossed the cut-off
+    since the run before), so runs every AUTO_SEAT_EVERY never repeat the same DM."""
     if tells_alone(now, week_starts, seat_day):
         return tuple(alone)
-    if seat_day is None or now < week_starts + timedelta(days=seat_day):
-        return ()
-    since = now - AUTO_SEAT_EVERY
-    return tuple(learner for learner in alone if learner.queued_at is not None and learner.queued_at > since)
+    before = seat_cutoff(now - AUTO_SEAT_EVERY, week_starts, seat_day, seat_after_hours)
+    return tuple(
+        learner for learner in alone if learner.queued_at is not None and (before is None or learner.queued_at > before)
+    )
 
 
 def seat_cutoff(

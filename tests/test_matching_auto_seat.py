@@ -64,20 +64,22 @@ async def test_leftovers_are_seated_on_the_seat_day_and_staff_told(world: World)
     assert extra.mention in thread.history()[-1].content
     [summary] = seating_summaries(staff_channel)
     assert "Seated 1 learner as third members; 1 still alone" in summary
-    # The spare is not moved to another project without consent, and hears nothing until the seat day.
+    # The spare is not moved to another project without consent: they are told, once, that the Job Board team is
+    # full and the Online Poll team has room.
     assert "Waiting" in await status(world, spare)
-    before = [m.content for m in dms(spare)]
-    assert not any("No partner yet" in text for text in before)
-
-    # Day 5: the spare is told, once, that the Job Board team is full and the Online Poll team has room.
-    await world.env.advance_time(5 * DAY - 9 * HOUR)
     told = dms(spare)[-1].content
     assert "No partner yet on **Job Board**" in told and "Online Poll System (1 team)" in told
+
+    # Later runs do not repeat it; the seat day's run tells everyone still alone once more, and staff again.
+    await world.env.advance_time(3 * HOUR)
+    assert sum("No partner yet" in m.content for m in dms(spare)) == 1
+    await world.env.advance_time(5 * DAY - 12 * HOUR)
+    assert sum("No partner yet" in m.content for m in dms(spare)) == 2
     assert len(seating_summaries(staff_channel)) == 2
     entries = await world.env.bot.get_cog("MatchingCog").store.log_entries(world.guild.id)
     assert {(action, details.get("automatic")) for _, action, details, _ in entries} == {("run", True)}
     await world.env.advance_time(DAY)
-    assert dms(spare)[-1].content == told
+    assert sum("No partner yet" in m.content for m in dms(spare)) == 2
 
 
 class TestTurnedOff:

@@ -185,14 +185,24 @@ def alone(user: int, queued: datetime) -> AloneLearner:
 
 
 @pytest.mark.parametrize(
-    ("now", "seat_day", "told"),
+    ("now", "seat_day", "after", "told"),
     [
-        (day(5), 5.0, [1, 2, 3]),  # the seat day's run: everyone
-        (day(5) + AUTO_SEAT_EVERY, 5.0, [3]),  # later runs: only who joined the line since the run before
-        (day(4), 5.0, []),  # early seating tells nobody
-        (day(5) + AUTO_SEAT_EVERY, None, []),
+        (day(5), 5.0, None, [1, 2, 3, 5]),  # the seat day's run: everyone in line by then
+        (day(5) + AUTO_SEAT_EVERY, 5.0, None, [4]),  # later runs: only who joined the line since the run before
+        (day(5) + AUTO_SEAT_EVERY, 5.0, 6.0, [4]),
+        (day(4), 5.0, None, []),  # no early seating: nobody before the seat day
+        (day(1) + timedelta(hours=7), 5.0, 6.0, [5]),  # early seating: whose wait crossed 6 hours since the run before
+        (day(5) + AUTO_SEAT_EVERY, None, None, []),
     ],
 )
-def test_alone_to_tell(now: datetime, seat_day: float | None, told: list[int]) -> None:
-    learners = [alone(1, day(1)), alone(2, day(5) - timedelta(minutes=1)), alone(3, day(5) + timedelta(hours=1))]
-    assert [learner.user_id for learner in alone_to_tell(learners, now, START, seat_day)] == told
+def test_alone_to_tell(now: datetime, seat_day: float | None, after: float | None, told: list[int]) -> None:
+    learners = [
+        alone(1, day(1) - timedelta(hours=2)),
+        alone(2, day(5) - timedelta(hours=4)),
+        alone(3, day(5) - timedelta(minutes=1)),
+        alone(4, day(5) + timedelta(hours=1)),
+        alone(5, day(1)),
+    ]
+    queued_by = seat_cutoff(now, START, seat_day, after)
+    considered = [learner for learner in learners if queued_by is not None and learner.queued_at <= queued_by]
+    assert [learner.user_id for learner in alone_to_tell(considered, now, START, seat_day, after)] == told

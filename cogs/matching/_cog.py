@@ -111,7 +111,7 @@ class MatchingCog(commands.Cog):
             return
         actor = self.bot.user.id if self.bot.user else 0
         result = await self.store.run_leftovers(config.guild_id, actor, now, queued_by=cutoff)
-        told = alone_to_tell(result.plan.alone, now, week_starts, settings.auto_seat_day)
+        told = alone_to_tell(result.plan.alone, now, week_starts, settings.auto_seat_day, settings.seat_after_hours)
         log.info(
             "automatic seating guild=%s joined=%d alone=%d told=%d",
             config.guild_id,
