@@ -570,6 +570,7 @@ class MatchingStore:
                 changed.add(team.id)
             updated = {team_id: await self._team(conn, team_id) for team_id in changed}
             mentioned = {entry.project_key for entry in pool}
+            mentioned |= {seat.project_key for alone in plan.alone for seat in alone.seats}
             labels = await self._labels(conn, guild_id, mentioned)
             details: dict[str, Any] = {
                 "joined": [[join.user_id, join.team_id] for join in plan.joins],
