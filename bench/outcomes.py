@@ -595,9 +595,11 @@ async def measure_outcomes(report: Report, scenarios: Sequence[Scenario]) -> Non
     outcomes = await run_outcomes(report, scenarios)
     for outcome in outcomes:
         check(outcome, report)
-    worst = min(outcomes, key=lambda outcome: outcome.share)
+    # The share goal is set for 1:1 and 2:1 (at 3:1 a quarter of the cohort cannot be seated in any trio).
+    goaled = [outcome for outcome in outcomes if outcome.scenario.backend_per_frontend <= 2] or outcomes
+    worst = min(goaled, key=lambda outcome: outcome.share)
     report.detail(f"all scenarios in {time.perf_counter() - began:.0f} s; the ratio below is against the 98 % goal")
-    report.summary("week teamed (worst scenario)", 100 * worst.share, "%", worst.share / GOAL_TEAMED)
+    report.summary("week teamed (worst 1:1 or 2:1)", 100 * worst.share, "%", worst.share / GOAL_TEAMED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
