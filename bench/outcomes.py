@@ -140,8 +140,7 @@ class Learner:
     teamed_at: datetime | None = None
     withdrew: bool = False
     proposals: int = 0
-    declined: int = 0
-    offer: str = ""  # what Nexus last offered them when alone
+    offer: str = ""  # something concrete Nexus offered them: a proposal, a waiting counterpart, a seat
 
 
 @dataclass
@@ -362,8 +361,6 @@ class Week:
                 await self.on_find(user)
             return
         decline = self.rng.random() < DECLINE_SHARE
-        if decline:
-            learner.declined += 1
         try:
             update = await self.store.answer(proposal_id, user, "declined" if decline else "accepted", self.now)
         except InvalidInput:
