@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench import commands, matching, reminders, search, startup
+from bench import commands, matching, outcomes, reminders, search, startup
 from bench.harness import quiet_logs
 from bench.report import Report, machine_lines
 
@@ -26,6 +26,7 @@ SECTIONS: dict[str, Section] = {
         report, reminders.QUICK if args.quick else reminders.FULL
     ),
     "start-up": lambda report, args: startup.measure_startup(report, startup.QUICK if args.quick else startup.FULL),
+    "outcomes": lambda report, args: outcomes.measure_outcomes(report, outcomes.QUICK if args.quick else outcomes.FULL),
 }
 
 

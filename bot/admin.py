@@ -27,13 +27,16 @@ class GuildConfig:
         return local.astimezone(to_tzinfo("UTC"))
 
     def week_one_ends_utc(self) -> datetime:
-        local = datetime.combine(
-            self.cohort_start + timedelta(days=WEEK_ONE_DAYS), time(0, 0), tzinfo=to_tzinfo(self.timezone)
-        )
-        return local.astimezone(to_tzinfo("UTC"))
+        return week_one_ends(self.cohort_start, self.timezone)
 
     def is_after_week_one(self, now: datetime) -> bool:
         return now >= self.week_one_ends_utc()
+
+
+def week_one_ends(cohort_start: date, timezone: str) -> datetime:
+    """Midnight after week one's last day in the cohort's zone, as an aware UTC instant."""
+    local = datetime.combine(cohort_start + timedelta(days=WEEK_ONE_DAYS), time(0, 0), tzinfo=to_tzinfo(timezone))
+    return local.astimezone(to_tzinfo("UTC"))
 
 
 def parse_cohort_start(text: str) -> date:

@@ -272,6 +272,20 @@ def proposal_expiry(now: datetime, ttl_hours: float) -> datetime:
     return now + timedelta(hours=ttl_hours)
 
 
+# As week one runs out, a proposal nobody answers must not hold its learners for two of the days that are left:
+# its expiry shrinks to a share of the time remaining, but never below what a learner who sleeps needs to see it.
+EXPIRY_SHARE_OF_WEEK_LEFT = 1 / 3
+MIN_PROPOSAL_TTL_HOURS = 8.0
+
+
+def proposal_ttl_hours(now: datetime, week_ends: datetime | None, ttl_hours: float) -> float:
+    """How long a proposal made `now` stays open: the configured time, shortened as the week runs out."""
+    if week_ends is None or now >= week_ends:
+        return ttl_hours  # no cohort week set, or past it: matching goes at its usual pace
+    left = (week_ends - now).total_seconds() / 3600
+    return min(ttl_hours, max(MIN_PROPOSAL_TTL_HOURS, left * EXPIRY_SHARE_OF_WEEK_LEFT))
+
+
 # --------------------------------------------------------------------------------------------- outcomes
 
 
@@ -413,6 +427,9 @@ class AloneLearner:
     project_key: str
     track: Track
     pointers: tuple[ProjectPointer, ...] = ()
+    # Other projects whose teams have room for them as a third member (`waiting`: how many such teams).
+    seats: tuple[ProjectPointer, ...] = ()
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -437,13 +454,17 @@ def plan_leftovers(
     blocked: Set[tuple[int, int]],
     timezones: Mapping[int, str | None],
     now: datetime,
+    queued_by: datetime | None = None,
 ) -> LeftoverPlan:
     """Seat each learner who has nobody left to pair with as a third member of a team on their project.
 
     A leftover is a waiting learner with no eligible waiting counterpart on their project. Leftovers are seated
     first come, first served, in the earliest-formed team with room whose other-track member is in a close
     timezone, else the earliest-formed team with room; never more than three to a team, never with someone they
-    met before. Anyone still alone is pointed to projects where learners of their other track are waiting.
+    met before. Anyone still alone is pointed to projects where learners of their other track are waiting, and to
+    other projects with a team that has room for them. With `queued_by` (the automatic runs), only leftovers in
+    line since then or earlier are seated or reported, and before the seat day (`queued_by` earlier than `now`)
+    only those of the track with the longer line (early_tracks).
     """
     waiting = sorted((entry for entry in pool if entry.state == "waiting"), key=lambda e: (e.queued_at, e.user_id))
     by_project: dict[str, list[PoolEntry]] = defaultdict(list)
@@ -456,7 +477,14 @@ def plan_leftovers(
             for other in by_project[entry.project_key]
         )
 
-    leftovers = [entry for entry in waiting if not has_counterpart(entry)]
+    seated_tracks = early_tracks(waiting) if queued_by is not None and queued_by < now else set(TRACKS)
+    leftovers = [
+        entry
+        for entry in waiting
+        if not has_counterpart(entry)
+        and (queued_by is None or entry.queued_at <= queued_by)
+        and entry.track in seated_tracks
+    ]
     slots: dict[str, list[_TeamSlot]] = defaultdict(list)
     for team in sorted(teams, key=lambda t: (t.created_at, t.id)):
         slots[team.project_key].append(_TeamSlot(team, list(team.members)))
@@ -464,13 +492,7 @@ def plan_leftovers(
     joins: list[TeamJoin] = []
     seated: set[int] = set()
     for entry in leftovers:
-        open_slots = [
-            slot
-            for slot in slots[entry.project_key]
-            if len(slot.members) < MAX_TEAM_SIZE
-            and any(member.track != entry.track for member in slot.members)
-            and not any(_blocked(blocked, entry.user_id, member.user_id) for member in slot.members)
-        ]
+        open_slots = [slot for slot in slots[entry.project_key] if _has_room(slot, entry, blocked)]
         if not open_slots:
             continue
         preferred = [
@@ -500,8 +522,112 @@ def plan_leftovers(
             ),
             key=lambda pointer: (-pointer.waiting, pointer.project_key),
         )
-        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, tuple(pointers[:MAX_POINTERS])))
+        seats = open_seats(entry, slots, blocked)
+        pointed = tuple(pointers[:MAX_POINTERS])
+        alone.append(AloneLearner(entry.user_id, entry.project_key, entry.track, pointed, seats, entry.queued_at))
     return LeftoverPlan(joins=tuple(joins), alone=tuple(alone))
+
+
+# Measured with bench/outcomes.py: at 1:1 the waiting lines stay close and nobody is seated early; at 2:1 and 3:1
+# the backend line is soon twice the frontend one.
+EARLY_LINE_RATIO = 2.0
+
+
+def early_tracks(waiting: Sequence[PoolEntry]) -> set[Track]:
+    """The tracks seated early: one with at least EARLY_LINE_RATIO times as many learners waiting across the cohort
+    as the other (none when the lines are close).
+
+    A learner of the scarcer track who waits is worth more founding a team of their own when a counterpart comes
+    than as a third member: early seating of them would use up the seats the longer line needs. When the lines are
+    close, a counterpart is likely to come, and seating early would only turn pairs into trios.
+    """
+    counts = Counter(entry.track for entry in waiting)
+    return {track for track in TRACKS if counts[track] >= EARLY_LINE_RATIO * counts[other_track(track)]}
+
+
+def _has_room(slot: _TeamSlot, entry: PoolEntry, blocked: Set[tuple[int, int]]) -> bool:
+    return (
+        len(slot.members) < MAX_TEAM_SIZE
+        and any(member.track != entry.track for member in slot.members)
+        and not any(_blocked(blocked, entry.user_id, member.user_id) for member in slot.members)
+    )
+
+
+def open_seats(
+    entry: PoolEntry, slots: Mapping[str, Sequence[_TeamSlot]], blocked: Set[tuple[int, int]]
+) -> tuple[ProjectPointer, ...]:
+    """Other projects with a team that could take this learner as a third member, most room first.
+
+    A learner whose own project has no counterpart and no room is not left with nothing to do: switching
+    project (`/announce`, then `/match find`) seats them at the next run.
+    """
+    counts = Counter(
+        project
+        for project, project_slots in slots.items()
+        if project != entry.project_key
+        for slot in project_slots
+        if _has_room(slot, entry, blocked)
+    )
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(ProjectPointer(project, count) for project, count in ranked[:MAX_POINTERS])
+
+
+# Nexus seats leftovers itself during week one, every AUTO_SEAT_EVERY: from `auto_seat_day` on, everyone left over;
+# before it, only those who have waited `seat_after_hours` (early in the week a counterpart may still come, but a
+# learner who has waited half a day on a lopsided project is better off in a trio than in line).
+AUTO_SEAT_EVERY = timedelta(hours=3)
+
+
+def auto_seat_times(week_starts: datetime, week_ends: datetime) -> tuple[datetime, ...]:
+    """Every automatic seating run of a cohort's week one."""
+    count = int((week_ends - week_starts) / AUTO_SEAT_EVERY)
+    return tuple(week_starts + AUTO_SEAT_EVERY * (number + 1) for number in range(count - 1))
+
+
+def next_auto_seat(now: datetime, week_starts: datetime, week_ends: datetime) -> datetime | None:
+    """The next automatic seating still to come (one already due within EXPIRY_GRACE counts), or None."""
+    return next((moment for moment in auto_seat_times(week_starts, week_ends) if moment > now - EXPIRY_GRACE), None)
+
+
+def tells_alone(now: datetime, week_starts: datetime, seat_day: float | None) -> bool:
+    """Whether the automatic run at `now` tells every learner still alone where they stand: the first run from the
+    seat day on."""
+    if seat_day is None:
+        return False
+    due = week_starts + timedelta(days=seat_day)
+    return now - AUTO_SEAT_EVERY < due <= now + EXPIRY_GRACE
+
+
+def alone_to_tell(
+    alone: Sequence[AloneLearner],
+    now: datetime,
+    week_starts: datetime,
+    seat_day: float | None,
+    seat_after_hours: float | None,
+) -> tuple[AloneLearner, ...]:
+    """Whom an automatic run tells that they are still alone, and what is open to them: everyone at the first run
+    from the seat day on; otherwise those the run considers for the first time (their wait crossed the cut-off
+    since the run before), so runs every AUTO_SEAT_EVERY never repeat the same DM."""
+    if tells_alone(now, week_starts, seat_day):
+        return tuple(alone)
+    before = seat_cutoff(now - AUTO_SEAT_EVERY, week_starts, seat_day, seat_after_hours)
+    return tuple(
+        learner for learner in alone if learner.queued_at is not None and (before is None or learner.queued_at > before)
+    )
+
+
+def seat_cutoff(
+    now: datetime, week_starts: datetime, seat_day: float | None, seat_after_hours: float | None
+) -> datetime | None:
+    """Leftovers in line since this moment or earlier are seated by the run at `now`; None: nobody yet.
+
+    None for either setting turns that half of the rule off.
+    """
+    if seat_day is not None and now >= week_starts + timedelta(days=seat_day):
+        return now
+    if seat_after_hours is not None:
+        return now - timedelta(hours=seat_after_hours)
+    return None
 
 
 # --------------------------------------------------------------------------------------------- results

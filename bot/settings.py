@@ -38,6 +38,10 @@ class Settings:
     log_level: str = "INFO"
     playground_port: int = 8765
     proposal_ttl_hours: float = 48.0
+    # Week one's automatic seating of leftovers as third members (bot.matching.seat_cutoff): everyone left over from
+    # this day of the week on, and before it anyone who has waited this many hours with no counterpart.
+    auto_seat_day: float | None = 5.0
+    seat_after_hours: float | None = 6.0
     reminder_grace_hours: float = 12.0
     dm_pace_seconds: float = 1.0
     command_cooldown_seconds: float = 10.0
@@ -62,6 +66,10 @@ class Settings:
             raise SettingsError(f"playground_port: must be 1-65535, not {self.playground_port}")
         if self.proposal_ttl_hours <= 0:
             raise SettingsError("proposal_ttl_hours: must be greater than 0")
+        if self.auto_seat_day is not None and not 0 <= self.auto_seat_day <= 7:
+            raise SettingsError("auto_seat_day: must be 0-7 (a day of week one), or null (config.yaml) to turn it off")
+        if self.seat_after_hours is not None and self.seat_after_hours < 0:
+            raise SettingsError("seat_after_hours: must be 0 or more, or null (config.yaml) to turn it off")
         if self.reminder_grace_hours < 0:
             raise SettingsError("reminder_grace_hours: must be 0 or more")
         if self.dm_pace_seconds < 0:
@@ -111,6 +119,8 @@ ENV_VARS: dict[str, str] = {
     "log_level": "NEXUS_LOG_LEVEL",
     "playground_port": "NEXUS_PLAYGROUND_PORT",
     "proposal_ttl_hours": "NEXUS_PROPOSAL_TTL_HOURS",
+    "auto_seat_day": "NEXUS_AUTO_SEAT_DAY",
+    "seat_after_hours": "NEXUS_SEAT_AFTER_HOURS",
     "reminder_grace_hours": "NEXUS_REMINDER_GRACE_HOURS",
     "dm_pace_seconds": "NEXUS_DM_PACE_SECONDS",
     "command_cooldown_seconds": "NEXUS_COMMAND_COOLDOWN_SECONDS",
@@ -122,6 +132,8 @@ ENV_VARS: dict[str, str] = {
 _CONVERTERS: dict[str, type] = {
     "playground_port": int,
     "proposal_ttl_hours": float,
+    "auto_seat_day": float,
+    "seat_after_hours": float,
     "reminder_grace_hours": float,
     "dm_pace_seconds": float,
     "command_cooldown_seconds": float,

@@ -15,6 +15,7 @@ SECTIONS = (
     "match find p99 (5,000 waiting)",
     "reminder fan-out (500 recipients)",
     "start-up to ready (5,000 learners)",
+    "week teamed (worst 1:1 or 2:1)",
 )
 
 

@@ -7,9 +7,10 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
+from bot.admin import week_one_ends
 from bot.errors import NotFound
 from bot.matching import (
     Answer,
@@ -42,6 +43,7 @@ from bot.matching import (
     plan_leftovers,
     project_label,
     proposal_expiry,
+    proposal_ttl_hours,
     require_choice,
     settle_answer,
     settle_expiry,
@@ -230,9 +232,11 @@ class MatchingStore:
     """Every read and write of matching. Each public write is one transaction (`Database.transact`): the rules in
     bot.matching are pure, so the whole find-and-claim decides inside it and concurrent finds never collide."""
 
-    def __init__(self, db: Database, *, proposal_ttl_hours: float = 48.0) -> None:
+    def __init__(self, db: Database, *, proposal_ttl_hours: float = 48.0, shorten_expiry: bool = True) -> None:
         self.db = db
         self.proposal_ttl_hours = proposal_ttl_hours
+        # Proposals made late in the cohort's week one expire sooner (bot.matching.proposal_ttl_hours).
+        self.shorten_expiry = shorten_expiry
 
     # ----------------------------------------------------------------------------------------- reads
 
@@ -525,8 +529,11 @@ class MatchingStore:
 
         return await self.db.transact(body)
 
-    async def run_leftovers(self, guild_id: int, staff_id: int, now: datetime) -> LeftoverRun:
-        """/match run: seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
+    async def run_leftovers(
+        self, guild_id: int, staff_id: int, now: datetime, *, queued_by: datetime | None = None
+    ) -> LeftoverRun:
+        """/match run, or an automatic seating (`queued_by`: only leftovers in line since then; logged as such):
+        seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
 
         async def body(conn: Session) -> LeftoverRun:
             pool_rows = await _all(
@@ -541,14 +548,20 @@ class MatchingStore:
                 (guild_id,),
             )
             pool = [_pool_entry(row) for row in pool_rows]
-            teams = await self._active_teams(conn, guild_id, {entry.project_key for entry in pool})
+            # Every project's teams, not only the pool's: learners left alone are offered seats elsewhere.
+            team_projects = await _all(
+                conn, "SELECT DISTINCT project_key FROM teams WHERE guild_id = ? AND ended_at IS NULL", (guild_id,)
+            )
+            teams = await self._active_teams(
+                conn, guild_id, {row["project_key"] for row in team_projects} if pool else set()
+            )
             people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
             blocked = await self._blocks_among(conn, guild_id, people)
             timezones: dict[int, str | None] = {entry.user_id: entry.timezone for entry in pool}
             member_ids = [m for team in teams for m in team.member_ids]
             for user, choice in (await self._choices(conn, guild_id, member_ids)).items():
                 timezones[user] = choice.timezone
-            plan = plan_leftovers(pool, teams, blocked, timezones, now)
+            plan = plan_leftovers(pool, teams, blocked, timezones, now, queued_by)
             by_id = {team.id: team for team in teams}
             changed: set[int] = set()
             for join in plan.joins:
@@ -557,11 +570,14 @@ class MatchingStore:
                 changed.add(team.id)
             updated = {team_id: await self._team(conn, team_id) for team_id in changed}
             mentioned = {entry.project_key for entry in pool}
+            mentioned |= {seat.project_key for alone in plan.alone for seat in alone.seats}
             labels = await self._labels(conn, guild_id, mentioned)
-            details = {
+            details: dict[str, Any] = {
                 "joined": [[join.user_id, join.team_id] for join in plan.joins],
                 "alone": [alone.user_id for alone in plan.alone],
             }
+            if queued_by is not None:
+                details["automatic"] = True
             await self._log(conn, guild_id, staff_id, "run", details, now)
             return LeftoverRun(plan=plan, teams={k: v for k, v in updated.items() if v is not None}, labels=labels)
 
@@ -793,7 +809,7 @@ class MatchingStore:
         frontend, backend = (
             (seeker.user_id, chosen.user_id) if seeker.track == "frontend" else (chosen.user_id, seeker.user_id)
         )
-        expires = proposal_expiry(now, self.proposal_ttl_hours)
+        expires = proposal_expiry(now, await self._ttl_hours(conn, seeker.guild_id, now))
         proposal_id = await _insert(
             conn,
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
@@ -813,6 +829,13 @@ class MatchingStore:
             expires_at=expires,
         )
         return proposal, _choice(partner), search.skipped
+
+    async def _ttl_hours(self, conn: Session, guild_id: int, now: datetime) -> float:
+        if not self.shorten_expiry:
+            return self.proposal_ttl_hours
+        row = await _one(conn, "SELECT cohort_start, timezone FROM guild_config WHERE guild_id = ?", (guild_id,))
+        week_ends = None if row is None else week_one_ends(date.fromisoformat(row["cohort_start"]), row["timezone"])
+        return proposal_ttl_hours(now, week_ends, self.proposal_ttl_hours)
 
     async def _retry(self, conn: Session, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
         """Propose again, at once, to learners just put back in the pool (earliest in line first)."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 from discord.utils import format_dt
 
+from bot.admin import GuildConfig
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
-from bot.matching import DRIFT_TEXT, Answer, Drift
+from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, alone_to_tell, next_auto_seat, seat_cutoff
 from bot.projects import ProjectNames
 from bot.storage.matching import MatchingStore
 from bot.text import shown
@@ -34,6 +36,9 @@ from cogs.views import ConfirmView
 log = logging.getLogger(__name__)
 
 UNPAIR_CONFIRM_SECONDS = 120
+# One job per run, named by guild and time: a date job re-armed under its own name from inside itself would be
+# removed by the scheduler as it finishes.
+AUTO_SEAT_JOB = "matching-auto-seat:{}:"
 
 
 class MatchingCog(commands.Cog):
@@ -59,12 +64,79 @@ class MatchingCog(commands.Cog):
             self.delivery.arm_expiry(proposal)
         # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
         self.recovery = asyncio.create_task(self.recover(), name="matching-recovery")
+        for config in await self.bot.admin_store.all_configs():
+            self.arm_auto_seat(config)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(self.proposal_button, self.thread_button)
         if self.recovery is not None:
             self.recovery.cancel()
         self.delivery.cancel_timers()
+        for name in self.bot.scheduler.job_names():
+            if name.startswith(AUTO_SEAT_JOB.split("{}")[0]):
+                self.bot.scheduler.cancel(name)
+
+    # -------------------------------------------------------------------------------------- automatic seating
+
+    def arm_auto_seat(self, config: GuildConfig, *, after_run: bool = False) -> None:
+        """The cohort's next automatic seating run (bot.matching.auto_seat_times), if week one has one left."""
+        prefix = AUTO_SEAT_JOB.format(config.guild_id)
+        for name in self.bot.scheduler.job_names():
+            if name.startswith(prefix):
+                self.bot.scheduler.cancel(name)
+        # Right after a run, the run that just happened is not "still to come".
+        now = self.bot.now() + (AUTO_SEAT_EVERY / 2 if after_run else timedelta(0))
+        when = next_auto_seat(now, config.cohort_start_utc(), config.week_one_ends_utc())
+        if when is not None:
+            self.bot.scheduler.schedule_at(f"{prefix}{when.isoformat()}", when, self.auto_seat, config.guild_id)
+
+    async def auto_seat(self, guild_id: int) -> None:
+        """Seat week one's leftovers without waiting for `/match run`, tell them, and tell staff what was done."""
+        await self.bot.wait_until_ready()
+        config = await self.bot.admin_store.get_config(guild_id)
+        if config is None:
+            return
+        try:
+            await self.seat_leftovers(config)
+        except Exception:
+            # A job's exception would only reach APScheduler's log; the next run tries again.
+            log.exception("automatic seating failed guild=%s", guild_id)
+        self.arm_auto_seat(config, after_run=True)
+
+    async def seat_leftovers(self, config: GuildConfig) -> None:
+        now, settings = self.bot.now(), self.bot.settings
+        week_starts = config.cohort_start_utc()
+        cutoff = seat_cutoff(now, week_starts, settings.auto_seat_day, settings.seat_after_hours)
+        if cutoff is None or now >= config.week_one_ends_utc():
+            return
+        actor = self.bot.user.id if self.bot.user else 0
+        result = await self.store.run_leftovers(config.guild_id, actor, now, queued_by=cutoff)
+        told = alone_to_tell(result.plan.alone, now, week_starts, settings.auto_seat_day, settings.seat_after_hours)
+        log.info(
+            "automatic seating guild=%s joined=%d alone=%d told=%d",
+            config.guild_id,
+            len(result.plan.joins),
+            len(result.plan.alone),
+            len(told),
+        )
+        await self.delivery.announce_joins(result)
+        for alone in told:
+            await self.delivery.notify(config.guild_id, alone.user_id, format_alone(alone, result, self.project_names))
+        if config.staff_channel_id is None or not (result.plan.joins or told):
+            return
+        people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
+        names = {user: self.delivery.name_of(config.guild_id, user) for user in people}
+        text = "Automatic seating (week one): " + format_run(result, names, self.project_names)
+        try:
+            await self.bot.get_partial_messageable(config.staff_channel_id).send(
+                clip(text, 2000), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException:
+            log.warning("could not tell staff about automatic seating guild=%s", config.guild_id, exc_info=True)
+
+    @commands.Cog.listener()
+    async def on_nexus_config_changed(self, config: GuildConfig) -> None:
+        self.arm_auto_seat(config)
 
     async def recover(self) -> None:
         """Finish what a stop between two writes left undone: matching that no longer fits an announcement

@@ -232,6 +232,15 @@ def format_alone(alone: AloneLearner, run: LeftoverRun, project_names: ProjectNa
             for p in alone.pointers
         )
         text += f" If you're open to another project, {wanted} learners are waiting on: {options}."
+    elif alone.seats:
+        options = ", ".join(
+            f"{shown(project_names(p.project_key, run.label(p.project_key)), 100)} ({plural(p.waiting, 'team')})"
+            for p in alone.seats
+        )
+        text += (
+            f" If you're open to another project, teams there have room for a {alone.track} learner: {options}. "
+            "Announce it with `/announce`, run `/match find`, and Nexus seats you at its next round."
+        )
     return text
 
 
