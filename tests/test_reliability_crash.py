@@ -4,6 +4,8 @@ database is checked at every kill and at the end: every acknowledged operation i
 proposals or teams, no reminder reached anyone twice or was lost, and SQLite reports the file intact.
 
 NEXUS_CRASH_SEED picks another (reproducible) run: the workload and the kill points both follow the seed.
+NEXUS_CRASH_OPERATIONS and NEXUS_CRASH_KILLS make a longer run (e.g. 2000 and 40) than the one `make test` keeps
+within its time.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from tests.conftest import CONTENT_DIR, REPO
 from tests.crash_driver import COHORT_START, LEARNERS, workload
 
 SEED = int(os.environ.get("NEXUS_CRASH_SEED", "20260101"))
-OPERATIONS = 600
-KILLS = 12
+OPERATIONS = int(os.environ.get("NEXUS_CRASH_OPERATIONS", "400"))
+KILLS = int(os.environ.get("NEXUS_CRASH_KILLS", "8"))
 # A kill lands this long after the driver journaled the chosen operation: often in the middle of the next one.
 MAX_KILL_DELAY = 0.008
 RUN_TIMEOUT = 90.0
