@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -385,8 +385,12 @@ def check_manual_pair(
     first_team: Team | None,
     second_team: Team | None,
     block: BlockReason | None,
+    names: Callable[[str, str], str] = lambda key, name: name,
 ) -> None:
-    """Staff pairing skips consent, not the rules that keep pairs sensible."""
+    """Staff pairing skips consent, not the rules that keep pairs sensible.
+
+    `names(key, typed name)` gives a project's display name (bot.projects.ProjectNames).
+    """
     if first is None or second is None:
         who = "The first learner" if first is None else "The second learner"
         raise InvalidInput(f"{who} has no current project announcement, so there is nothing to pair on.")
@@ -396,7 +400,8 @@ def check_manual_pair(
         raise InvalidInput(f"Both learners are on the {first.track} track; a pair needs one of each.")
     if first.project_key != second.project_key:
         raise InvalidInput(
-            f"They are on different projects ({first.project_name} and {second.project_name}); a pair shares one."
+            f"They are on different projects ({names(first.project_key, first.project_name)} and"
+            f" {names(second.project_key, second.project_name)}); a pair shares one."
         )
     for choice, team in ((first, first_team), (second, second_team)):
         if team is not None:

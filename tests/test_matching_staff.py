@@ -50,7 +50,11 @@ async def test_staff_pair_skips_consent_and_is_logged(world: World) -> None:
     ("tracks", "projects", "expected"),
     [
         (("backend", "backend"), ("job-board", "job-board"), "Both learners are on the backend track"),
-        (("frontend", "backend"), ("job-board", "online-poll"), "different projects"),
+        (
+            ("frontend", "backend"),
+            ("job-board", "online-poll"),
+            "different projects (Job Board and Online Poll System)",
+        ),
     ],
 )
 async def test_staff_pair_refuses_what_makes_no_sense(

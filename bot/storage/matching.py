@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -483,8 +483,19 @@ class MatchingStore:
 
         return await self.db.transact(body)
 
-    async def pair(self, guild_id: int, first: int, second: int, staff_id: int, now: datetime) -> ManualPair:
-        """Staff pairing: skips consent, withdraws both learners' pending proposals, and is logged."""
+    async def pair(
+        self,
+        guild_id: int,
+        first: int,
+        second: int,
+        staff_id: int,
+        now: datetime,
+        names: Callable[[str, str], str] = lambda key, name: name,
+    ) -> ManualPair:
+        """Staff pairing: skips consent, withdraws both learners' pending proposals, and is logged.
+
+        `names(key, typed name)` words the refusals with projects' display names.
+        """
 
         async def body(conn: Session) -> ManualPair:
             first_choice = await self._choice(conn, guild_id, first)
@@ -501,6 +512,7 @@ class MatchingStore:
                 first_team=await self._active_team(conn, guild_id, first),
                 second_team=await self._active_team(conn, guild_id, second),
                 block=None if block is None else cast(BlockReason, block["reason"]),
+                names=names,
             )
             assert first_choice is not None and second_choice is not None  # noqa: S101 - checked just above
             withdrawn: list[ProposalUpdate] = []

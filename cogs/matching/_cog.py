@@ -241,7 +241,9 @@ class MatchingCog(commands.Cog):
         guild = guild_of(interaction)
         await require_config(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.store.pair(guild.id, first.id, second.id, interaction.user.id, self.bot.now())
+        result = await self.store.pair(
+            guild.id, first.id, second.id, interaction.user.id, self.bot.now(), names=self.project_names
+        )
         log.info(
             "staff pair guild=%s by=%s team=%s members=%s,%s",
             guild.id,
