@@ -359,3 +359,13 @@ def count_answers(teams: Iterable[TeamCheckins], now: datetime, rules: CheckinRu
         partner_quiet=counts["partner_quiet"],
         unanswered=counts["unanswered"],
     )
+
+
+def counts_text(counts: AnswerCounts) -> str:
+    """One line for the staff summary."""
+    if counts.total == 0 and counts.unanswered == 0:
+        return "No check-ins answered yet."
+    return (
+        f"{ANSWER_LABELS['going_well']}: {counts.going_well} · {ANSWER_LABELS['not_started']}: {counts.not_started}"
+        f" · {ANSWER_LABELS['partner_quiet']}: {counts.partner_quiet} · no answer in time: {counts.unanswered}"
+    )

@@ -38,6 +38,8 @@ class Settings:
     log_level: str = "INFO"
     playground_port: int = 8765
     proposal_ttl_hours: float = 48.0
+    checkin_delay_days: float = 3.0
+    quiet_timeout_hours: float = 48.0
     reminder_grace_hours: float = 12.0
     dm_pace_seconds: float = 1.0
     command_cooldown_seconds: float = 10.0
@@ -62,6 +64,10 @@ class Settings:
             raise SettingsError(f"playground_port: must be 1-65535, not {self.playground_port}")
         if self.proposal_ttl_hours <= 0:
             raise SettingsError("proposal_ttl_hours: must be greater than 0")
+        if self.checkin_delay_days <= 0:
+            raise SettingsError("checkin_delay_days: must be greater than 0")
+        if self.quiet_timeout_hours <= 0:
+            raise SettingsError("quiet_timeout_hours: must be greater than 0")
         if self.reminder_grace_hours < 0:
             raise SettingsError("reminder_grace_hours: must be 0 or more")
         if self.dm_pace_seconds < 0:
@@ -111,6 +117,8 @@ ENV_VARS: dict[str, str] = {
     "log_level": "NEXUS_LOG_LEVEL",
     "playground_port": "NEXUS_PLAYGROUND_PORT",
     "proposal_ttl_hours": "NEXUS_PROPOSAL_TTL_HOURS",
+    "checkin_delay_days": "NEXUS_CHECKIN_DELAY_DAYS",
+    "quiet_timeout_hours": "NEXUS_QUIET_TIMEOUT_HOURS",
     "reminder_grace_hours": "NEXUS_REMINDER_GRACE_HOURS",
     "dm_pace_seconds": "NEXUS_DM_PACE_SECONDS",
     "command_cooldown_seconds": "NEXUS_COMMAND_COOLDOWN_SECONDS",
@@ -122,6 +130,8 @@ ENV_VARS: dict[str, str] = {
 _CONVERTERS: dict[str, type] = {
     "playground_port": int,
     "proposal_ttl_hours": float,
+    "checkin_delay_days": float,
+    "quiet_timeout_hours": float,
     "reminder_grace_hours": float,
     "dm_pace_seconds": float,
     "command_cooldown_seconds": float,
