@@ -166,16 +166,18 @@ def quiet_members(team_checkins: TeamCheckins, now: datetime, rules: CheckinRule
     """Members who count as quiet now, and why."""
     quiet: dict[int, QuietReason] = {}
     checkins = [checkin for checkin in team_checkins.checkins if checkin.posted]
-    latest = checkins[-1] if checkins else None
     for member in team_checkins.team.members:
         if missed_in_a_row(checkins, member, now, rules) >= MISSED_IN_A_ROW:
             quiet[member.user_id] = "silent"
             continue
-        if latest is None or not _counts_for(latest, member) or member.user_id in latest.answers:
-            continue
-        since = reported_quiet_since(latest, member.user_id)
-        if since is not None and now >= since + rules.quiet_after:
-            quiet[member.user_id] = "reported"
+        # A report stands until the member answers: a newer round still open does not make them less quiet.
+        for checkin in reversed(checkins):
+            if not _counts_for(checkin, member) or member.user_id in checkin.answers:
+                break
+            since = reported_quiet_since(checkin, member.user_id)
+            if since is not None and now >= since + rules.quiet_after:
+                quiet[member.user_id] = "reported"
+                break
     return quiet
 
 
