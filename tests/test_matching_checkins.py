@@ -273,3 +273,19 @@ async def test_closed_dms_get_the_choice_in_the_fallback_thread(world: World) ->
     [offer] = [m for m in fallback[0].history() if "gone quiet" in (m.content or "")]
     done = await backend.click(offer, label="Find me someone else")
     assert "front of the line" in done.response.content
+
+
+async def test_the_staff_summary_counts_check_in_answers(world: World) -> None:
+    backend, frontend, thread = await team(world)
+    await world.env.advance_time(3 * DAY + 60)
+    await backend.click(checkins(thread)[0], label="Going well")
+    await frontend.click(checkins(thread)[0], label="We haven't started yet")
+    await world.env.advance_time(5 * DAY)
+    summaries = [
+        m for m in world.staff.user.dm_channel.history() if m.embeds and m.embeds[0].title == "Week one summary"
+    ]
+    assert summaries
+    fields = {field.name: field.value for field in summaries[-1].embeds[0].fields}
+    assert fields["Partnership check-ins"] == (
+        "Going well: 1 · We haven't started yet: 1 · My partner isn't answering: 0 · no answer in time: 0"
+    )
