@@ -7,8 +7,11 @@ scans a long line and (almost always) proposes someone. The baseline command is 
 from __future__ import annotations
 
 import random
+import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,16 @@ import discord
 from bench.harness import BASELINE, CONTENT_DIR, VIRTUAL_EPOCH, BenchError, bench_settings, running_bot
 from bench.report import Goal, Report, Spread, number, ratio
 from bench.seed import Population, ProjectSlot, cohort_start, create_schema, seed
+from bot.checkins import CheckinRules, plan_team
+from bot.storage.checkins import CheckinStore
+from bot.storage.db import Database
+from bot.storage.matching import MatchingStore, iso
 
 SECTION = "matching"
 GOAL_P99_MS = 10.0
+# One check-in pass reads every active team with its rounds, answers and offers, and decides what is due.
+GOAL_PASS_MS = 1000.0
+PASS_RUNS = 5
 GUILD_ID = 900_000_000_000_000_001
 TIMEZONES = ("Africa/Lagos", "Africa/Nairobi", "Europe/London", "UTC+1", "Asia/Kolkata", "America/New_York")
 
@@ -29,10 +39,11 @@ class Sizes:
     waiting: int
     projects: int
     finds: int
+    teams: int = 0
 
 
-FULL = Sizes(waiting=50_000, projects=200, finds=300)
-QUICK = Sizes(waiting=5_000, projects=200, finds=15)
+FULL = Sizes(waiting=50_000, projects=200, finds=300, teams=10_000)
+QUICK = Sizes(waiting=5_000, projects=200, finds=15, teams=1_000)
 
 
 def typed_name(slot: ProjectSlot) -> str:
@@ -107,3 +118,68 @@ async def measure_matching(report: Report, sizes: Sizes) -> None:
     )
     report.check(Goal(SECTION, "/match find p99", find.p99, GOAL_P99_MS, "ms"))
     report.summary(f"match find p99 ({sizes.waiting:,} waiting)", find.p99, "ms", ratio(find.p99, baseline.p99))
+    await measure_checkin_pass(report, sizes, baseline)
+
+
+async def measure_checkin_pass(report: Report, sizes: Sizes, baseline: Spread) -> None:
+    """The scheduled check-in pass over `sizes.teams` active teams, each with two posted rounds and some answers:
+    its reads and decisions, on disk (what it then posts is one Discord call per due team, not measured here)."""
+    with tempfile.TemporaryDirectory(prefix="nexus-bench-") as folder:
+        settings = bench_settings(Path(folder))
+        await create_schema(settings.db_path)
+        population = Population(
+            learners=2 * sizes.teams, announced=2 * sizes.teams, pairs=sizes.teams, pending=0, waiting=0
+        )
+        seed(settings.db_path, GUILD_ID, population, content_dir=CONTENT_DIR, now=VIRTUAL_EPOCH)
+        rules = CheckinRules()
+        seed_checkins(settings.db_path, rules)
+        database = Database(settings.db_path)
+        await database.connect()
+        try:
+            store = CheckinStore(database, MatchingStore(database))
+            now = VIRTUAL_EPOCH + rules.first_after + rules.every + rules.quiet_after
+            samples: list[float] = []
+            due = 0
+            for _ in range(PASS_RUNS):
+                started = time.perf_counter()
+                plans = [plan_team(team, now, rules) for team in await store.active()]
+                samples.append((time.perf_counter() - started) * 1000)
+                due = sum(1 for plan in plans if plan.post_round is not None or plan.offer_to)
+        finally:
+            await database.close()
+    spread = Spread.of(samples)
+    report.detail(
+        f"check-in pass over {sizes.teams:,} teams (2 rounds each): p50 {number(spread.p50)} ms, "
+        f"max {number(spread.p99)} ms ({spread.count} passes); {due} teams had something to post or offer"
+    )
+    report.check(Goal(SECTION, "check-in pass", spread.p50, GOAL_PASS_MS, "ms"))
+    report.summary(f"check-in pass ({sizes.teams:,} teams)", spread.p50, "ms", ratio(spread.p50, baseline.p50))
+
+
+def seed_checkins(path: Path, rules: CheckinRules) -> None:
+    """Two posted rounds per seeded team; the frontend learner answered both, the backend learner only the first
+    (and, in one team in ten, neither: quiet, so the pass offers the choice there)."""
+    with sqlite3.connect(path) as connection:
+        teams = connection.execute(
+            "SELECT t.id, t.created_at, m.user_id, m.track FROM teams t JOIN team_members m ON m.team_id = t.id"
+        ).fetchall()
+        members: dict[int, dict[str, int]] = {}
+        formed: dict[int, str] = {}
+        for team_id, created_at, user_id, track in teams:
+            members.setdefault(team_id, {})[track] = user_id
+            formed[team_id] = created_at
+        for team_id, created_at in formed.items():
+            start = datetime.fromisoformat(created_at)
+            for number_ in (1, 2):
+                posted = start + rules.first_after + (number_ - 1) * rules.every
+                checkin = connection.execute(
+                    "INSERT INTO checkins (team_id, round, due_at, nonce, state, message_id, posted_at)"
+                    " VALUES (?, ?, ?, ?, 'posted', 1, ?)",
+                    (team_id, number_, iso(posted), f"n{team_id}-{number_}", iso(posted)),
+                ).lastrowid
+                backend_answered = number_ == 1 and team_id % 10 != 0
+                answers = [members[team_id]["frontend"]] + ([members[team_id]["backend"]] if backend_answered else [])
+                connection.executemany(
+                    "INSERT INTO checkin_answers (checkin_id, user_id, answer, answered_at) VALUES (?, ?, ?, ?)",
+                    [(checkin, user, "going_well", iso(posted)) for user in answers],
+                )
