@@ -20,15 +20,16 @@ import discord
 from bench.harness import BASELINE, CONTENT_DIR, VIRTUAL_EPOCH, BenchError, bench_settings, running_bot
 from bench.report import Goal, Report, Spread, number, ratio
 from bench.seed import Population, ProjectSlot, cohort_start, create_schema, seed
-from bot.checkins import CheckinRules, plan_team
-from bot.storage.checkins import CheckinStore
+from bot.checkins import CheckinRules, TeamPlan, plan_team
+from bot.storage.checkins import PAGE, CheckinStore
 from bot.storage.db import Database
 from bot.storage.matching import MatchingStore, iso
 
 SECTION = "matching"
 GOAL_P99_MS = 10.0
-# One check-in pass reads every active team with its rounds, answers and offers, and decides what is due.
-GOAL_PASS_MS = 1000.0
+# One check-in pass reads every active team with its rounds, answers and offers, a page of teams per read, and
+# decides what is due. It runs in the background; what commands feel is the database held for one page.
+GOAL_PAGE_MS = 100.0
 PASS_RUNS = 5
 GUILD_ID = 900_000_000_000_000_001
 TIMEZONES = ("Africa/Lagos", "Africa/Nairobi", "Europe/London", "UTC+1", "Asia/Kolkata", "America/New_York")
@@ -139,20 +140,33 @@ async def measure_checkin_pass(report: Report, sizes: Sizes, baseline: Spread) -
             store = CheckinStore(database, MatchingStore(database))
             now = VIRTUAL_EPOCH + rules.first_after + rules.every + rules.quiet_after
             samples: list[float] = []
+            page_reads: list[float] = []
             due = 0
             for _ in range(PASS_RUNS):
                 started = time.perf_counter()
-                plans = [plan_team(team, now, rules) for team in await store.active()]
+                pages = store.pages()
+                plans: list[TeamPlan] = []
+                while True:
+                    reading = time.perf_counter()
+                    try:
+                        page = await anext(pages)
+                    except StopAsyncIteration:
+                        break
+                    page_reads.append((time.perf_counter() - reading) * 1000)
+                    plans += [plan_team(team, now, rules) for team in page]
                 samples.append((time.perf_counter() - started) * 1000)
                 due = sum(1 for plan in plans if plan.post_round is not None or plan.offer_to)
         finally:
             await database.close()
     spread = Spread.of(samples)
+    reads = Spread.of(page_reads)
     report.detail(
         f"check-in pass over {sizes.teams:,} teams (2 rounds each): p50 {number(spread.p50)} ms, "
-        f"max {number(spread.p99)} ms ({spread.count} passes); {due} teams had something to post or offer"
+        f"slowest {number(max(samples))} ms ({spread.count} passes); {due} teams had something to post or offer; "
+        f"one page of {PAGE} teams holds the database p50 {number(reads.p50)} ms, "
+        f"at most {number(max(page_reads))} ms"
     )
-    report.check(Goal(SECTION, "check-in pass", spread.p50, GOAL_PASS_MS, "ms"))
+    report.check(Goal(SECTION, "check-in pass: database held per page p99", reads.p99, GOAL_PAGE_MS, "ms"))
     report.summary(f"check-in pass ({sizes.teams:,} teams)", spread.p50, "ms", ratio(spread.p50, baseline.p50))
 
 

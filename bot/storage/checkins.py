@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -34,36 +34,33 @@ from bot.storage.matching import MatchingStore, iso
 
 log = logging.getLogger(__name__)
 
-# Each read keeps to the teams whose check-ins run (the checkin_teams view); `:guild` / `:team` NULL mean all.
+# The teams whose check-ins run (the checkin_teams view), a page at a time in id order.
+TEAM_IDS_SQL = (
+    "SELECT id FROM checkin_teams WHERE (:guild IS NULL OR guild_id = :guild) AND id > :after ORDER BY id LIMIT :limit"
+)
+# Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
 TEAMS_SQL = (
     "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at FROM teams"
-    " WHERE id IN (SELECT id FROM checkin_teams"
-    " WHERE (:guild IS NULL OR guild_id = :guild) AND (:team IS NULL OR id = :team))"
-    " ORDER BY created_at, id"
+    " WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"
 )
 MEMBERS_SQL = (
-    "SELECT team_id, user_id, track, joined_at FROM team_members WHERE left_at IS NULL"
-    " AND team_id IN (SELECT id FROM checkin_teams"
-    " WHERE (:guild IS NULL OR guild_id = :guild) AND (:team IS NULL OR id = :team))"
-    " ORDER BY joined_at, user_id"
+    "SELECT team_id, user_id, track, joined_at FROM team_members"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids)) AND left_at IS NULL ORDER BY joined_at, user_id"
 )
 CHECKINS_SQL = (
     "SELECT id, team_id, round, due_at, state, nonce, posted_at, tries FROM checkins"
-    " WHERE team_id IN (SELECT id FROM checkin_teams"
-    " WHERE (:guild IS NULL OR guild_id = :guild) AND (:team IS NULL OR id = :team))"
-    " ORDER BY team_id, round"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids)) ORDER BY team_id, round"
 )
 ANSWERS_SQL = (
     "SELECT a.checkin_id, a.user_id, a.answer, a.answered_at FROM checkin_answers a"
-    " JOIN checkins c ON c.id = a.checkin_id"
-    " WHERE c.team_id IN (SELECT id FROM checkin_teams"
-    " WHERE (:guild IS NULL OR guild_id = :guild) AND (:team IS NULL OR id = :team))"
+    " JOIN checkins c ON c.id = a.checkin_id WHERE c.team_id IN (SELECT value FROM json_each(:ids))"
 )
 OFFERS_SQL = (
     "SELECT team_id, user_id, state, nonce, offered_at, ask_again_at, tries FROM checkin_offers"
-    " WHERE team_id IN (SELECT id FROM checkin_teams"
-    " WHERE (:guild IS NULL OR guild_id = :guild) AND (:team IS NULL OR id = :team))"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids))"
 )
+# A pass reads this many teams per read transaction, so it never holds the database for long at a time.
+PAGE = 200
 
 
 def _time(text: str) -> datetime:
@@ -86,9 +83,9 @@ def _offer(row: sqlite3.Row) -> Offer:
     )
 
 
-async def _load(conn: Session, guild_id: int | None, team_id: int | None) -> list[TeamCheckins]:
-    """Active teams with their check-ins, answers and offers, in five reads whatever the number of teams."""
-    params = {"guild": guild_id, "team": team_id}
+async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
+    """These teams (if their check-ins run) with their check-ins, answers and offers, in five reads."""
+    params = {"ids": json.dumps(list(team_ids))}
     members: dict[int, list[TeamMember]] = defaultdict(list)
     for row in await conn.fetchall(MEMBERS_SQL, params):
         members[row["team_id"]].append(TeamMember(row["user_id"], cast(Track, row["track"]), _time(row["joined_at"])))
@@ -132,6 +129,15 @@ async def _load(conn: Session, guild_id: int | None, team_id: int | None) -> lis
     return found
 
 
+async def _running(conn: Session, team_ids: Sequence[int]) -> list[int]:
+    """Those of these teams whose check-ins run (active and not stopped)."""
+    rows = await conn.fetchall(
+        "SELECT id FROM checkin_teams WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(list(team_ids)),),
+    )
+    return [int(row["id"]) for row in rows]
+
+
 class CheckinStore:
     """Every read and write of check-ins. A re-match runs in the same transaction as matching's own writes."""
 
@@ -144,17 +150,32 @@ class CheckinStore:
     async def active(self, guild_id: int | None = None) -> list[TeamCheckins]:
         """Every team whose check-ins run (of one guild, or all), with its rounds, answers and offers."""
 
-        async def body(conn: Session) -> list[TeamCheckins]:
-            return await _load(conn, guild_id, None)
-
-        return await self.db.query(body)
+        return [team for page in [page async for page in self.pages(guild_id)] for team in page]
 
     async def team(self, team_id: int) -> TeamCheckins | None:
         async def body(conn: Session) -> list[TeamCheckins]:
-            return await _load(conn, None, team_id)
+            return await _load(conn, await _running(conn, [team_id]))
 
         found = await self.db.query(body)
         return found[0] if found else None
+
+    async def pages(self, guild_id: int | None = None) -> AsyncIterator[list[TeamCheckins]]:
+        """Every team whose check-ins run (of one guild, or all), a page per read: other callers get the database
+        between pages, and a pass over thousands of teams never holds it for long."""
+        after = 0
+        while True:
+            ids = [
+                int(row["id"])
+                for row in await self.db.fetchall(TEAM_IDS_SQL, {"guild": guild_id, "after": after, "limit": PAGE})
+            ]
+            if not ids:
+                return
+
+            async def body(conn: Session, page: list[int] = ids) -> list[TeamCheckins]:
+                return await _load(conn, page)
+
+            yield await self.db.query(body)
+            after = ids[-1]
 
     async def attention(self, guild_id: int, now: datetime, rules: CheckinRules) -> list[Attention]:
         """Teams staff should look at: a quiet member, or a check-in nobody (or not everyone) answered."""
@@ -214,7 +235,7 @@ class CheckinStore:
             row = await conn.fetchone("SELECT team_id, round FROM checkins WHERE id = ?", (checkin_id,))
             if row is None:
                 raise NotFound("That check-in no longer exists.")
-            found = await _load(conn, None, row["team_id"])
+            found = await _load(conn, await _running(conn, [row["team_id"]]))
             if not found:
                 raise NotFound("That team has ended, so its check-ins are closed.")
             team_checkins = found[0]
@@ -229,7 +250,7 @@ class CheckinStore:
                 " answered_at = excluded.answered_at",
                 (checkin_id, user_id, answer, iso(now)),
             )
-            return (await _load(conn, None, row["team_id"]))[0]
+            return (await _load(conn, [row["team_id"]]))[0]
 
         return await self.db.transact(body)
 
@@ -295,7 +316,7 @@ class CheckinStore:
 
         async def body(conn: Session) -> Rematched:
             await self._require_open(conn, team_id, user_id)
-            found = await _load(conn, None, team_id)
+            found = await _load(conn, await _running(conn, [team_id]))
             if not found:
                 raise NotFound("That team has ended already.")
             team_checkins = found[0]

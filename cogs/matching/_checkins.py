@@ -179,8 +179,9 @@ class MatchingCheckins:
             now = self.bot.now()
             wakes = [now + MAX_SLEEP]
             try:
-                for team_checkins in await self.store.active():
-                    wakes.append(await self.pass_team(team_checkins, now))
+                async for page in self.store.pages():
+                    for team_checkins in page:
+                        wakes.append(await self.pass_team(team_checkins, now))
             except Exception:
                 # A job's exception would only reach APScheduler's log; the next pass resumes from the database.
                 log.exception("check-in pass failed")
