@@ -34,9 +34,10 @@ from bot.storage.matching import MatchingStore, iso
 
 log = logging.getLogger(__name__)
 
-# The teams whose check-ins run (the checkin_teams view), a page at a time in id order.
+# The teams whose check-ins run (active, not stopped), a page at a time in id order.
 TEAM_IDS_SQL = (
-    "SELECT id FROM checkin_teams WHERE (:guild IS NULL OR guild_id = :guild) AND id > :after ORDER BY id LIMIT :limit"
+    "SELECT t.id FROM teams t WHERE t.ended_at IS NULL AND (:guild IS NULL OR t.guild_id = :guild) AND t.id > :after"
+    " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id LIMIT :limit"
 )
 # Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
 TEAMS_SQL = (
@@ -132,7 +133,8 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
 async def _running(conn: Session, team_ids: Sequence[int]) -> list[int]:
     """Those of these teams whose check-ins run (active and not stopped)."""
     rows = await conn.fetchall(
-        "SELECT id FROM checkin_teams WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        "SELECT t.id FROM teams t WHERE t.id IN (SELECT value FROM json_each(?)) AND t.ended_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id",
         (json.dumps(list(team_ids)),),
     )
     return [int(row["id"]) for row in rows]
@@ -193,7 +195,8 @@ class CheckinStore:
         async def body(conn: Session) -> Checkin | None:
             changed = await conn.execute(
                 "INSERT INTO checkins (team_id, round, due_at, nonce)"
-                " SELECT id, :round, :due, :nonce FROM checkin_teams WHERE id = :team"
+                " SELECT t.id, :round, :due, :nonce FROM teams t WHERE t.id = :team AND t.ended_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id)"
                 " ON CONFLICT (team_id, round) DO NOTHING",
                 {"team": team_id, "round": round_number, "due": iso(due_at), "nonce": nonce},
             )

@@ -40,8 +40,3 @@ CREATE TABLE checkin_stops (
     team_id    INTEGER PRIMARY KEY REFERENCES teams (id),
     stopped_at TEXT    NOT NULL
 );
-
--- The teams whose check-ins run: active and not stopped. One definition, read by every check-in query.
-CREATE VIEW checkin_teams AS
-    SELECT t.id, t.guild_id FROM teams t
-    WHERE t.ended_at IS NULL AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id);
