@@ -14,6 +14,10 @@ from bot import Settings
 from tests.conftest import World, restart
 from tests.test_matching_flow import announce, dms, pair_up, proposal_dm, status
 
+# Each test advances weeks of virtual time through the week-one reminders and daily passes: room for a busy
+# machine (below the 30 s heartbeat, which would then run in real time).
+pytestmark = pytest.mark.simcord(settle_timeout=20)
+
 HOUR = 3600
 DAY = 24 * HOUR
 ANSWER_LABELS = ("Going well", "We haven't started yet", "My partner isn't answering")
@@ -208,7 +212,6 @@ async def test_a_trio_with_one_quiet_member_stays_a_pair(world: World) -> None:
     assert "already answered" in late.response.content
 
 
-@pytest.mark.simcord(settle_timeout=15)
 async def test_restart_between_check_ins_never_posts_one_twice(world: World, settings: Settings) -> None:
     backend, _frontend, thread = await team(world)
     await world.env.advance_time(3 * DAY + 60)
@@ -289,3 +292,16 @@ async def test_the_staff_summary_counts_check_in_answers(world: World) -> None:
     assert fields["Partnership check-ins"] == (
         "Going well: 1 · We haven't started yet: 1 · My partner isn't answering: 0 · no answer in time: 0"
     )
+
+
+async def test_a_refused_choice_is_sent_again_once(world: World) -> None:
+    backend, _frontend, thread = await team(world)
+    await world.env.advance_time(3 * DAY + 60)
+    await backend.click(checkins(thread)[0], label="My partner isn't answering")
+    world.env.inject_error("POST", f"/channels/{backend.user.dm_channel.id}/messages", status=500, times=1)
+    await world.env.advance_time(2 * DAY + 60)
+    assert not offered(backend)
+    await world.env.advance_time(10 * 60)
+    assert sum(1 for m in dms(backend) if "gone quiet" in (m.content or "")) == 1
+    await world.env.advance_time(DAY)
+    assert sum(1 for m in dms(backend) if "gone quiet" in (m.content or "")) == 1

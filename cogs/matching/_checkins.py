@@ -211,13 +211,16 @@ class MatchingCheckins:
             if not await self.offer(team, user, plan.quiet):
                 later = min(later, now + RETRY_DELAY)
         for offer in team_checkins.offers.values():
-            # Claimed before a stop, or refused: offered again while the partner is still quiet.
-            if offer.state == "claimed" and plan.quiet and offer.user_id not in plan.quiet:
-                if worth_retrying(offer.tries, offer.offered_at, now):
-                    if not await self.send_offer(team, offer.user_id, plan.quiet, offer.tries, offer.offered_at):
-                        later = min(later, now + RETRY_DELAY)
-                else:
-                    await self.store.offer_refused(team.id, offer.user_id, give_up=True)
+            if offer.state != "claimed":
+                continue
+            # Claimed before a stop, or refused: offered again while the partner is still quiet, else closed (a
+            # later quiet spell offers a new one).
+            still_quiet = bool(plan.quiet) and offer.user_id not in plan.quiet
+            if still_quiet and worth_retrying(offer.tries, offer.offered_at, now):
+                if not await self.send_offer(team, offer.user_id, plan.quiet, offer.tries, offer.offered_at):
+                    later = min(later, now + RETRY_DELAY)
+            else:
+                await self.store.offer_refused(team.id, offer.user_id, give_up=True)
         return later
 
     async def send_round(self, team: Team, checkin: Checkin) -> bool:
