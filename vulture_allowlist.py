@@ -9,6 +9,7 @@ import sqlite3
 import discord
 
 from bot import app, content, matching, projects, projects_content, reminders_content
+from bot.storage import checkins as checkins_storage
 from bot.storage import db
 from bot.storage import matching as matching_storage
 from cogs import admin, ops, views
@@ -73,3 +74,6 @@ _fields_no_screen_reads_yet  # noqa: B018
 db.LATEST_VERSION  # noqa: B018
 matching_storage.MatchingStore.pending_proposal_for  # noqa: B018
 matching_storage.MatchingStore.log_entries  # noqa: B018
+
+# The hook the cohort-close code calls to stop its teams' check-ins (teams that end stop on their own).
+checkins_storage.CheckinStore.stop_checkins  # noqa: B018

@@ -42,6 +42,8 @@ class Settings:
     # this day of the week on, and before it anyone who has waited this many hours with no counterpart.
     auto_seat_day: float | None = 5.0
     seat_after_hours: float | None = 6.0
+    checkin_delay_days: float = 3.0
+    quiet_timeout_hours: float = 48.0
     reminder_grace_hours: float = 12.0
     dm_pace_seconds: float = 1.0
     command_cooldown_seconds: float = 10.0
@@ -70,6 +72,10 @@ class Settings:
             raise SettingsError("auto_seat_day: must be 0-7 (a day of week one), or null (config.yaml) to turn it off")
         if self.seat_after_hours is not None and self.seat_after_hours < 0:
             raise SettingsError("seat_after_hours: must be 0 or more, or null (config.yaml) to turn it off")
+        if self.checkin_delay_days <= 0:
+            raise SettingsError("checkin_delay_days: must be greater than 0")
+        if self.quiet_timeout_hours <= 0:
+            raise SettingsError("quiet_timeout_hours: must be greater than 0")
         if self.reminder_grace_hours < 0:
             raise SettingsError("reminder_grace_hours: must be 0 or more")
         if self.dm_pace_seconds < 0:
@@ -121,6 +127,8 @@ ENV_VARS: dict[str, str] = {
     "proposal_ttl_hours": "NEXUS_PROPOSAL_TTL_HOURS",
     "auto_seat_day": "NEXUS_AUTO_SEAT_DAY",
     "seat_after_hours": "NEXUS_SEAT_AFTER_HOURS",
+    "checkin_delay_days": "NEXUS_CHECKIN_DELAY_DAYS",
+    "quiet_timeout_hours": "NEXUS_QUIET_TIMEOUT_HOURS",
     "reminder_grace_hours": "NEXUS_REMINDER_GRACE_HOURS",
     "dm_pace_seconds": "NEXUS_DM_PACE_SECONDS",
     "command_cooldown_seconds": "NEXUS_COMMAND_COOLDOWN_SECONDS",
@@ -134,6 +142,8 @@ _CONVERTERS: dict[str, type] = {
     "proposal_ttl_hours": float,
     "auto_seat_day": float,
     "seat_after_hours": float,
+    "checkin_delay_days": float,
+    "quiet_timeout_hours": float,
     "reminder_grace_hours": float,
     "dm_pace_seconds": float,
     "command_cooldown_seconds": float,

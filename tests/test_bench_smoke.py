@@ -13,6 +13,7 @@ SECTIONS = (
     "commands (slowest p99)",
     "autocomplete p99 (5,000 entries)",
     "match find p99 (5,000 waiting)",
+    "check-in pass (1,000 teams)",
     "reminder fan-out (500 recipients)",
     "start-up to ready (5,000 learners)",
     "week teamed (worst 1:1 or 2:1)",

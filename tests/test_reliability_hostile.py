@@ -26,6 +26,8 @@ from bot.projects import PROJECT_NAME_LIMIT, SUMMARY_LIMIT
 from bot.storage.projects import ProjectsStore
 from tests.conftest import CONTENT_DIR, NexusEnv, World, build_world
 from tests.reliability_helpers import request_problems
+from tests.test_matching_checkins import DAY, checkins, choice_dm
+from tests.test_matching_flow import announce, dms, pair_up
 
 T = TypeVar("T")
 EXAMPLES = int(os.environ.get("NEXUS_HOSTILE_EXAMPLES", "50"))
@@ -373,3 +375,34 @@ def test_autocomplete(harness: Harness, command: str, option: str, staff: bool) 
         harness.example(check, text)
 
     run()
+
+
+async def test_hostile_names_in_check_ins_and_the_quiet_choice_never_ping(world: World) -> None:
+    """Display names and custom project names are typed by people: the check-in post pings only the team, the
+    choice and the notices that follow ping nobody, and the names are shown as typed, never as formatting."""
+    nasty = "@everyone **boss** <@&1> `x`"
+    backend = world.learners[0]
+    frontend = world.guild.add_member(world.env.create_user(nasty), roles=[world.learner_role])
+    project = "Poll @here **app**"
+    await announce(world, backend, "backend", project=project)
+    await announce(world, frontend, "frontend", project=project)
+    thread = await pair_up(world, backend, frontend)
+    since = len(world.env.http_requests)
+    await world.env.advance_time(3 * DAY + 60)
+    await backend.click(checkins(thread)[0], label="My partner isn't answering")
+    await world.env.advance_time(2 * DAY + 60)
+    offer = choice_dm(backend)
+    assert "**boss**" not in offer.content and "boss" in offer.content
+    done = await backend.user.click(offer, label="Find me someone else")
+    assert "front of the line" in done.response.content
+    assert "No hard feelings" in dms(frontend)[-1].content
+    posts = [
+        entry.json
+        for entry in world.env.http_requests[since:]
+        if entry.method in ("POST", "PATCH") and entry.json and "content" in entry.json
+    ]
+    assert posts
+    for body in posts:
+        mentions = body.get("allowed_mentions") or {}
+        assert "everyone" not in mentions.get("parse", []) and "roles" not in mentions.get("parse", [])
+        assert set(mentions.get("users", [])) <= {str(backend.id), str(frontend.id), backend.id, frontend.id}

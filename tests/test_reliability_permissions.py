@@ -14,6 +14,8 @@ from discord import app_commands
 from bot.app import BOTS_REFUSED
 from cogs.common import STAFF_NEEDED
 from tests.conftest import World
+from tests.test_matching_checkins import DAY, checkins
+from tests.test_matching_flow import announce, pair_up
 
 # What each kind of member gets: ok (answered), denied (told what they need), refused (bots), hidden (Discord
 # does not offer the command there: not visible, or not in DMs).
@@ -180,3 +182,34 @@ async def test_a_bot_account_gets_nothing_from_autocomplete(world: World) -> Non
     robot = world.guild.add_member(world.env.create_user("autobot", bot=True), roles=[world.learner_role])
     assert await robot.autocomplete(world.channel, "topic", "name", "dj") == []
     assert await world.learners[0].autocomplete(world.channel, "topic", "name", "dj") != []
+
+
+async def test_who_may_answer_a_team_check_in(world: World) -> None:
+    """Check-in buttons live in the team's private thread: its members answer; someone who left the team (still
+    in the thread) is told it is not theirs; anyone else cannot see the thread at all."""
+    backend, frontend, third = world.learners[0], world.learners[1], world.learners[2]
+    await announce(world, backend, "backend")
+    await announce(world, frontend, "frontend")
+    thread = await pair_up(world, backend, frontend)
+    await announce(world, third, "backend")
+    await third.slash(world.channel, "match find")
+    await world.staff.slash(world.channel, "match run")
+    asked = await third.slash(world.channel, "match unpair")
+    await third.click(asked.response, label="Unpair")
+    await world.env.advance_time(3 * DAY + 60)
+    [post] = checkins(thread)
+    got: dict[str, str] = {}
+    for kind, member in (
+        ("member", backend),
+        ("other member", frontend),
+        ("left the team", third),
+        ("other learner", world.learners[3]),
+    ):
+        try:
+            result = await member.click(post, label="Going well")
+        except simcord.SetupError:
+            got[kind] = "hidden"
+            continue
+        answer = result.response.content if result.response else ""
+        got[kind] = "ok" if "recorded" in answer else "denied" if "for the members" in answer else answer
+    assert got == {"member": "ok", "other member": "ok", "left the team": "denied", "other learner": "hidden"}

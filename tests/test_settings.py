@@ -15,6 +15,8 @@ def test_defaults_are_sensible() -> None:
     assert settings.content_dir.name == "content"
     assert settings.discord_token is None
     assert settings.proposal_ttl_hours == 48
+    assert settings.checkin_delay_days == 3
+    assert settings.quiet_timeout_hours == 48
 
 
 def test_keyword_paths_accept_strings() -> None:
@@ -47,6 +49,9 @@ def test_config_yaml_overrides_defaults_and_env_overrides_config(tmp_path: Path)
         ({"NEXUS_PLAYGROUND_PORT": "70000"}, "playground_port: must be 1-65535"),
         ({"NEXUS_LOG_LEVEL": "LOUD"}, "log_level"),
         ({"NEXUS_PROPOSAL_TTL_HOURS": "0"}, "proposal_ttl_hours"),
+        ({"NEXUS_CHECKIN_DELAY_DAYS": "0"}, "checkin_delay_days: must be greater than 0"),
+        ({"NEXUS_QUIET_TIMEOUT_HOURS": "-1"}, "quiet_timeout_hours: must be greater than 0"),
+        ({"NEXUS_QUIET_TIMEOUT_HOURS": "soon"}, "quiet_timeout_hours (NEXUS_QUIET_TIMEOUT_HOURS)"),
         ({"NEXUS_SYNC_COMMANDS": "sometimes"}, "sync_commands"),
     ],
 )

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from bot.admin import week_one_ends
+from bot.checkins import Rematch, Rematched, front_of_line
 from bot.errors import NotFound
 from bot.matching import (
     Answer,
@@ -1019,6 +1020,47 @@ class MatchingStore:
         await conn.execute(
             "INSERT INTO matching_log (guild_id, actor_id, action, details, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, actor_id, action, json.dumps(details, sort_keys=True), iso(now)),
+        )
+
+    # ----------------------------------------------------------------------------------------- quiet partners
+
+    async def rematch_in(self, conn: Session, team: Team, rematch: Rematch, now: datetime) -> Rematched:
+        """Inside the caller's transaction (bot.storage.checkins): the quiet members leave the team and are never
+        proposed to those left again; whoever is left without a team goes back to the pool ahead of everyone."""
+        current: Team | None = team
+        for user in rematch.removed:
+            if current is None or current.ended_at is not None or user not in current.member_ids:
+                break
+            change = await self._leave_team(conn, current, user, now, block="unpaired")
+            current = None if change.ends else await self._team(conn, team.id)
+        requeued: list[int] = []
+        unannounced: list[int] = []
+        for user in rematch.requeue:
+            choice = await self._choice(conn, team.guild_id, user)
+            if choice is None or choice.left:
+                unannounced.append(user)
+                continue
+            front = await _one(
+                conn,
+                "SELECT MIN(queued_at) AS front FROM match_pool"
+                " WHERE guild_id = ? AND project_key = ? AND track = ? AND state = 'waiting'",
+                (team.guild_id, choice.project_key, choice.track),
+            )
+            queued_at = front_of_line(_maybe_time(None if front is None else front["front"]), now)
+            await conn.execute(
+                POOL_WAITING_UPSERT_SQL,
+                (team.guild_id, user, choice.project_key, choice.track, choice.timezone, iso(queued_at)),
+            )
+            conn.board_changed(team.guild_id, [choice.project_key])
+            requeued.append(user)
+        new = await self._retry(conn, team.guild_id, requeued, now)
+        return Rematched(
+            team=team,
+            removed=rematch.removed,
+            requeued=tuple(requeued),
+            ends=rematch.ends,
+            new_proposals=tuple(new),
+            unannounced=tuple(unannounced),
         )
 
     # ----------------------------------------------------------------------------------------- retried delivery

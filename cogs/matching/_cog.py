@@ -16,14 +16,17 @@ from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, alone_to_tell, next_auto_seat, seat_cutoff
 from bot.projects import ProjectNames
+from bot.storage.checkins import CheckinStore
 from bot.storage.matching import MatchingStore
 from bot.text import shown
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
+from cogs.matching._checkins import MatchingCheckins
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
     OWN_COPY_FAILED,
     THREAD_REFUSED,
     format_alone,
+    format_attention,
     format_board,
     format_closed,
     format_find,
@@ -53,11 +56,14 @@ class MatchingCog(commands.Cog):
         self.proposal_button = bind_proposal_button(self.on_proposal_button)
         self.thread_button = bind_thread_button(self.on_thread_button)
         self.delivery = MatchingDelivery(bot, self.store, self.proposal_button, project_names)
+        self.checkins = MatchingCheckins(bot, CheckinStore(bot.db, self.store), self.delivery, project_names)
         self.find_cooldown = Cooldown(bot.settings.command_cooldown_seconds)
         self.recovery: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(self.proposal_button, self.thread_button)
+        self.bot.add_dynamic_items(self.proposal_button, self.thread_button, *self.checkins.buttons)
+        # Check-ins: one pass at start-up finishes what a stop interrupted and arms the next wake.
+        self.checkins.arm(self.bot.now())
         # The database is the source of truth: every open proposal gets its expiry timer back, and one that fell
         # due while the bot was down fires straight away.
         for proposal in await self.store.pending_proposals():
@@ -68,7 +74,8 @@ class MatchingCog(commands.Cog):
             self.arm_auto_seat(config)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(self.proposal_button, self.thread_button)
+        self.bot.remove_dynamic_items(self.proposal_button, self.thread_button, *self.checkins.buttons)
+        self.checkins.cancel()
         if self.recovery is not None:
             self.recovery.cancel()
         self.delivery.cancel_timers()
@@ -257,6 +264,7 @@ class MatchingCog(commands.Cog):
         team = await self.delivery.start_team(
             result.team, note=f"Staff ({shown(interaction.user.display_name, 80)}) paired you directly."
         )
+        self.checkins.team_formed(team)
         await self.delivery.send_proposals(result.new_proposals)
         thread = (
             f" Thread: <#{team.thread_id}>."
@@ -278,7 +286,10 @@ class MatchingCog(commands.Cog):
     async def board(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
         rows = await self.store.board(guild.id)
-        await interaction.response.send_message(embed=format_board(rows, self.project_names), ephemeral=True)
+        attention = await self.checkins.attention(guild.id)
+        names = {user: self.delivery.name_of(guild.id, user) for item in attention for user in item.user_ids}
+        embed = format_attention(format_board(rows, self.project_names), attention, names, self.project_names)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @match.command(
         name="run",
@@ -339,6 +350,8 @@ class MatchingCog(commands.Cog):
         await respond(interaction, edit=True, fallback=text, embed=format_closed("Partner proposal", text), view=None)
         skip = interaction.message.id if interaction.message else None
         await self.delivery.after_proposal(update, reason="declined", skip_message=skip)
+        if update.team is not None:
+            self.checkins.team_formed(update.team)
 
     async def on_thread_button(self, interaction: Interaction, team_id: int) -> None:
         team = await self.store.team(team_id)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import discord
 from discord.utils import format_dt
 
+from bot.checkins import Attention
 from bot.matching import (
     AloneLearner,
     BoardRow,
@@ -256,3 +257,26 @@ def format_run(run: LeftoverRun, names: Mapping[int, str], project_names: Projec
             f"{shown(project_names(alone.project_key, run.label(alone.project_key)), 100)}"
         )
     return clip("\n".join(lines), 2000)
+
+
+def format_attention(
+    embed: discord.Embed, items: Sequence[Attention], names: Mapping[int, str], project_names: ProjectNames
+) -> discord.Embed:
+    """The board's "needs attention" list: teams with a quiet member or an unanswered check-in."""
+    if not items:
+        return embed
+    lines: list[str] = []
+    for item in items:
+        who = ", ".join(names.get(user, "a learner") for user in item.user_ids)
+        label = shown(project_names(item.project_key, None), 80)
+        thread = f" · <#{item.thread_id}>" if item.thread_id else ""
+        if item.reason == "quiet":
+            lines.append(f"• **{label}** team #{item.team_id}: {who} went quiet{thread}")
+        else:
+            since = format_dt(item.since, "R")
+            lines.append(f"• **{label}** team #{item.team_id}: check-in from {since} unanswered by {who}{thread}")
+    text = "\n".join(lines)
+    if len(text) > 1024:
+        text = clip(text, 1000) + f"\n…{plural(len(items), 'team')} in all"
+    embed.add_field(name=f"Needs attention ({len(items)})", value=text, inline=False)
+    return embed

@@ -14,6 +14,7 @@ import discord
 
 from bot.admin import GuildConfig
 from bot.charts import CHART_FILENAME
+from bot.checkins import CheckinRules, counts_text
 from bot.errors import InvalidInput, NotFound
 from bot.projects import ProjectNames
 from bot.reminders import (
@@ -40,6 +41,8 @@ from bot.reminders import (
     render,
     schedule_week,
 )
+from bot.storage.checkins import CheckinStore
+from bot.storage.matching import MatchingStore
 from bot.storage.reminders import RemindersStore
 from bot.text import shown
 from cogs.common import NexusBot, is_learner, is_staff
@@ -114,6 +117,12 @@ class ReminderRunner:
         self.charts = charts
         self.names = names
         self.store = store
+        self.checkins = CheckinStore(
+            store.db, MatchingStore(store.db, proposal_ttl_hours=bot.settings.proposal_ttl_hours)
+        )
+        self.checkin_rules = CheckinRules.from_settings(
+            bot.settings.checkin_delay_days, bot.settings.quiet_timeout_hours
+        )
         self.week = week
         self.by_id = {reminder.id: reminder for reminder in week}
         self.grace = timedelta(hours=bot.settings.reminder_grace_hours)
@@ -390,6 +399,9 @@ class ReminderRunner:
             failures = await self.store.failures(config.guild_id, cohort.key)
             skipped = await self.store.skipped(config.guild_id, cohort.key)
             summary = format_summary(roster, failures, skipped)
+            # Teams formed in week one have had their first check-in by the summary's morning.
+            counts = await self.checkins.answer_counts(config.guild_id, self.bot.now(), self.checkin_rules)
+            summary.add_field(name="Partnership check-ins", value=counts_text(counts), inline=False)
             report = await self.charts.report(config.guild_id, config)
             files.append(await self.charts.chart(report))
             embeds.append(summary.set_image(url=f"attachment://{CHART_FILENAME}"))

@@ -1,0 +1,375 @@
+"""SQL for team check-ins: the rounds posted in team threads, each member's answer, the choice offered when a
+partner goes quiet, and stopping a team's check-ins."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import cast
+
+from bot.checkins import (
+    AnswerCounts,
+    Attention,
+    Checkin,
+    CheckinAnswer,
+    CheckinRules,
+    CheckinState,
+    Offer,
+    OfferState,
+    Rematched,
+    TeamCheckins,
+    attention,
+    count_answers,
+    plan_rematch,
+    quiet_members,
+)
+from bot.errors import InvalidInput, NotFound
+from bot.matching import Team, TeamMember, Track
+from bot.storage.db import Database, Session
+from bot.storage.matching import MatchingStore, iso
+
+log = logging.getLogger(__name__)
+
+# The teams whose check-ins run (active, not stopped), a page at a time in id order.
+TEAM_IDS_SQL = (
+    "SELECT t.id FROM teams t WHERE t.ended_at IS NULL AND (:guild IS NULL OR t.guild_id = :guild) AND t.id > :after"
+    " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id LIMIT :limit"
+)
+# Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
+TEAMS_SQL = (
+    "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at FROM teams"
+    " WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"
+)
+MEMBERS_SQL = (
+    "SELECT team_id, user_id, track, joined_at FROM team_members"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids)) AND left_at IS NULL ORDER BY joined_at, user_id"
+)
+CHECKINS_SQL = (
+    "SELECT id, team_id, round, due_at, state, nonce, posted_at, tries FROM checkins"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids)) ORDER BY team_id, round"
+)
+ANSWERS_SQL = (
+    "SELECT a.checkin_id, a.user_id, a.answer, a.answered_at FROM checkin_answers a"
+    " JOIN checkins c ON c.id = a.checkin_id WHERE c.team_id IN (SELECT value FROM json_each(:ids))"
+)
+OFFERS_SQL = (
+    "SELECT team_id, user_id, state, nonce, offered_at, ask_again_at, tries FROM checkin_offers"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids))"
+)
+# A pass reads this many teams per read transaction, so it never holds the database for long at a time.
+PAGE = 200
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _offer(row: sqlite3.Row) -> Offer:
+    return Offer(
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        state=cast(OfferState, row["state"]),
+        nonce=row["nonce"],
+        offered_at=_time(row["offered_at"]),
+        ask_again_at=_maybe_time(row["ask_again_at"]),
+        tries=row["tries"],
+    )
+
+
+async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
+    """These teams (if their check-ins run) with their check-ins, answers and offers, in five reads."""
+    params = {"ids": json.dumps(list(team_ids))}
+    members: dict[int, list[TeamMember]] = defaultdict(list)
+    for row in await conn.fetchall(MEMBERS_SQL, params):
+        members[row["team_id"]].append(TeamMember(row["user_id"], cast(Track, row["track"]), _time(row["joined_at"])))
+    answers: dict[int, dict[int, CheckinAnswer]] = defaultdict(dict)
+    answered_at: dict[int, dict[int, datetime]] = defaultdict(dict)
+    for row in await conn.fetchall(ANSWERS_SQL, params):
+        answers[row["checkin_id"]][row["user_id"]] = cast(CheckinAnswer, row["answer"])
+        answered_at[row["checkin_id"]][row["user_id"]] = _time(row["answered_at"])
+    checkins: dict[int, list[Checkin]] = defaultdict(list)
+    for row in await conn.fetchall(CHECKINS_SQL, params):
+        checkins[row["team_id"]].append(
+            Checkin(
+                id=row["id"],
+                team_id=row["team_id"],
+                round=row["round"],
+                due_at=_time(row["due_at"]),
+                state=cast(CheckinState, row["state"]),
+                nonce=row["nonce"],
+                posted_at=_maybe_time(row["posted_at"]),
+                tries=row["tries"],
+                answers=answers.get(row["id"], {}),
+                answered_at=answered_at.get(row["id"], {}),
+            )
+        )
+    offers: dict[int, dict[int, Offer]] = defaultdict(dict)
+    for row in await conn.fetchall(OFFERS_SQL, params):
+        offers[row["team_id"]][row["user_id"]] = _offer(row)
+    found: list[TeamCheckins] = []
+    for row in await conn.fetchall(TEAMS_SQL, params):
+        team = Team(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            project_key=row["project_key"],
+            thread_id=row["thread_id"],
+            proposal_id=row["proposal_id"],
+            created_by=row["created_by"],
+            created_at=_time(row["created_at"]),
+            members=tuple(members.get(row["id"], ())),
+        )
+        found.append(TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {})))
+    return found
+
+
+async def _running(conn: Session, team_ids: Sequence[int]) -> list[int]:
+    """Those of these teams whose check-ins run (active and not stopped)."""
+    rows = await conn.fetchall(
+        "SELECT t.id FROM teams t WHERE t.id IN (SELECT value FROM json_each(?)) AND t.ended_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id",
+        (json.dumps(list(team_ids)),),
+    )
+    return [int(row["id"]) for row in rows]
+
+
+class CheckinStore:
+    """Every read and write of check-ins. A re-match runs in the same transaction as matching's own writes."""
+
+    def __init__(self, db: Database, matching: MatchingStore) -> None:
+        self.db = db
+        self.matching = matching
+
+    # ----------------------------------------------------------------------------------------- reads
+
+    async def active(self, guild_id: int | None = None) -> list[TeamCheckins]:
+        """Every team whose check-ins run (of one guild, or all), with its rounds, answers and offers."""
+
+        return [team for page in [page async for page in self.pages(guild_id)] for team in page]
+
+    async def team(self, team_id: int) -> TeamCheckins | None:
+        async def body(conn: Session) -> list[TeamCheckins]:
+            return await _load(conn, await _running(conn, [team_id]))
+
+        found = await self.db.query(body)
+        return found[0] if found else None
+
+    async def pages(self, guild_id: int | None = None) -> AsyncIterator[list[TeamCheckins]]:
+        """Every team whose check-ins run (of one guild, or all), a page per read: other callers get the database
+        between pages, and a pass over thousands of teams never holds it for long."""
+        after = 0
+        while True:
+            ids = [
+                int(row["id"])
+                for row in await self.db.fetchall(TEAM_IDS_SQL, {"guild": guild_id, "after": after, "limit": PAGE})
+            ]
+            if not ids:
+                return
+
+            async def body(conn: Session, page: list[int] = ids) -> list[TeamCheckins]:
+                return await _load(conn, page)
+
+            yield await self.db.query(body)
+            after = ids[-1]
+
+    async def attention(self, guild_id: int, now: datetime, rules: CheckinRules) -> list[Attention]:
+        """Teams staff should look at: a quiet member, or a check-in nobody (or not everyone) answered."""
+        found = [attention(team, now, rules) for team in await self.active(guild_id)]
+        return [item for item in found if item is not None]
+
+    async def answer_counts(self, guild_id: int, now: datetime, rules: CheckinRules) -> AnswerCounts:
+        return count_answers(await self.active(guild_id), now, rules)
+
+    # ----------------------------------------------------------------------------------------- rounds
+
+    async def claim_round(self, team_id: int, round_number: int, due_at: datetime, nonce: str) -> Checkin | None:
+        """Claim a round before posting it; None if this round was claimed already (it is never posted twice)."""
+
+        async def body(conn: Session) -> Checkin | None:
+            changed = await conn.execute(
+                "INSERT INTO checkins (team_id, round, due_at, nonce)"
+                " SELECT t.id, :round, :due, :nonce FROM teams t WHERE t.id = :team AND t.ended_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id)"
+                " ON CONFLICT (team_id, round) DO NOTHING",
+                {"team": team_id, "round": round_number, "due": iso(due_at), "nonce": nonce},
+            )
+            if not changed:
+                return None
+            row = await conn.fetchone(
+                "SELECT id FROM checkins WHERE team_id = ? AND round = ?", (team_id, round_number)
+            )
+            assert row is not None  # noqa: S101 - inserted just above
+            return Checkin(row["id"], team_id, round_number, due_at, state="claimed", nonce=nonce)
+
+        return await self.db.transact(body)
+
+    async def round_posted(self, checkin_id: int, message_id: int, now: datetime) -> None:
+        async def body(conn: Session) -> None:
+            await conn.execute(
+                "UPDATE checkins SET state = 'posted', message_id = ?, posted_at = ? WHERE id = ?",
+                (message_id, iso(now), checkin_id),
+            )
+
+        return await self.db.transact(body)
+
+    async def round_refused(self, checkin_id: int, *, give_up: bool) -> None:
+        """Discord refused the post: counted, and tried again by the next pass unless given up on."""
+
+        async def body(conn: Session) -> None:
+            await conn.execute(
+                "UPDATE checkins SET tries = tries + 1, state = CASE WHEN ? THEN 'failed' ELSE state END"
+                " WHERE id = ? AND state = 'claimed'",
+                (give_up, checkin_id),
+            )
+
+        return await self.db.transact(body)
+
+    async def answer(self, checkin_id: int, user_id: int, answer: CheckinAnswer, now: datetime) -> TeamCheckins:
+        """Record (or change) a member's own answer to their team's newest check-in."""
+
+        async def body(conn: Session) -> TeamCheckins:
+            row = await conn.fetchone("SELECT team_id, round FROM checkins WHERE id = ?", (checkin_id,))
+            if row is None:
+                raise NotFound("That check-in no longer exists.")
+            found = await _load(conn, await _running(conn, [row["team_id"]]))
+            if not found:
+                raise NotFound("That team has ended, so its check-ins are closed.")
+            team_checkins = found[0]
+            if user_id not in team_checkins.team.member_ids:
+                raise InvalidInput("This check-in is for the members of that team.")
+            latest = team_checkins.latest_posted
+            if latest is None or latest.id != checkin_id:
+                raise InvalidInput("A newer check-in is open in this thread: please answer that one.")
+            await conn.execute(
+                "INSERT INTO checkin_answers (checkin_id, user_id, answer, answered_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer,"
+                " answered_at = excluded.answered_at",
+                (checkin_id, user_id, answer, iso(now)),
+            )
+            return (await _load(conn, [row["team_id"]]))[0]
+
+        return await self.db.transact(body)
+
+    # ----------------------------------------------------------------------------------------- offers
+
+    async def claim_offer(self, team_id: int, user_id: int, nonce: str, now: datetime) -> Offer | None:
+        """Claim sending the choice to a member left behind; None if it is open already or "keep waiting" runs.
+        An offer claimed before a restart and never confirmed is returned again (with its nonce)."""
+
+        async def body(conn: Session) -> Offer | None:
+            await conn.execute(
+                "INSERT INTO checkin_offers (team_id, user_id, state, nonce, offered_at) VALUES (?, ?, 'claimed', ?, ?)"
+                " ON CONFLICT (team_id, user_id) DO UPDATE SET state = 'claimed', nonce = excluded.nonce,"
+                " offered_at = excluded.offered_at, ask_again_at = NULL, tries = 0"
+                " WHERE checkin_offers.state IN ('closed', 'rematched')"
+                " OR (checkin_offers.state = 'waiting' AND checkin_offers.ask_again_at <= excluded.offered_at)",
+                (team_id, user_id, nonce, iso(now)),
+            )
+            row = await conn.fetchone(
+                "SELECT team_id, user_id, state, nonce, offered_at, ask_again_at, tries FROM checkin_offers"
+                " WHERE team_id = ? AND user_id = ?",
+                (team_id, user_id),
+            )
+            return _offer(row) if row is not None and row["state"] == "claimed" else None
+
+        return await self.db.transact(body)
+
+    async def offer_sent(self, team_id: int, user_id: int) -> None:
+        await self._set_offer(team_id, user_id, "open", only_from=("claimed",))
+
+    async def offer_refused(self, team_id: int, user_id: int, *, give_up: bool) -> None:
+        async def body(conn: Session) -> None:
+            await conn.execute(
+                "UPDATE checkin_offers SET tries = tries + 1, state = CASE WHEN ? THEN 'closed' ELSE state END"
+                " WHERE team_id = ? AND user_id = ? AND state = 'claimed'",
+                (give_up, team_id, user_id),
+            )
+
+        return await self.db.transact(body)
+
+    async def close_offers(self, team_id: int, user_ids: Sequence[int]) -> None:
+        """The quiet partner answered: open choices lapse (a later quiet spell offers a new one)."""
+        for user in user_ids:
+            await self._set_offer(team_id, user, "closed", only_from=("open", "waiting"))
+
+    async def keep_waiting(self, team_id: int, user_id: int, now: datetime, rules: CheckinRules) -> datetime:
+        """ "Keep waiting": the choice is offered again `ask_again_after` from now if the partner is still quiet."""
+        until = now + rules.ask_again_after
+
+        async def body(conn: Session) -> datetime:
+            await self._require_open(conn, team_id, user_id)
+            await conn.execute(
+                "UPDATE checkin_offers SET state = 'waiting', ask_again_at = ? WHERE team_id = ? AND user_id = ?",
+                (iso(until), team_id, user_id),
+            )
+            return until
+
+        return await self.db.transact(body)
+
+    async def rematch(self, team_id: int, user_id: int, now: datetime, rules: CheckinRules) -> Rematched:
+        """ "Find me someone else", in one transaction: the quiet members are checked again, leave the team (a trio
+        stays a pair), and whoever is left without a team goes back to the front of the line."""
+
+        async def body(conn: Session) -> Rematched:
+            await self._require_open(conn, team_id, user_id)
+            found = await _load(conn, await _running(conn, [team_id]))
+            if not found:
+                raise NotFound("That team has ended already.")
+            team_checkins = found[0]
+            plan = plan_rematch(team_checkins.team, quiet_members(team_checkins, now, rules), user_id)
+            result = await self.matching.rematch_in(conn, team_checkins.team, plan, now)
+            await conn.execute(
+                "UPDATE checkin_offers SET state = CASE WHEN user_id = ? THEN 'rematched' ELSE 'closed' END"
+                " WHERE team_id = ? AND state IN ('claimed', 'open', 'waiting')",
+                (user_id, team_id),
+            )
+            return result
+
+        return await self.db.transact(body)
+
+    async def _require_open(self, conn: Session, team_id: int, user_id: int) -> None:
+        row = await conn.fetchone(
+            "SELECT o.state, t.ended_at FROM checkin_offers o JOIN teams t ON t.id = o.team_id"
+            " WHERE o.team_id = ? AND o.user_id = ?",
+            (team_id, user_id),
+        )
+        if row is None:
+            raise NotFound("That choice no longer exists.")
+        if row["ended_at"] is not None:
+            raise InvalidInput("That team has ended already, so there is nothing to choose.")
+        if row["state"] != "open":
+            raise InvalidInput("You've already answered this one (or your partner answered a check-in since).")
+
+    async def _set_offer(self, team_id: int, user_id: int, state: OfferState, *, only_from: Sequence[str]) -> None:
+        async def body(conn: Session) -> None:
+            await conn.execute(
+                "UPDATE checkin_offers SET state = ? WHERE team_id = ? AND user_id = ?"
+                " AND state IN (SELECT value FROM json_each(?))",
+                (state, team_id, user_id, json.dumps(list(only_from))),
+            )
+
+        return await self.db.transact(body)
+
+    # ----------------------------------------------------------------------------------------- stopping
+
+    async def stop_checkins(self, guild_id: int, now: datetime, team_ids: Sequence[int] | None = None) -> int:
+        """Stop check-ins for a guild's active teams (or just these teams of it), e.g. when their cohort closes.
+        Teams that end stop on their own; this is for teams that live on. Returns how many teams were stopped."""
+
+        async def body(conn: Session) -> int:
+            return await conn.execute(
+                "INSERT INTO checkin_stops (team_id, stopped_at)"
+                " SELECT id, ? FROM teams WHERE guild_id = ? AND ended_at IS NULL"
+                " AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))"
+                " ON CONFLICT (team_id) DO NOTHING",
+                (iso(now), guild_id, None if team_ids is None else 1, json.dumps(list(team_ids or []))),
+            )
+
+        return await self.db.transact(body)
