@@ -125,6 +125,9 @@ CANDIDATE_PAGE_SQL = (
     " LEFT JOIN learners l ON l.guild_id = p.guild_id AND l.user_id = p.user_id"
     " WHERE p.guild_id = :guild AND p.project_key = :project AND p.track = :track AND p.state = 'waiting'"
     " AND (p.queued_at, p.user_id) > (:after_time, :after_user)"
+    # Never across cohorts: only those waiting in the seeker's cohort (migration 0091 gives each entry its cohort).
+    " AND p.cohort_id IS (SELECT s.cohort_id FROM announcements s WHERE s.guild_id = :guild AND s.user_id = :seeker"
+    "  AND s.ended_at IS NULL)"
     " ORDER BY p.queued_at, p.user_id LIMIT :limit"
 )
 # Both learners of a new proposal leave the line in one statement (the seeker's row may not exist yet).

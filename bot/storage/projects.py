@@ -244,7 +244,7 @@ class ProjectsStore:
                 )
             inserted = await conn.fetchall(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
-                " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " timezone, late, created_at, cohort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING *",
                 (
                     draft.guild_id,
@@ -257,6 +257,7 @@ class ProjectsStore:
                     draft.timezone,
                     int(draft.late),
                     now.isoformat(),
+                    draft.cohort_id,
                 ),
             )
             return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)

@@ -14,6 +14,7 @@ from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
 from bot.projects import ProjectNames
+from bot.storage.cohorts import CohortClosing
 from bot.storage.matching import MatchingStore
 from bot.text import shown
 from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
@@ -306,6 +307,11 @@ class MatchingCog(commands.Cog):
     async def on_nexus_announcement_withdrawn(self, guild_id: int, user_id: int) -> None:
         departure = await self.store.remove_learner(guild_id, user_id, self.bot.now())
         await self.delivery.after_departure(guild_id, departure, "withdrew their project choice")
+
+    @commands.Cog.listener()
+    async def on_nexus_cohort_closed(self, closing: CohortClosing) -> None:
+        """A cohort closed (cogs.cohorts): its pool and proposals ended in the database; say so to the people."""
+        await self.delivery.after_cohort_closed(closing)
 
     @commands.Cog.listener()
     async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:

@@ -25,6 +25,7 @@ from bot.matching import (
     worth_retrying,
 )
 from bot.projects import ProjectNames
+from bot.storage.cohorts import CohortClosing
 from bot.storage.matching import MatchingStore
 from bot.text import plain, shown
 from cogs.common import NexusBot, clip
@@ -161,6 +162,21 @@ class MatchingDelivery:
             await self.notify(guild_id, member.user_id, text)
         if team.thread_id is not None:
             await self.post_in_thread(team.thread_id, f"{leaver} {reason} and left this team.")
+
+    async def after_cohort_closed(self, closing: CohortClosing) -> None:
+        """Take the buttons off the proposals a closing cohort ended, and tell everyone who was waiting, privately."""
+        for proposal_id in closing.proposals:
+            self.bot.scheduler.cancel(expiry_job(proposal_id))
+            proposal = await self.store.proposal(proposal_id)
+            if proposal is not None:
+                await self.close_deliveries(proposal, CLOSED_TEXT["withdrawn"], None)
+        for user_id in closing.waiting:
+            await self.notify(
+                closing.cohort.guild_id,
+                user_id,
+                f"{closing.cohort.label} has closed, so you're no longer waiting for a partner (and any open "
+                "proposal has ended). If you're continuing in a later cohort, staff will move you there.",
+            )
 
     async def close_deliveries(self, proposal: Proposal, text: str, skip_message: int | None) -> None:
         """Take the buttons off each learner's copy so nobody answers a closed proposal (retried if refused)."""

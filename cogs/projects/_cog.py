@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Literal
 
 import discord
@@ -13,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import GuildConfig
+from bot.cohorts import ensure_live, learner_cohort
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.projects import (
@@ -110,6 +112,23 @@ class ProjectsCog(commands.Cog):
     ) -> None:
         guild = guild_of(interaction)
         config = await self.bot.admin_store.get_config(guild.id)
+        cohort = learner_cohort(
+            await self.bot.cohort_store.cohorts(guild.id),
+            channel_id=interaction.channel_id,
+            role_ids=[role.id for role in getattr(interaction.user, "roles", [])],
+            now=self.bot.now(),
+        )
+        if cohort is not None:
+            ensure_live(cohort)
+            if config is not None:
+                # The learner's cohort decides where the post goes and when week one ends for them.
+                config = replace(
+                    config,
+                    channel_id=cohort.channel_id,
+                    cohort_start=cohort.start_date,
+                    timezone=cohort.timezone,
+                    learner_role_id=cohort.learner_role_id,
+                )
         draft = draft_announcement(
             guild_id=guild.id,
             user_id=interaction.user.id,
@@ -123,6 +142,8 @@ class ProjectsCog(commands.Cog):
             config=config,
             now=self.bot.now(),
         )
+        if cohort is not None:
+            draft = replace(draft, cohort_id=cohort.id)
         # Counted once the options are valid: a typo fixed straight away is not spam, a public post is.
         self.announce_cooldown.use(interaction.user.id, self.bot.now())
         await interaction.response.defer(ephemeral=True, thinking=True)

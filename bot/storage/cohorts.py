@@ -1,0 +1,227 @@
+"""SQL for cohorts: the guild's cohorts, creating, editing and closing one, and its counts for /nexus cohort list."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.cohorts import Cohort
+from bot.storage.db import Database, Session
+
+# Per-learner tables whose rows written before the guild's first cohort existed (cohort_id NULL) that cohort adopts.
+ADOPTED_TABLES = (
+    "announcements",
+    "match_pool",
+    "proposals",
+    "teams",
+    "matching_log",
+    "matching_notices",
+    "reminder_cohorts",
+    "reminder_runs",
+    "reminder_deliveries",
+)
+
+
+@dataclass(frozen=True)
+class CohortCounts:
+    """What /nexus cohort list shows beside each cohort."""
+
+    announced: int
+    waiting: int
+    teams: int
+
+
+@dataclass(frozen=True)
+class CohortClosing:
+    """What closing a cohort ended, for the messages that follow: who was waiting, which proposals ended."""
+
+    cohort: Cohort
+    waiting: tuple[int, ...]
+    proposals: tuple[int, ...]
+    reminders_cancelled: int
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _cohort(row: sqlite3.Row) -> Cohort:
+    return Cohort(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        name=row["name"],
+        start_date=date.fromisoformat(row["start_date"]),
+        timezone=row["timezone"],
+        channel_id=row["channel_id"],
+        learner_role_id=row["learner_role_id"],
+        closed_at=_time(row["closed_at"]),
+        purge_notice_at=_time(row["purge_notice_at"]),
+        purged_at=_time(row["purged_at"]),
+    )
+
+
+async def _adopt_orphans(conn: Session, guild_id: int, cohort_id: int) -> None:
+    for table in ADOPTED_TABLES:
+        await conn.execute(
+            f"UPDATE {table} SET cohort_id = ? WHERE guild_id = ? AND cohort_id IS NULL",  # noqa: S608 - constants
+            (cohort_id, guild_id),
+        )
+
+
+class CohortStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # Every learner command asks which cohort it is about; only this store writes cohorts, so each guild's list
+        # is read once and then kept until one of the writes below changes it.
+        self._cohorts: dict[int, list[Cohort]] = {}
+
+    async def cohorts(self, guild_id: int) -> list[Cohort]:
+        """The guild's cohorts, oldest start first."""
+        if guild_id not in self._cohorts:
+            rows = await self.db.fetchall(
+                "SELECT * FROM cohorts WHERE guild_id = ? ORDER BY start_date, id", (guild_id,)
+            )
+            self._cohorts[guild_id] = [_cohort(row) for row in rows]
+        return list(self._cohorts[guild_id])
+
+    async def get(self, cohort_id: int) -> Cohort | None:
+        row = await self.db.fetchone("SELECT * FROM cohorts WHERE id = ?", (cohort_id,))
+        return None if row is None else _cohort(row)
+
+    async def create(self, cohort: Cohort, *, by: int, now: datetime) -> Cohort:
+        """A new cohort (the id given is ignored); the guild's first one adopts the rows written before it."""
+
+        async def body(conn: Session) -> Cohort:
+            created = await conn.fetchall(
+                "INSERT INTO cohorts (guild_id, name, start_date, timezone, channel_id, learner_role_id, created_at,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (
+                    cohort.guild_id,
+                    cohort.name,
+                    cohort.start_date.isoformat(),
+                    cohort.timezone,
+                    cohort.channel_id,
+                    cohort.learner_role_id,
+                    now.isoformat(),
+                    by,
+                ),
+            )
+            made = _cohort(created[0])
+            first = await conn.fetchone("SELECT MIN(id) AS id FROM cohorts WHERE guild_id = ?", (cohort.guild_id,))
+            if first is not None and first["id"] == made.id:
+                await _adopt_orphans(conn, cohort.guild_id, made.id)
+            return made
+
+        self._cohorts.pop(cohort.guild_id, None)
+        return await self.db.transact(body)
+
+    async def edit(self, cohort: Cohort) -> Cohort:
+        """Save a cohort's name, dates, zone, channel and role (the closed state is changed only by close())."""
+        self._cohorts.pop(cohort.guild_id, None)
+        await self.db.execute(
+            "UPDATE cohorts SET name = ?, start_date = ?, timezone = ?, channel_id = ?, learner_role_id = ?"
+            " WHERE id = ? AND guild_id = ?",
+            (
+                cohort.name,
+                cohort.start_date.isoformat(),
+                cohort.timezone,
+                cohort.channel_id,
+                cohort.learner_role_id,
+                cohort.id,
+                cohort.guild_id,
+            ),
+        )
+        return cohort
+
+    async def counts(self, cohort_id: int) -> CohortCounts:
+        async def body(conn: Session) -> CohortCounts:
+            announced = await conn.fetchone(
+                "SELECT COUNT(*) AS n FROM announcements WHERE cohort_id = ? AND ended_at IS NULL", (cohort_id,)
+            )
+            waiting = await conn.fetchone("SELECT COUNT(*) AS n FROM match_pool WHERE cohort_id = ?", (cohort_id,))
+            teams = await conn.fetchone(
+                "SELECT COUNT(*) AS n FROM teams WHERE cohort_id = ? AND ended_at IS NULL", (cohort_id,)
+            )
+            return CohortCounts(
+                announced=announced["n"] if announced else 0,
+                waiting=waiting["n"] if waiting else 0,
+                teams=teams["n"] if teams else 0,
+            )
+
+        return await self.db.query(body)
+
+    async def close(self, cohort: Cohort, *, by: int, now: datetime) -> CohortClosing | None:
+        """Close the cohort: its pool empties, its pending proposals end (withdrawn), its reminders still to come
+        are cancelled; announcements and teams stay, so the board reads as it was. None if it was already closed."""
+
+        async def body(conn: Session) -> CohortClosing | None:
+            closed = await conn.fetchall(
+                "UPDATE cohorts SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL RETURNING *",
+                (now.isoformat(), by, cohort.id),
+            )
+            if not closed:
+                return None
+            pool = await conn.fetchall(
+                "DELETE FROM match_pool WHERE cohort_id = ? RETURNING user_id, project_key", (cohort.id,)
+            )
+            proposals = await conn.fetchall(
+                "UPDATE proposals SET state = 'withdrawn', closed_at = ? WHERE cohort_id = ? AND state = 'pending'"
+                " RETURNING id",
+                (now.isoformat(), cohort.id),
+            )
+            conn.board_changed(cohort.guild_id, [row["project_key"] for row in pool])
+            skipped = await conn.execute(
+                "UPDATE reminder_runs SET state = 'skipped', reason = 'the cohort closed'"
+                " WHERE state = 'pending' AND (cohort_id = :cohort OR (guild_id = :guild AND cohort_key IN ("
+                "  SELECT cohort_key FROM reminder_cohorts WHERE guild_id = :guild AND cohort_id = :cohort)))",
+                {"cohort": cohort.id, "guild": cohort.guild_id},
+            )
+            await conn.execute(
+                "UPDATE reminder_cohorts SET active = 0 WHERE guild_id = ? AND cohort_id = ?",
+                (cohort.guild_id, cohort.id),
+            )
+            return CohortClosing(
+                cohort=_cohort(closed[0]),
+                waiting=tuple(sorted({row["user_id"] for row in pool})),
+                proposals=tuple(row["id"] for row in proposals),
+                reminders_cancelled=skipped,
+            )
+
+        self._cohorts.pop(cohort.guild_id, None)
+        return await self.db.transact(body)
+
+    async def sync_setup(
+        self,
+        guild_id: int,
+        *,
+        channel_id: int,
+        start: date,
+        timezone: str,
+        learner_role_id: int | None,
+        by: int,
+        now: datetime,
+    ) -> Cohort | None:
+        """/nexus setup on a single-cohort server: create its cohort, or edit the only one. None when the server
+        has several (they are edited one by one with /nexus cohort edit)."""
+        existing = await self.cohorts(guild_id)
+        if len(existing) > 1:
+            return None
+        if not existing:
+            draft = Cohort(0, guild_id, f"Cohort {start.isoformat()}", start, timezone, channel_id, learner_role_id)
+            return await self.create(draft, by=by, now=now)
+        only = existing[0]
+        return await self.edit(
+            Cohort(
+                only.id,
+                guild_id,
+                only.name,
+                start,
+                timezone,
+                channel_id,
+                learner_role_id,
+                only.closed_at,
+                only.purge_notice_at,
+                only.purged_at,
+            )
+        )
