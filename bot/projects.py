@@ -334,6 +334,7 @@ class Announcement:
     end_reason: str | None = None
     message_id: int | None = None
     posted_at: datetime | None = None
+    cohort_id: int | None = None
 
     @property
     def is_posted(self) -> bool:

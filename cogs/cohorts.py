@@ -15,14 +15,13 @@ from bot.cohorts import (
     ensure_live,
     parse_cohort_name,
     staff_cohort,
-    suggest_cohorts,
 )
 from bot.errors import InvalidInput, NotConfigured
 from bot.storage.cohorts import CohortClosing, CohortCounts
 from bot.text import clip
 from bot.timezones import normalise_timezone
 from cogs.admin import check_channel, timezone_autocomplete
-from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, respond, staff_command
+from cogs.common import Interaction, NexusBot, cohort_autocomplete, ensure_staff, guild_of, respond, staff_command
 from cogs.views import ConfirmView
 
 log = logging.getLogger(__name__)
@@ -61,17 +60,6 @@ def format_closing(closing: CohortClosing) -> str:
         f"privately; {len(closing.proposals)} open proposal(s) ended; {closing.reminders_cancelled} reminder(s) "
         "cancelled. Its board stays readable and its data can still be exported."
     )
-
-
-async def cohort_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """The `cohort:` option of every staff command that takes one: live cohorts first, then newest."""
-    if interaction.guild is None:
-        return []
-    cohorts = await interaction.client.cohort_store.cohorts(interaction.guild.id)
-    return [
-        app_commands.Choice(name=label, value=value)
-        for label, value in suggest_cohorts(cohorts, current, interaction.client.now())
-    ]
 
 
 class CohortsCog(commands.Cog):

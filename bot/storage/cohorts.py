@@ -89,6 +89,15 @@ class CohortStore:
         row = await self.db.fetchone("SELECT * FROM cohorts WHERE id = ?", (cohort_id,))
         return None if row is None else _cohort(row)
 
+    async def of_learner(self, guild_id: int, user_id: int) -> Cohort | None:
+        """The cohort of the learner's current announcement (what puts them in a cohort); None without one."""
+        row = await self.db.fetchone(
+            "SELECT c.* FROM announcements a JOIN cohorts c ON c.id = a.cohort_id"
+            " WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
+            (guild_id, user_id),
+        )
+        return None if row is None else _cohort(row)
+
     async def create(self, cohort: Cohort, *, by: int, now: datetime) -> Cohort:
         """A new cohort (the id given is ignored); the guild's first one adopts the rows written before it."""
 

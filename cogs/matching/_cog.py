@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import format_dt
 
+from bot.cohorts import ensure_live
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
@@ -17,7 +18,19 @@ from bot.projects import ProjectNames
 from bot.storage.cohorts import CohortClosing
 from bot.storage.matching import MatchingStore
 from bot.text import shown
-from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    clip,
+    cohort_autocomplete,
+    cohort_id_of,
+    ensure_staff,
+    guild_of,
+    require_config,
+    respond,
+    staff_command,
+    staff_scope,
+)
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
     OWN_COPY_FAILED,
@@ -98,6 +111,9 @@ class MatchingCog(commands.Cog):
     @match.command(name="find", description="Join the pool for your announced project and get a partner proposal")
     async def find(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            ensure_live(cohort)  # a closed cohort matches nobody any more
         # It may DM another learner, so it is rate-limited per person.
         self.find_cooldown.use(interaction.user.id, self.bot.now())
         result = await self.store.find(guild.id, interaction.user.id, self.bot.now())
@@ -201,10 +217,12 @@ class MatchingCog(commands.Cog):
         description="Staff: waiting learners per project and track, and the oldest wait",
         extras=staff_command(),
     )
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def board(self, interaction: Interaction) -> None:
+    async def board(self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None) -> None:
         guild = guild_of(interaction)
-        rows = await self.store.board(guild.id)
+        rows = await self.store.board(guild.id, cohort_id=cohort_id_of(await staff_scope(interaction, cohort)))
         await interaction.response.send_message(embed=format_board(rows, self.project_names), ephemeral=True)
 
     @match.command(
@@ -212,12 +230,19 @@ class MatchingCog(commands.Cog):
         description="Staff: seat leftover learners in existing teams as third members",
         extras=staff_command(),
     )
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def run(self, interaction: Interaction) -> None:
+    async def run(self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None) -> None:
         guild = guild_of(interaction)
         await require_config(interaction)
+        scope = await staff_scope(interaction, cohort)
+        if scope is not None:
+            ensure_live(scope)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.store.run_leftovers(guild.id, interaction.user.id, self.bot.now())
+        result = await self.store.run_leftovers(
+            guild.id, interaction.user.id, self.bot.now(), cohort_id=cohort_id_of(scope)
+        )
         log.info(
             "staff run guild=%s by=%s joined=%d alone=%d",
             guild.id,

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import GuildConfig
-from bot.cohorts import ensure_live, learner_cohort
+from bot.cohorts import Cohort, ensure_live
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.projects import (
@@ -37,7 +37,19 @@ from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.text import shown
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    clip,
+    cohort_autocomplete,
+    cohort_config,
+    cohort_id_of,
+    ensure_staff,
+    guild_of,
+    learner_scope,
+    staff_command,
+    staff_scope,
+)
 from cogs.projects._formatting import (
     RETIRED_REPLACED,
     RETIRED_WITHDRAWN,
@@ -111,24 +123,11 @@ class ProjectsCog(commands.Cog):
         timezone: str | None = None,
     ) -> None:
         guild = guild_of(interaction)
-        config = await self.bot.admin_store.get_config(guild.id)
-        cohort = learner_cohort(
-            await self.bot.cohort_store.cohorts(guild.id),
-            channel_id=interaction.channel_id,
-            role_ids=[role.id for role in getattr(interaction.user, "roles", [])],
-            now=self.bot.now(),
-        )
+        cohort = await learner_scope(interaction)
         if cohort is not None:
             ensure_live(cohort)
-            if config is not None:
-                # The learner's cohort decides where the post goes and when week one ends for them.
-                config = replace(
-                    config,
-                    channel_id=cohort.channel_id,
-                    cohort_start=cohort.start_date,
-                    timezone=cohort.timezone,
-                    learner_role_id=cohort.learner_role_id,
-                )
+        # The learner's cohort decides where the post goes and when week one ends for them.
+        config = cohort_config(await self.bot.admin_store.get_config(guild.id), cohort)
         draft = draft_announcement(
             guild_id=guild.id,
             user_id=interaction.user.id,
@@ -155,7 +154,7 @@ class ProjectsCog(commands.Cog):
         delivery = await self.deliver(guild, config, outcome.announcement)
         if outcome.changed and outcome.previous is not None:
             await self.retire_post(config, outcome.previous, RETIRED_REPLACED)
-        total = await self.store.board_total(guild.id, draft.project_key)
+        total = await self.store.board_total(guild.id, draft.project_key, cohort_id=cohort_id_of(cohort))
         row = total_row(draft.project_key, total, self.catalogue)
         embed = format_announcement(outcome.announcement, row, self.project_names)
         content = format_recorded(outcome, delivery, config.channel_id if config else None, self.project_names)
@@ -181,6 +180,9 @@ class ProjectsCog(commands.Cog):
         current = await self.store.current(guild.id, interaction.user.id)
         if current is None:
             raise NotFound("You have no current announcement to withdraw. Use `/announce` to make one.")
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            ensure_live(cohort)  # a closed cohort's board is frozen
         view = ConfirmView(
             interaction.user.id,
             lambda click: self.answer_with(click, self.withdraw(guild.id, interaction.user.id)),
@@ -197,7 +199,10 @@ class ProjectsCog(commands.Cog):
     @app_commands.guild_only()
     async def projects_command(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
-        rows = board_from_totals(await self.store.board_totals(guild.id), self.catalogue)
+        cohort = await learner_scope(interaction)
+        rows = board_from_totals(
+            await self.store.board_totals(guild.id, cohort_id=cohort_id_of(cohort)), self.catalogue
+        )
         view = BoardView(interaction.user.id, rows)
         if view.page.count == 1:
             await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)
@@ -220,7 +225,7 @@ class ProjectsCog(commands.Cog):
             raise NotFound(
                 f"Nobody has announced a project called {shown(choice.name, 100)}. `/projects` lists them all."
             )
-        roster = await self.store.roster(guild.id, choice.key)
+        roster = await self.store.roster(guild.id, choice.key, cohort_id=cohort_id_of(await learner_scope(interaction)))
         if official is not None:
             title = official.name
             description = f"{official.description}\n\nBrief titles: {track_titles(official)}."
@@ -242,19 +247,28 @@ class ProjectsCog(commands.Cog):
             return
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
-        await interaction.response.send_message(embed=format_status(status, self.project_names), ephemeral=True)
+        embed = format_status(status, self.project_names)
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            embed.add_field(name="Cohort", value=f"{cohort.label} (<#{cohort.channel_id}>)", inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="forget-me", description="Delete your Nexus data in this server (asks to confirm)")
     @app_commands.guild_only()
     async def forget_me_command(self, interaction: Interaction) -> None:
         await self.ask_forget(interaction)
 
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def export_command(self, interaction: Interaction) -> None:
+    async def export_command(
+        self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None
+    ) -> None:
         guild = guild_of(interaction)
+        scope = cohort_id_of(await staff_scope(interaction, cohort))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        current = await self.store.export_rows(guild.id, history=False)
-        history = await self.store.export_rows(guild.id, history=True)
+        current = await self.store.export_rows(guild.id, history=False, cohort_id=scope)
+        history = await self.store.export_rows(guild.id, history=True, cohort_id=scope)
         files = [
             discord.File(io.BytesIO(export_csv(current, history=False)), filename="current.csv"),
             discord.File(io.BytesIO(export_csv(history, history=True)), filename="history.csv"),
@@ -307,13 +321,16 @@ class ProjectsCog(commands.Cog):
         return choices[:MAX_CHOICES]
 
     async def deliver(self, guild: discord.Guild, config: GuildConfig | None, item: Announcement) -> Delivery:
-        """Post everything pending (this announcement included) and say what became of this one."""
+        """Post everything pending in the announcement's cohort (this one included) and say what became of this one.
+
+        `config` is the server's configuration as the announcement's cohort sees it (cogs.common.cohort_config).
+        """
         if config is None:
             return Delivery(unconfigured=True)
         if item.is_posted:
-            await self.post_pending(guild, config)
+            await self.post_pending(guild, config, item.cohort_id)
             return Delivery()
-        posted, error = await self.post_pending(guild, config)
+        posted, error = await self.post_pending(guild, config, item.cohort_id)
         if item.id in posted:
             return Delivery(posted=posted[item.id])
         if error is None:
@@ -322,19 +339,20 @@ class ProjectsCog(commands.Cog):
         return Delivery(error=error)
 
     async def post_pending(
-        self, guild: discord.Guild, config: GuildConfig
+        self, guild: discord.Guild, config: GuildConfig, cohort_id: int | None = None
     ) -> tuple[dict[int, discord.Message], str | None]:
-        """Post unposted announcements oldest first; stop at the first failure, since the channel is likely broken."""
+        """Post a cohort's unposted announcements (None: the guild's) oldest first in the channel `config` names; stop
+        at the first failure, since the channel is likely broken."""
         posted: dict[int, discord.Message] = {}
         async with self.post_lock:
-            pending = await self.store.unposted(guild.id)
+            pending = await self.store.unposted(guild.id, cohort_id=cohort_id)
             if not pending:
                 return posted, None
             channel = guild.get_channel(config.channel_id)
             if not isinstance(channel, discord.TextChannel):
                 log.warning("announcement channel missing guild=%s channel=%s", guild.id, config.channel_id)
                 return posted, "the channel no longer exists"
-            totals = {total.key: total for total in await self.store.board_totals(guild.id)}
+            totals = {total.key: total for total in await self.store.board_totals(guild.id, cohort_id=cohort_id)}
             for item in pending:
                 row = total_row(item.project_key, totals.get(item.project_key), self.catalogue)
                 try:
@@ -362,7 +380,10 @@ class ProjectsCog(commands.Cog):
         """Mark an ended announcement's public post, so an old choice never looks current in the channel."""
         if config is None or item.message_id is None:
             return
-        message = self.bot.get_partial_messageable(config.channel_id).get_partial_message(item.message_id)
+        # The post is in its cohort's channel.
+        cohort = await self.bot.cohort_store.get(item.cohort_id) if item.cohort_id is not None else None
+        channel_id = config.channel_id if cohort is None else cohort.channel_id
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(item.message_id)
         try:
             await message.edit(
                 embed=format_retired(item, how, self.project_names), allowed_mentions=discord.AllowedMentions.none()
@@ -433,9 +454,13 @@ class ProjectsCog(commands.Cog):
         guild = self.bot.get_guild(config.guild_id)
         if guild is None:
             return
-        posted, error = await self.post_pending(guild, config)
-        if posted or error:
-            log.info("posted %d pending announcements guild=%s (stopped: %s)", len(posted), guild.id, error)
+        cohorts: list[Cohort | None] = [*await self.bot.cohort_store.cohorts(guild.id)]
+        for cohort in cohorts or [None]:
+            posted, error = await self.post_pending(
+                guild, cohort_config(config, cohort) or config, cohort_id_of(cohort)
+            )
+            if posted or error:
+                log.info("posted %d pending announcements guild=%s (stopped: %s)", len(posted), guild.id, error)
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
