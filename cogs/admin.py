@@ -213,8 +213,18 @@ LEARNER_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 STAFF_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Setup", ("nexus setup", "nexus config", "nexus reload")),
-    ("Cohorts", ("nexus cohort create", "nexus cohort edit", "nexus cohort list", "nexus cohort close")),
-    ("Cohort", ("nexus stats", "nexus export", "nexus gaps")),
+    (
+        "Cohort",
+        (
+            "nexus cohort list",
+            "nexus cohort create",
+            "nexus cohort edit",
+            "nexus cohort close",
+            "nexus stats",
+            "nexus export",
+            "nexus gaps",
+        ),
+    ),
     ("Matching", ("match board", "match pair", "match run")),
     (
         "Reminders",

@@ -123,6 +123,7 @@ class CohortsCog(commands.Cog):
         cohort = await self.store.create(draft, by=interaction.user.id, now=self.bot.now())
         log.info("cohort created guild=%s cohort=%s by=%s", guild.id, cohort.id, interaction.user.id)
         await interaction.response.send_message(format_cohort(cohort, "Created"), ephemeral=True)
+        await self.changed(guild.id)
 
     @app_commands.describe(
         cohort="Which cohort (default: this channel's, or the only open one)",
@@ -164,6 +165,13 @@ class CohortsCog(commands.Cog):
         )
         await self.store.edit(edited)
         await interaction.response.send_message(format_cohort(edited, "Saved"), ephemeral=True)
+        await self.changed(guild.id)
+
+    async def changed(self, guild_id: int) -> None:
+        """Reminders follow each cohort's dates, and announcements waiting for a channel are posted in theirs."""
+        config = await self.bot.admin_store.get_config(guild_id)
+        if config is not None:
+            self.bot.dispatch("nexus_config_changed", config)
 
     @app_commands.check(ensure_staff)
     async def list_command(self, interaction: Interaction) -> None:
