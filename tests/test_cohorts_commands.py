@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot import Settings
-from tests.conftest import World, restart
+from tests.conftest import World, build_world, restart
+from tests.reminders_helpers import advance_to, announce, reminders_in
 
 
 async def second_cohort(world: World, *, timezone: str = "America/New_York") -> tuple[Any, Any, list[Any]]:
@@ -135,3 +137,88 @@ async def test_hostile_names_are_shown_inert_and_unknown_cohorts_listed(world: W
     assert "<@1>" not in unknown.response.content
     offered = await world.staff.autocomplete(world.channel, "nexus cohort edit", "cohort", "every")
     assert [choice["name"] for choice in offered] == ["@everyone [x](https://evil) (upcoming, starts 2026-06-01)"]
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# Local times from content/reminders.yaml. Cohort A: New York from Thursday 2026-03-05, which springs forward on
+# day 3; cohort B: Lagos (no daylight saving) from Saturday 2026-03-07, overlapping A's week by five days.
+WEEK_A = {
+    "kickoff": "2026-03-05T14:00",
+    "announce-nudge": "2026-03-06T15:00",
+    "digest": "2026-03-07T17:00",
+    "partner-nudge": "2026-03-08T14:00",  # 10:00 EDT: an hour earlier in UTC than before the change
+    "two-days-left": "2026-03-10T14:00",
+    "final-call": "2026-03-11T16:00",
+    "staff-summary": "2026-03-12T13:00",
+}
+WEEK_B = {
+    "kickoff": "2026-03-07T08:00",
+    "announce-nudge": "2026-03-08T09:00",
+    "digest": "2026-03-09T11:00",
+    "partner-nudge": "2026-03-10T09:00",
+    "two-days-left": "2026-03-12T09:00",
+    "final-call": "2026-03-13T11:00",
+    "staff-summary": "2026-03-14T08:00",
+}
+
+
+async def test_two_overlapping_cohorts_each_get_their_own_week_in_their_own_zone_with_restarts(
+    simcord_env: Any, settings: Settings
+) -> None:
+    env = simcord_env
+    world = await build_world(env, cohort_start="2026-03-05", timezone="America/New_York", learners=2)
+    channel_b = world.guild.create_text_channel("cohort-b")
+    role_b = world.guild.create_role("Learner B")
+    b_front, b_quiet = (world.guild.add_member(env.create_user(f"b{i}"), roles=[role_b]) for i in range(2))
+    made = await world.staff.slash(
+        world.channel,
+        "nexus cohort create",
+        name="Cohort B",
+        start="2026-03-07",
+        timezone="Africa/Lagos",
+        channel=channel_b,
+        learner_role=role_b,
+    )
+    assert "Created" in made.response.content
+    a_back, a_quiet = world.learners
+    # Same project, opposite tracks, one in each cohort: they must never be proposed to each other.
+    await announce(world, a_back, "backend")
+    assert (await b_front.slash(channel_b, "announce", project="job-board", track="frontend")).acknowledged
+    await a_back.slash(world.channel, "match find")
+    await b_front.slash(channel_b, "match find")
+
+    await advance_to(env, utc("2026-03-05T00:00"), step_days=7)
+    await advance_to(env, utc("2026-03-09T00:00"))
+    await restart(env, settings)
+    await advance_to(env, utc("2026-03-11T00:00"))
+    await restart(env, settings)
+    await advance_to(env, utc("2026-03-15T00:00"))
+
+    def seen(*channels: Any) -> list[tuple[str, datetime]]:
+        return sorted(item for channel in channels for item in reminders_in(channel))
+
+    posts_a = {"kickoff", "digest", "final-call"}
+    assert seen(world.channel) == sorted((rid, utc(WEEK_A[rid])) for rid in posts_a)
+    assert seen(channel_b) == sorted((rid, utc(WEEK_B[rid])) for rid in posts_a)
+    # Audiences stay in their cohort: the quiet learner of each is nudged by their own cohort only, at its times.
+    nudges = ("announce-nudge", "two-days-left")
+    assert seen(a_quiet.user.dm_channel) == sorted((rid, utc(WEEK_A[rid])) for rid in nudges)
+    assert seen(b_quiet.user.dm_channel) == sorted((rid, utc(WEEK_B[rid])) for rid in nudges)
+    assert seen(a_back.user.dm_channel) == [("partner-nudge", utc(WEEK_A["partner-nudge"]))]
+    assert seen(b_front.user.dm_channel) == [("partner-nudge", utc(WEEK_B["partner-nudge"]))]
+    summaries = [when for rid, when in seen(world.staff.user.dm_channel) if rid == "staff-summary"]
+    assert summaries == [utc(WEEK_A["staff-summary"]), utc(WEEK_B["staff-summary"])]
+    # Nothing crossed in matching either: nobody was proposed to, both still wait in their own cohort.
+    assert await env.bot.db.fetchall("SELECT id FROM proposals") == []
+    assert await waiting_in(world, "Cohort B") == {b_front.id}
+    assert await waiting_in(world, "Cohort 2026-03-05") == {a_back.id}
+    # Each cohort's board shows its own learners only.
+    board_a = (await a_back.slash(world.channel, "projects")).response.embeds[0]
+    board_b = (await b_front.slash(channel_b, "projects")).response.embeds[0]
+    job_board_a = next(field.value for field in board_a.fields if field.name == "Job Board")
+    job_board_b = next(field.value for field in board_b.fields if field.name == "Job Board")
+    assert job_board_a.startswith("Backend 1 · Frontend 0") and job_board_b.startswith("Backend 0 · Frontend 1")
+    assert env.errors == []
