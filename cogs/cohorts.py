@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -10,10 +11,13 @@ from discord.ext import commands
 
 from bot.admin import parse_cohort_start
 from bot.cohorts import (
+    PURGE_NOTICE_DAYS,
     Cohort,
     check_new_name,
     ensure_live,
     parse_cohort_name,
+    purge_due_at,
+    retention_step,
     staff_cohort,
 )
 from bot.errors import InvalidInput, NotConfigured
@@ -21,12 +25,24 @@ from bot.storage.cohorts import CohortClosing, CohortCounts
 from bot.text import clip
 from bot.timezones import normalise_timezone
 from cogs.admin import check_channel, timezone_autocomplete
-from cogs.common import Interaction, NexusBot, cohort_autocomplete, ensure_staff, guild_of, respond, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    cohort_autocomplete,
+    ensure_staff,
+    guild_of,
+    is_staff,
+    respond,
+    staff_command,
+)
 from cogs.views import ConfirmView
 
 log = logging.getLogger(__name__)
 
 NO_COHORTS = "This server has no cohorts yet: run `/nexus cohort create` (or `/nexus setup`) first."
+RETENTION_JOB = "cohorts:retention"
+# Retention is a matter of days: one look a day (and one at start-up) is plenty.
+RETENTION_EVERY = timedelta(days=1)
 
 
 def check_role(role: discord.Role | None) -> int | None:
@@ -39,6 +55,8 @@ def check_role(role: discord.Role | None) -> int | None:
 
 def cohort_line(cohort: Cohort, counts: CohortCounts, now_state: str) -> str:
     role = f" · role <@&{cohort.learner_role_id}>" if cohort.learner_role_id else ""
+    if cohort.purged_at is not None:
+        now_state += f", personal data deleted {cohort.purged_at.date().isoformat()}"
     return (
         f"**{cohort.label}** — {now_state} · starts {cohort.start_date.isoformat()} ({cohort.timezone})"
         f" · <#{cohort.channel_id}>{role}\n"
@@ -81,6 +99,71 @@ class CohortsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.nexus_group.add_command(self.group)
+        # Armed here, never in on_ready (which fires again after a reconnect); the database says what is due.
+        self.arm_retention(self.bot.now() + timedelta(minutes=1))
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.cancel(RETENTION_JOB)
+
+    def arm_retention(self, when: datetime) -> None:
+        self.bot.scheduler.schedule_at(RETENTION_JOB, when, self.retention_pass)
+
+    async def retention_pass(self) -> None:
+        """Tell staff a week before a closed cohort's personal data goes, then delete it (retention_days)."""
+        await self.bot.wait_until_ready()
+        try:
+            days = self.bot.settings.retention_days
+            for cohort in await self.store.awaiting_purge():
+                now = self.bot.now()
+                step = retention_step(cohort, days, now)
+                if step == "notice" and cohort.closed_at is not None:
+                    due = purge_due_at(cohort.closed_at, days)
+                    when = discord.utils.format_dt(due, "D") if due else "soon"
+                    await self.tell_staff(
+                        cohort.guild_id,
+                        f"In {PURGE_NOTICE_DAYS} days ({when}) I will delete the personal data of the closed cohort "
+                        f"**{cohort.label}** (announcements, matching history, reminder deliveries), as the "
+                        "retention setting says. Export it first if you need it: "
+                        f"`/nexus export cohort:{cohort.id}`.",
+                    )
+                    await self.store.purge_noticed(cohort, now)
+                elif step == "purge":
+                    counts = await self.store.purge(cohort, now)
+                    if counts is not None:
+                        log.info("cohort data purged guild=%s cohort=%s %s", cohort.guild_id, cohort.id, counts)
+                        await self.tell_staff(
+                            cohort.guild_id,
+                            f"Deleted the personal data of the closed cohort **{cohort.label}** (retention). Kept, "
+                            f"without names: {counts.get('announced', 0)} learners announced, "
+                            f"{counts.get('teams', 0)} teams.",
+                        )
+        except Exception:
+            # A job's exception would only reach APScheduler's log; tomorrow's pass tries again.
+            log.exception("retention pass failed")
+        finally:
+            self.arm_retention(self.bot.now() + RETENTION_EVERY)
+
+    async def tell_staff(self, guild_id: int, text: str) -> None:
+        """The staff channel if there is one, else a DM to every staff member."""
+        guild = self.bot.get_guild(guild_id)
+        config = await self.bot.admin_store.get_config(guild_id)
+        if guild is None:
+            return
+        channel = guild.get_channel(config.staff_channel_id) if config and config.staff_channel_id else None
+        try:
+            if isinstance(channel, discord.TextChannel):
+                await channel.send(text)
+                return
+        except discord.HTTPException:
+            log.warning("could not post a retention notice guild=%s", guild_id)
+        if not guild.chunked:
+            await guild.chunk()
+        for member in guild.members:
+            if is_staff(member, config):
+                try:
+                    await member.send(text)
+                except discord.HTTPException:
+                    log.info("could not DM a retention notice guild=%s member=%s", guild_id, member.id)
 
     async def _pick(self, interaction: Interaction, named: str | None) -> Cohort:
         guild = guild_of(interaction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,33 @@ ADOPTED_TABLES = (
     "reminder_cohorts",
     "reminder_runs",
     "reminder_deliveries",
+)
+
+
+# Retention, in an order the foreign keys accept: what hangs off teams and proposals first, announcements last.
+PURGE_COHORT_SQL = (
+    "DELETE FROM matching_notices WHERE cohort_id = :cohort"
+    " OR team_id IN (SELECT id FROM teams WHERE cohort_id = :cohort)",
+    "DELETE FROM team_members WHERE team_id IN (SELECT id FROM teams WHERE cohort_id = :cohort)",
+    "DELETE FROM teams WHERE cohort_id = :cohort",
+    "DELETE FROM proposal_deliveries WHERE proposal_id IN (SELECT id FROM proposals WHERE cohort_id = :cohort)",
+    "DELETE FROM proposals WHERE cohort_id = :cohort",
+    "DELETE FROM match_pool WHERE cohort_id = :cohort",
+    "DELETE FROM matching_log WHERE cohort_id = :cohort",
+    "DELETE FROM reminder_deliveries WHERE cohort_id = :cohort",
+    "DELETE FROM announcements WHERE cohort_id = :cohort",
+)
+# Of the cohort's learners (:people, a JSON list), those Nexus no longer knows from any announcement or team.
+_ORPHANS = (
+    "SELECT value FROM json_each(:people) WHERE NOT EXISTS (SELECT 1 FROM announcements a"
+    " WHERE a.guild_id = :guild AND a.user_id = value)"
+    " AND NOT EXISTS (SELECT 1 FROM team_members m WHERE m.guild_id = :guild AND m.user_id = value)"
+)
+PURGE_LEARNERS_SQL = (
+    "DELETE FROM pair_blocks WHERE guild_id = :guild AND (user_low IN (" + _ORPHANS + ")"  # noqa: S608 - constants
+    " OR user_high IN (" + _ORPHANS + "))",
+    "DELETE FROM dm_fallback_threads WHERE guild_id = :guild AND user_id IN (" + _ORPHANS + ")",  # noqa: S608
+    "DELETE FROM learners WHERE guild_id = :guild AND user_id IN (" + _ORPHANS + ")",  # noqa: S608 - constants
 )
 
 
@@ -196,6 +224,71 @@ class CohortStore:
                 proposals=tuple(row["id"] for row in proposals),
                 reminders_cancelled=skipped,
             )
+
+        self._cohorts.pop(cohort.guild_id, None)
+        return await self.db.transact(body)
+
+    async def awaiting_purge(self) -> list[Cohort]:
+        """Closed cohorts whose personal data is still kept, in every guild (what retention looks at)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cohorts WHERE closed_at IS NOT NULL AND purged_at IS NULL ORDER BY closed_at, id"
+        )
+        return [_cohort(row) for row in rows]
+
+    async def purge_noticed(self, cohort: Cohort, now: datetime) -> None:
+        self._cohorts.pop(cohort.guild_id, None)
+        await self.db.execute("UPDATE cohorts SET purge_notice_at = ? WHERE id = ?", (now.isoformat(), cohort.id))
+
+    async def purged_counts(self, cohort_id: int) -> dict[str, int] | None:
+        """What a purged cohort had, without user ids; None while its data is kept."""
+        row = await self.db.fetchone("SELECT purged_counts FROM cohorts WHERE id = ?", (cohort_id,))
+        if row is None or row["purged_counts"] is None:
+            return None
+        counts: dict[str, int] = json.loads(row["purged_counts"])
+        return counts
+
+    async def purge(self, cohort: Cohort, now: datetime) -> dict[str, int] | None:
+        """Delete a closed cohort's personal data (announcements, matching history, the reminder delivery log, and
+        learners Nexus knows from nothing else), keeping counts without user ids. None if it was done already."""
+
+        async def body(conn: Session) -> dict[str, int] | None:
+            row = await conn.fetchone("SELECT closed_at, purged_at FROM cohorts WHERE id = ?", (cohort.id,))
+            if row is None or row["closed_at"] is None or row["purged_at"] is not None:
+                return None
+            scope = {"cohort": cohort.id, "guild": cohort.guild_id}
+            counted = await conn.fetchone(
+                "SELECT (SELECT COUNT(DISTINCT user_id) FROM announcements WHERE cohort_id = :cohort) AS announced,"
+                " (SELECT COUNT(*) FROM teams WHERE cohort_id = :cohort) AS teams,"
+                " (SELECT COUNT(*) FROM proposals WHERE cohort_id = :cohort) AS proposals,"
+                " (SELECT COUNT(*) FROM reminder_deliveries WHERE cohort_id = :cohort AND state = 'sent')"
+                "  AS reminders_sent",
+                scope,
+            )
+            counts = (
+                {key: int(counted[key]) for key in ("announced", "teams", "proposals", "reminders_sent")}
+                if (counted is not None)
+                else {}
+            )
+            people = [
+                row["user_id"]
+                for row in await conn.fetchall(
+                    "SELECT DISTINCT user_id FROM announcements WHERE cohort_id = :cohort", scope
+                )
+            ]
+            keys = await conn.fetchall(
+                "SELECT DISTINCT project_key FROM announcements WHERE cohort_id = :cohort AND ended_at IS NULL", scope
+            )
+            conn.board_changed(cohort.guild_id, [row["project_key"] for row in keys])
+            for statement in PURGE_COHORT_SQL:
+                await conn.execute(statement, scope)
+            # A learner Nexus knows only from this cohort goes too, with what named them in matching.
+            for statement in PURGE_LEARNERS_SQL:
+                await conn.execute(statement, {"guild": cohort.guild_id, "people": json.dumps(people)})
+            await conn.execute(
+                "UPDATE cohorts SET purged_at = ?, purged_counts = ? WHERE id = ?",
+                (now.isoformat(), json.dumps(counts, sort_keys=True), cohort.id),
+            )
+            return counts
 
         self._cohorts.pop(cohort.guild_id, None)
         return await self.db.transact(body)
