@@ -335,6 +335,8 @@ class Script:
             timezone="UTC",
             channel=world.guild.create_text_channel(f"bench-cohort-{number_}"),
         )
+        # The reader is deferred to the newest cohort each round: their announcement moves and is posted there.
+        await self.slash(staff, "nexus cohort move", member=world.reader, to=f"Bench cohort {number_}")
         await self.slash(staff, "match board")
         first, second = next(self.pairs)
         await self.slash(staff, "match pair", first=first, second=second)

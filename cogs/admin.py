@@ -220,6 +220,7 @@ STAFF_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "nexus cohort create",
             "nexus cohort edit",
             "nexus cohort close",
+            "nexus cohort move",
             "nexus stats",
             "nexus export",
             "nexus gaps",

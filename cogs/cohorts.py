@@ -1,9 +1,10 @@
-"""Discord surface for cohorts: /nexus cohort create, edit, list and close."""
+"""Discord surface for cohorts: /nexus cohort create, edit, list, close and move, and retention."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -22,7 +23,7 @@ from bot.cohorts import (
 )
 from bot.errors import InvalidInput, NotConfigured
 from bot.storage.cohorts import CohortClosing, CohortCounts
-from bot.text import clip
+from bot.text import clip, shown
 from bot.timezones import normalise_timezone
 from cogs.admin import check_channel, timezone_autocomplete
 from cogs.common import (
@@ -92,6 +93,7 @@ class CohortsCog(commands.Cog):
             ("edit", "Staff: change a cohort's name, start date, timezone, channel or role", self.edit),
             ("list", "Staff: every cohort of this server, its state, dates and counts", self.list_command),
             ("close", "Staff: close a cohort (its pool empties; its board stays readable)", self.close),
+            ("move", "Staff: move a learner to another cohort (e.g. deferred to the next one)", self.move),
         ):
             self.group.add_command(
                 app_commands.Command(name=name, description=description, callback=callback, extras=staff_command())
@@ -300,6 +302,61 @@ class CohortsCog(commands.Cog):
             view=view,
             ephemeral=True,
         )
+
+    @app_commands.describe(member="The learner to move", to="The cohort they continue in")
+    @app_commands.autocomplete(to=cohort_autocomplete)
+    @app_commands.check(ensure_staff)
+    async def move(self, interaction: Interaction, member: discord.Member, to: app_commands.Range[str, 1, 200]) -> None:
+        guild = guild_of(interaction)
+        cohorts = await self.store.cohorts(guild.id)
+        target = staff_cohort(cohorts, named=to, channel_id=interaction.channel_id)
+        if target is None:
+            raise NotConfigured(NO_COHORTS)
+        ensure_live(target)
+        name = shown(member.display_name, 80)
+        current = await self.store.of_learner(guild.id, member.id)
+        if current is None:
+            raise InvalidInput(
+                f"{name} has no current announcement, so there is nothing to move: they join **{target.label}** by "
+                f"announcing in <#{target.channel_id}>"
+                + (f" (give them <@&{target.learner_role_id}>)." if target.learner_role_id else ".")
+            )
+        if current.id == target.id:
+            raise InvalidInput(f"{name} is already in **{target.label}**.")
+
+        async def do_move(click: Interaction, *, edit: bool = True) -> None:
+            dialog: dict[str, Any] = {"edit": True, "view": None} if edit else {}
+            moved = await self.store.move(guild.id, member.id, target)
+            if moved is None:
+                await respond(click, f"{name} withdrew meanwhile: nothing to move.", **dialog)
+                return
+            log.info("learner moved guild=%s cohort=%s by=%s", guild.id, target.id, click.user.id)
+            await respond(click, format_moved(name, current, target), **dialog)
+            # Matching takes them out of the old pool, proposal or team and tells everyone; projects re-posts.
+            self.bot.dispatch("nexus_member_moved", moved)
+
+        if not await self.store.in_team(guild.id, member.id):
+            await do_move(interaction, edit=False)
+            return
+        view = ConfirmView(
+            interaction.user.id,
+            do_move,
+            kept=f"Nothing changed: {name} stays in **{current.label}**.",
+            yes_label="Move",
+        )
+        await interaction.response.send_message(
+            f"{name} is in a team in **{current.label}**. Moving them to **{target.label}** ends that partnership "
+            "(their partner is told). Move them?",
+            view=view,
+            ephemeral=True,
+        )
+
+
+def format_moved(name: str, source: Cohort, target: Cohort) -> str:
+    return (
+        f"Moved {name} from **{source.label}** to **{target.label}**: their announcement is posted in "
+        f"<#{target.channel_id}> (history kept), they left the old pool, proposal or team, and they were told."
+    )
 
 
 async def setup(bot: NexusBot) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot import Settings
 from tests.conftest import World, build_world, restart
-from tests.reminders_helpers import advance_to, announce, reminders_in
+from tests.reminders_helpers import advance_to, announce, match, reminders_in
 
 
 async def second_cohort(world: World, *, timezone: str = "America/New_York") -> tuple[Any, Any, list[Any]]:
@@ -262,3 +262,58 @@ async def test_a_closed_cohort_is_purged_after_retention_with_a_notice_first_and
     # The open cohort is untouched, and /me says which cohort a learner is in.
     me = (await a_back.slash(world.channel, "me")).response.embeds[0]
     assert any(field.name == "Cohort" and "Cohort " in (field.value or "") for field in me.fields)
+
+
+async def test_moving_a_deferred_learner_moves_their_announcement_and_frees_their_proposal_partner(
+    world: World,
+) -> None:
+    channel_b, _, (b_front, _) = await second_cohort(world)
+    a_back, a_front = world.learners[0], world.learners[1]
+    await a_back.slash(world.channel, "announce", project="job-board", track="backend")
+    await a_front.slash(world.channel, "announce", project="job-board", track="frontend")
+    await a_back.slash(world.channel, "match find")
+    await a_front.slash(world.channel, "match find")  # proposed to a_back
+    assert len(await world.env.bot.db.fetchall("SELECT id FROM proposals WHERE state = 'pending'")) == 1
+
+    moved = await world.staff.slash(world.channel, "nexus cohort move", member=a_front, to="ProDev BE Cohort 6")
+    assert moved.ephemeral and "Moved" in moved.response.content and "ProDev BE Cohort 6" in moved.response.content
+    # The proposal ended and the other side is back in line, told why; the mover was told where they are now.
+    assert await world.env.bot.db.fetchall("SELECT id FROM proposals WHERE state = 'pending'") == []
+    assert a_back.id in await waiting_in(world, f"Cohort {world.env.now().date().isoformat()}")
+    assert any("moved to another cohort" in m.content for m in a_back.user.dm_channel.history())
+    assert any("Staff moved you to" in m.content for m in a_front.user.dm_channel.history())
+    # Their announcement is posted in the new cohort's channel and counts on its board, not the old one's.
+    assert any(m.embeds for m in channel_b.history() if m.author.bot)
+    board_b = (await b_front.slash(channel_b, "projects")).response.embeds[0]
+    job_board_b = next(field.value for field in board_b.fields if field.name == "Job Board")
+    assert job_board_b.startswith("Backend 0 · Frontend 1")
+    board_a = (await a_back.slash(world.channel, "projects")).response.embeds[0]
+    job_board_a = next(field.value for field in board_a.fields if field.name == "Job Board")
+    assert job_board_a.startswith("Backend 1 · Frontend 0")
+    # Moving again to where they are is refused, privately.
+    again = await world.staff.slash(world.channel, "nexus cohort move", member=a_front, to="ProDev BE Cohort 6")
+    assert "already in" in again.response.content
+
+
+async def test_moving_a_learner_out_of_a_team_needs_a_confirm_and_tells_the_partner(world: World) -> None:
+    await second_cohort(world)
+    a_back, a_front = world.learners[0], world.learners[1]
+    await announce(world, a_back, "backend")
+    await announce(world, a_front, "frontend")
+    await match(world, a_back, a_front)
+    assert await world.env.bot.cohort_store.in_team(world.guild.id, a_front.id)
+
+    asked = await world.staff.slash(world.channel, "nexus cohort move", member=a_front, to="ProDev BE Cohort 6")
+    assert "ends that partnership" in asked.response.content
+    dialog = next(m for m in world.channel.history(viewer=world.staff) if m.components)
+    await world.staff.click(dialog, label="Cancel")
+    assert await world.env.bot.cohort_store.in_team(world.guild.id, a_front.id)  # nothing changed
+
+    await world.staff.slash(world.channel, "nexus cohort move", member=a_front, to="ProDev BE Cohort 6")
+    dialog = [m for m in world.channel.history(viewer=world.staff) if m.components][-1]
+    done = await world.staff.click(dialog, label="Move")
+    assert "Moved" in str(done.response.content if done.response else done)
+    assert not await world.env.bot.cohort_store.in_team(world.guild.id, a_front.id)
+    assert any("moved to another cohort" in m.content for m in a_back.user.dm_channel.history())
+    moved_to = await world.env.bot.cohort_store.of_learner(world.guild.id, a_front.id)
+    assert moved_to is not None and moved_to.name == "ProDev BE Cohort 6"

@@ -97,6 +97,7 @@ POLICY: dict[str, tuple[dict[str, str], Options]] = {
     "nexus cohort edit": (STAFF_HIDDEN, no_options),
     "nexus cohort list": (STAFF_HIDDEN, no_options),
     "nexus cohort close": (STAFF_HIDDEN, no_options),
+    "nexus cohort move": (STAFF_HIDDEN, lambda world, members: {"member": world.learners[0], "to": "Cohort 1"}),
 }
 LEARNER_NEEDED = "Only learners"
 

@@ -70,6 +70,18 @@ class CohortClosing:
     reminders_cancelled: int
 
 
+@dataclass(frozen=True)
+class CohortMove:
+    """A learner staff moved to another cohort: where from, and their announcement's old public post."""
+
+    guild_id: int
+    user_id: int
+    to: Cohort
+    from_cohort_id: int | None
+    old_channel_id: int | None
+    old_message_id: int | None
+
+
 def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -226,6 +238,44 @@ class CohortStore:
             )
 
         self._cohorts.pop(cohort.guild_id, None)
+        return await self.db.transact(body)
+
+    async def in_team(self, guild_id: int, user_id: int) -> bool:
+        """Whether the learner is in a team that has not ended (moving them ends it, so staff confirm first)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.guild_id = ? AND m.user_id = ? AND m.left_at IS NULL AND t.ended_at IS NULL",
+            (guild_id, user_id),
+        )
+        return row is not None
+
+    async def move(self, guild_id: int, user_id: int, to: Cohort) -> CohortMove | None:
+        """Move the learner's current announcement to another cohort (earlier ones stay as the old cohort's history);
+        it is posted afresh in the new cohort's channel. None without a current announcement."""
+
+        async def body(conn: Session) -> CohortMove | None:
+            current = await conn.fetchone(
+                "SELECT a.id, a.project_key, a.cohort_id, a.message_id, c.channel_id FROM announcements a"
+                " LEFT JOIN cohorts c ON c.id = a.cohort_id"
+                " WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
+                (guild_id, user_id),
+            )
+            if current is None:
+                return None
+            await conn.execute(
+                "UPDATE announcements SET cohort_id = ?, message_id = NULL, posted_at = NULL WHERE id = ?",
+                (to.id, current["id"]),
+            )
+            conn.board_changed(guild_id, [current["project_key"]])
+            return CohortMove(
+                guild_id=guild_id,
+                user_id=user_id,
+                to=to,
+                from_cohort_id=current["cohort_id"],
+                old_channel_id=current["channel_id"],
+                old_message_id=current["message_id"],
+            )
+
         return await self.db.transact(body)
 
     async def awaiting_purge(self) -> list[Cohort]:

@@ -15,7 +15,7 @@ from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import DRIFT_TEXT, Answer, Drift
 from bot.projects import ProjectNames
-from bot.storage.cohorts import CohortClosing
+from bot.storage.cohorts import CohortClosing, CohortMove
 from bot.storage.matching import MatchingStore
 from bot.text import shown
 from cogs.common import (
@@ -337,6 +337,19 @@ class MatchingCog(commands.Cog):
     async def on_nexus_cohort_closed(self, closing: CohortClosing) -> None:
         """A cohort closed (cogs.cohorts): its pool and proposals ended in the database; say so to the people."""
         await self.delivery.after_cohort_closed(closing)
+
+    @commands.Cog.listener()
+    async def on_nexus_member_moved(self, moved: CohortMove) -> None:
+        """Staff moved a learner to another cohort (cogs.cohorts): out of the old pool, proposal and team."""
+        departure = await self.store.remove_learner(moved.guild_id, moved.user_id, self.bot.now())
+        await self.delivery.after_departure(moved.guild_id, departure, "moved to another cohort")
+        await self.delivery.notify(
+            moved.guild_id,
+            moved.user_id,
+            f"Staff moved you to **{moved.to.label}**: your project announcement now shows in <#{moved.to.channel_id}> "
+            "(your history is kept). You left the previous cohort's matching pool, proposal or team; run `/match find` "
+            f"in <#{moved.to.channel_id}> to find a partner there.",
+        )
 
     @commands.Cog.listener()
     async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:

@@ -33,6 +33,7 @@ from bot.projects import (
     total_row,
     track_titles,
 )
+from bot.storage.cohorts import CohortMove
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.text import shown
@@ -448,6 +449,27 @@ class ProjectsCog(commands.Cog):
                 log.info("could not delete a forgotten announcement post guild=%s", guild.id)
 
     # ------------------------------------------------------------------ events
+
+    @commands.Cog.listener()
+    async def on_nexus_member_moved(self, moved: CohortMove) -> None:
+        """Staff moved a learner to another cohort (cogs.cohorts): their announcement is posted in its channel, and the
+        post in the old one says where it went."""
+        guild = self.bot.get_guild(moved.guild_id)
+        item = await self.store.current(moved.guild_id, moved.user_id)
+        if guild is None or item is None:
+            return
+        if moved.old_channel_id is not None and moved.old_message_id is not None:
+            old_post = self.bot.get_partial_messageable(moved.old_channel_id).get_partial_message(moved.old_message_id)
+            try:
+                await old_post.edit(
+                    embed=format_retired(item, f"moved to another cohort ({moved.to.label}).", self.project_names),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as error:
+                log.info("could not mark a moved announcement %s: %s %s", item.id, error.status, error.code)
+        config = cohort_config(await self.bot.admin_store.get_config(moved.guild_id), moved.to)
+        if config is not None:
+            await self.post_pending(guild, config, moved.to.id)
 
     @commands.Cog.listener()
     async def on_nexus_config_changed(self, config: GuildConfig) -> None:
