@@ -14,7 +14,6 @@ from bot.timezones import to_tzinfo
 
 CohortState = Literal["upcoming", "open", "closed"]
 NAME_MAX = 60
-DEFAULT_RETENTION_DAYS = 180
 PURGE_NOTICE_DAYS = 7
 # How many cohorts an error message lists before "and n more": the message must stay short and private.
 LISTED = 10
@@ -40,11 +39,6 @@ class Cohort:
     closed_at: datetime | None = None
     purge_notice_at: datetime | None = None
     purged_at: datetime | None = None
-
-    def starts_utc(self) -> datetime:
-        """Midnight of the start date in the cohort's zone, as an aware UTC instant."""
-        local = datetime.combine(self.start_date, time(0, 0), tzinfo=to_tzinfo(self.timezone))
-        return local.astimezone(to_tzinfo("UTC"))
 
     def state(self, now: datetime) -> CohortState:
         return cohort_state(self.start_date, self.timezone, self.closed_at, now)

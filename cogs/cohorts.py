@@ -54,14 +54,17 @@ def check_role(role: discord.Role | None) -> int | None:
     return role.id
 
 
-def cohort_line(cohort: Cohort, counts: CohortCounts, now_state: str) -> str:
+def cohort_line(cohort: Cohort, counts: CohortCounts, now_state: str, kept: dict[str, int] | None = None) -> str:
+    """One cohort for /nexus cohort list; `kept`: the counts retention kept when it deleted the personal data."""
     role = f" · role <@&{cohort.learner_role_id}>" if cohort.learner_role_id else ""
+    numbers = f"{counts.announced} announced · {counts.waiting} waiting · {counts.teams} teams"
     if cohort.purged_at is not None:
         now_state += f", personal data deleted {cohort.purged_at.date().isoformat()}"
+        if kept is not None:
+            numbers = f"{kept.get('announced', 0)} announced · {kept.get('teams', 0)} teams (counts kept, no names)"
     return (
         f"**{cohort.label}** — {now_state} · starts {cohort.start_date.isoformat()} ({cohort.timezone})"
-        f" · <#{cohort.channel_id}>{role}\n"
-        f"  {counts.announced} announced · {counts.waiting} waiting · {counts.teams} teams"
+        f" · <#{cohort.channel_id}>{role}\n  {numbers}"
     )
 
 
@@ -265,7 +268,15 @@ class CohortsCog(commands.Cog):
             await interaction.response.send_message(NO_COHORTS, ephemeral=True)
             return
         now = self.bot.now()
-        lines = [cohort_line(cohort, await self.store.counts(cohort.id), cohort.state(now)) for cohort in cohorts]
+        lines = [
+            cohort_line(
+                cohort,
+                await self.store.counts(cohort.id),
+                cohort.state(now),
+                await self.store.purged_counts(cohort.id) if cohort.purged_at is not None else None,
+            )
+            for cohort in cohorts
+        ]
         embed = discord.Embed(
             title="Cohorts in this server", description=clip("\n".join(lines), 4000), colour=discord.Colour.blurple()
         )

@@ -258,7 +258,7 @@ async def test_a_closed_cohort_is_purged_after_retention_with_a_notice_first_and
     assert kept == {"announced": 1, "proposals": 0, "reminders_sent": 0, "teams": 0}
     assert any("Deleted the personal data" in text for text in staff_dms())
     listed = (await world.staff.slash(world.channel, "nexus cohort list")).response.embeds[0].description
-    assert "personal data deleted" in listed
+    assert "personal data deleted" in listed and "1 announced · 0 teams (counts kept, no names)" in listed
     # The open cohort is untouched, and /me says which cohort a learner is in.
     me = (await a_back.slash(world.channel, "me")).response.embeds[0]
     assert any(field.name == "Cohort" and "Cohort " in (field.value or "") for field in me.fields)
@@ -317,3 +317,21 @@ async def test_moving_a_learner_out_of_a_team_needs_a_confirm_and_tells_the_part
     assert any("moved to another cohort" in m.content for m in a_back.user.dm_channel.history())
     moved_to = await world.env.bot.cohort_store.of_learner(world.guild.id, a_front.id)
     assert moved_to is not None and moved_to.name == "ProDev BE Cohort 6"
+
+
+async def test_a_cohorts_team_thread_opens_in_its_channel_and_staff_cannot_pair_across(world: World) -> None:
+    channel_b, _, (b_front, b_back) = await second_cohort(world)
+    await b_front.slash(channel_b, "announce", project="job-board", track="frontend")
+    await b_back.slash(channel_b, "announce", project="job-board", track="backend")
+    await b_back.slash(channel_b, "match find")
+    await b_front.slash(channel_b, "match find")
+    for member in (b_back, b_front):
+        proposal = [m for m in member.user.dm_channel.history() if m.components][-1]
+        await member.user.click(proposal, label="Accept")
+    assert [thread for thread in channel_b.threads if " & " in (thread.name or "")]
+    assert not [thread for thread in world.channel.threads if " & " in (thread.name or "")]
+
+    a_back = world.learners[0]
+    await a_back.slash(world.channel, "announce", project="job-board", track="backend")
+    refused = await world.staff.slash(world.channel, "match pair", first=a_back, second=b_front)
+    assert refused.ephemeral and "teams stay within a cohort" in refused.response.content

@@ -77,7 +77,6 @@ class CohortMove:
     guild_id: int
     user_id: int
     to: Cohort
-    from_cohort_id: int | None
     old_channel_id: int | None
     old_message_id: int | None
 
@@ -255,7 +254,7 @@ class CohortStore:
 
         async def body(conn: Session) -> CohortMove | None:
             current = await conn.fetchone(
-                "SELECT a.id, a.project_key, a.cohort_id, a.message_id, c.channel_id FROM announcements a"
+                "SELECT a.id, a.project_key, a.message_id, c.channel_id FROM announcements a"
                 " LEFT JOIN cohorts c ON c.id = a.cohort_id"
                 " WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL",
                 (guild_id, user_id),
@@ -271,7 +270,6 @@ class CohortStore:
                 guild_id=guild_id,
                 user_id=user_id,
                 to=to,
-                from_cohort_id=current["cohort_id"],
                 old_channel_id=current["channel_id"],
                 old_message_id=current["message_id"],
             )

@@ -185,6 +185,17 @@ class MatchingCog(commands.Cog):
     async def pair(self, interaction: Interaction, first: discord.Member, second: discord.Member) -> None:
         guild = guild_of(interaction)
         await require_config(interaction)
+        # Teams never span cohorts: move one of them first (/nexus cohort move) if that is what is meant.
+        first_cohort = await self.bot.cohort_store.of_learner(guild.id, first.id)
+        second_cohort = await self.bot.cohort_store.of_learner(guild.id, second.id)
+        if first_cohort is not None and second_cohort is not None and first_cohort.id != second_cohort.id:
+            raise InvalidInput(
+                f"{shown(first.display_name, 80)} is in **{first_cohort.label}** and {shown(second.display_name, 80)} "
+                f"in **{second_cohort.label}**: teams stay within a cohort. Move one first with `/nexus cohort move`."
+            )
+        for cohort in (first_cohort, second_cohort):
+            if cohort is not None:
+                ensure_live(cohort)
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.store.pair(guild.id, first.id, second.id, interaction.user.id, self.bot.now())
         log.info(

@@ -439,14 +439,22 @@ class ProjectsCog(commands.Cog):
     async def take_down(self, guild: discord.Guild, post_ids: tuple[int, ...]) -> None:
         """Delete the forgotten learner's public announcement posts; one that is already gone is fine."""
         config = await self.bot.admin_store.get_config(guild.id)
-        channel = guild.get_channel(config.channel_id) if config else None
-        if not isinstance(channel, discord.TextChannel):
-            return
+        # Posts are in their cohort's channel; which one is not kept once the rows are gone, so each is tried.
+        places = {config.channel_id} if config else set()
+        places |= {cohort.channel_id for cohort in await self.bot.cohort_store.cohorts(guild.id)}
+        channels = [
+            channel for place in sorted(places) if isinstance(channel := guild.get_channel(place), discord.TextChannel)
+        ]
         for message_id in post_ids:
-            try:
-                await channel.get_partial_message(message_id).delete()
-            except discord.HTTPException:
-                log.info("could not delete a forgotten announcement post guild=%s", guild.id)
+            for channel in channels:
+                try:
+                    await channel.get_partial_message(message_id).delete()
+                    break
+                except discord.NotFound:
+                    continue
+                except discord.HTTPException:
+                    log.info("could not delete a forgotten announcement post guild=%s", guild.id)
+                    break
 
     # ------------------------------------------------------------------ events
 
