@@ -155,7 +155,7 @@ class AdminCog(commands.Cog):
         )
         await self.bot.admin_store.save_config(config, updated_by=interaction.user.id, now=self.bot.now())
         # A single-cohort server keeps its cohort in step with setup; with several, each is edited on its own.
-        await self.bot.cohort_store.sync_setup(
+        synced = await self.bot.cohort_store.sync_setup(
             guild.id,
             channel_id=config.channel_id,
             start=config.cohort_start,
@@ -166,8 +166,14 @@ class AdminCog(commands.Cog):
         )
         self.bot.dispatch("nexus_config_changed", config)
         log.info("guild configured guild=%s by=%s", config.guild_id, interaction.user.id)
+        note = (
+            ""
+            if synced is not None
+            else " This server runs several cohorts: their channels, dates and roles are changed with "
+            "`/nexus cohort edit`."
+        )
         await interaction.response.send_message(
-            "Saved. Nexus is set up for this server.", embed=format_config(config), ephemeral=True
+            "Saved. Nexus is set up for this server." + note, embed=format_config(config), ephemeral=True
         )
 
     @app_commands.check(ensure_staff)

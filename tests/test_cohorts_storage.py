@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot.cohorts import Cohort
 from bot.ops import ProjectCount
+from bot.storage.cohorts import CohortCounts, CohortStore
 from bot.storage.db import LATEST_VERSION, Database, load_migrations
 from bot.storage.matching import MatchingStore
 from bot.storage.ops import OpsStore
@@ -56,6 +58,9 @@ async def test_a_populated_database_from_before_cohorts_upgrades_without_loss(tm
         "INSERT INTO matching_notices (guild_id, user_id, content, created_at) VALUES (?, 3, 'hello', ?)",
         (GUILD, NOW.isoformat()),
     )
+    raw.execute(
+        "INSERT INTO reminder_pauses (guild_id, paused_at, paused_by) VALUES (?, ?, 1)", (GUILD, NOW.isoformat())
+    )
     raw.commit()
     tables = [name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     rows_before = {table: sorted(raw.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in tables}  # noqa: S608
@@ -72,8 +77,13 @@ async def test_a_populated_database_from_before_cohorts_upgrades_without_loss(tm
         assert (first["channel_id"], first["learner_role_id"], first["closed_at"]) == (555, 777, None)
         assert first["name"] == "Cohort 2026-01-05"
 
-        # Nothing lost: every row of every table is still there with the values it had (new columns appended).
+        # Nothing lost: every row of every table is still there with the values it had (new columns appended);
+        # a pause now belongs to the guild's cohort (0092 rebuilt that table with the cohort first).
+        pauses = [tuple(row) for row in await db.fetchall("SELECT guild_id, cohort_id, paused_by FROM reminder_pauses")]
+        assert pauses == [(GUILD, first["id"], 1)]
         for table, before in rows_before.items():
+            if table == "reminder_pauses":
+                continue
             width = len(before[0]) if before else 0
             after = await db.fetchall(f"SELECT * FROM {table}")  # noqa: S608 - names read from the schema
             assert sorted((tuple(row)[:width] for row in after), key=repr) == before, table
@@ -105,5 +115,50 @@ async def test_a_populated_database_from_before_cohorts_upgrades_without_loss(tm
         ]
         match_board = await MatchingStore(db).board(GUILD)
         assert [(row.project_key, row.frontend_waiting) for row in match_board] == [("custom:pionus", 1)]
+    finally:
+        await db.close()
+
+
+async def test_closing_then_purging_one_cohort_leaves_the_other_whole(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    try:
+        await seed(db, GUILD)  # written before any cohort: the first cohort adopts it all
+        store = CohortStore(db)
+        first = await store.create(Cohort(0, GUILD, "Cohort A", date(2026, 1, 5), "UTC", 555), by=1, now=NOW)
+        second = await store.create(Cohort(0, GUILD, "Cohort B", date(2026, 3, 2), "Africa/Lagos", 666), by=1, now=NOW)
+        await db.execute(
+            "INSERT INTO learners (guild_id, user_id, display_name, first_seen_at) VALUES (?, 7, 'b', ?)",
+            (GUILD, NOW.isoformat()),
+        )
+        await db.execute(
+            "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, created_at, cohort_id)"
+            " VALUES (?, 7, 'ecommerce', 'E-Commerce', 'frontend', ?, ?)",
+            (GUILD, NOW.isoformat(), second.id),
+        )
+        await db.execute(
+            "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at) VALUES (?, 7, 'ecommerce',"
+            " 'frontend', ?)",
+            (GUILD, NOW.isoformat()),
+        )
+        # The pool entry took the cohort of the learner's announcement (migration 0091).
+        assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
+
+        closing = await store.close(first, by=1, now=NOW)
+        assert closing is not None and closing.waiting == (3, 4) and len(closing.proposals) == 1
+        assert closing.reminders_cancelled == 1
+        assert await store.close(first, by=1, now=NOW) is None  # once
+        assert await store.counts(first.id) == CohortCounts(announced=3, waiting=0, teams=1)  # frozen, readable
+        assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
+
+        kept = await store.purge(first, NOW)
+        assert kept == {"announced": 4, "proposals": 1, "reminders_sent": 2, "teams": 1}
+        assert await store.purged_counts(first.id) == kept
+        users = {row["user_id"] for row in await db.fetchall("SELECT user_id FROM announcements")}
+        assert users == {7}
+        assert {row["user_id"] for row in await db.fetchall("SELECT user_id FROM learners")} == {5, 7}
+        assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
+        assert list(await db.fetchall("PRAGMA foreign_key_check")) == []
+        assert await store.purge(first, NOW) is None  # once
     finally:
         await db.close()
