@@ -328,6 +328,20 @@ class Script:
             staff_role=world.staff_role,
             staff_channel=world.staff_channel,
         )
+        await self.slash(staff, "nexus cohort list")
+        await self.slash(staff, "nexus cohort edit")
+        await self.slash(staff, "nexus cohort close")  # the "are you sure?" only: the cohort stays open
+        # Each round one more cohort, in a channel of its own, so the world's channel keeps exactly one.
+        await self.slash(
+            staff,
+            "nexus cohort create",
+            name=f"Bench cohort {number_}",
+            start=world.cohort_start,
+            timezone="UTC",
+            channel=world.guild.create_text_channel(f"bench-cohort-{number_}"),
+        )
+        # The reader is deferred to the newest cohort each round: their announcement moves and is posted there.
+        await self.slash(staff, "nexus cohort move", member=world.reader, to=f"Bench cohort {number_}")
         await self.slash(staff, "match board")
         first, second = next(self.pairs)
         await self.slash(staff, "match pair", first=first, second=second)

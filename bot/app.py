@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.scheduler import NexusScheduler
 from bot.settings import Settings
 from bot.storage.admin import AdminStore
+from bot.storage.cohorts import CohortStore
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # Each feature's Discord surface. A cog's setup() builds its stores from the bot's shared Database.
 EXTENSIONS: tuple[str, ...] = (
     "cogs.admin",
+    "cogs.cohorts",
     "cogs.projects",
     "cogs.knowledge",
     "cogs.matching",
@@ -160,6 +162,7 @@ class NexusBot(commands.Bot):
         self.clock: Callable[[], datetime] = clock or discord.utils.utcnow
         self.db = Database(settings.db_path)
         self.admin_store = AdminStore(self.db)
+        self.cohort_store = CohortStore(self.db)
         self.scheduler = NexusScheduler()
         self.started_monotonic = time.monotonic()
         self.ready_once = False

@@ -314,6 +314,7 @@ class AnnouncementDraft:
     repo_url: str | None
     timezone: str | None
     late: bool
+    cohort_id: int | None = None  # None: the learner's cohort as migration 0091 decides it
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,7 @@ class Announcement:
     end_reason: str | None = None
     message_id: int | None = None
     posted_at: datetime | None = None
+    cohort_id: int | None = None
 
     @property
     def is_posted(self) -> bool:

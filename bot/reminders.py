@@ -514,10 +514,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Cohort:
+    """A week-one schedule: the one a program cohort (bot.cohorts) follows, `cohort_id` None before cohorts."""
+
     guild_id: int
     key: str
     cohort_start: date
     timezone: str
+    cohort_id: int | None = None
 
 
 @dataclass(frozen=True)

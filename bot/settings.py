@@ -47,6 +47,7 @@ class Settings:
     reminder_grace_hours: float = 12.0
     dm_pace_seconds: float = 1.0
     command_cooldown_seconds: float = 10.0
+    retention_days: int = 180
     sync_commands: Literal["auto", "always", "never"] = "auto"
     dev_guild_id: int | None = None
     heartbeat_path: Path = Path("data/heartbeat")
@@ -82,6 +83,8 @@ class Settings:
             raise SettingsError("dm_pace_seconds: must be 0 or more")
         if self.command_cooldown_seconds < 0:
             raise SettingsError("command_cooldown_seconds: must be 0 or more")
+        if self.retention_days < 0:
+            raise SettingsError("retention_days: must be 0 (keep forever) or more")
         if self.sync_commands not in SYNC_MODES:
             raise SettingsError(f"sync_commands: must be one of {', '.join(SYNC_MODES)}")
         if self.discord_token is not None and not self.discord_token.strip():
@@ -132,6 +135,7 @@ ENV_VARS: dict[str, str] = {
     "reminder_grace_hours": "NEXUS_REMINDER_GRACE_HOURS",
     "dm_pace_seconds": "NEXUS_DM_PACE_SECONDS",
     "command_cooldown_seconds": "NEXUS_COMMAND_COOLDOWN_SECONDS",
+    "retention_days": "NEXUS_RETENTION_DAYS",
     "sync_commands": "NEXUS_SYNC_COMMANDS",
     "dev_guild_id": "DEV_GUILD_ID",
     "heartbeat_path": "NEXUS_HEARTBEAT_PATH",
@@ -147,6 +151,7 @@ _CONVERTERS: dict[str, type] = {
     "reminder_grace_hours": float,
     "dm_pace_seconds": float,
     "command_cooldown_seconds": float,
+    "retention_days": int,
     "dev_guild_id": int,
 }
 

@@ -154,10 +154,26 @@ class AdminCog(commands.Cog):
             staff_channel_id=staff_channel.id if staff_channel else None,
         )
         await self.bot.admin_store.save_config(config, updated_by=interaction.user.id, now=self.bot.now())
+        # A single-cohort server keeps its cohort in step with setup; with several, each is edited on its own.
+        synced = await self.bot.cohort_store.sync_setup(
+            guild.id,
+            channel_id=config.channel_id,
+            start=config.cohort_start,
+            timezone=config.timezone,
+            learner_role_id=config.learner_role_id,
+            by=interaction.user.id,
+            now=self.bot.now(),
+        )
         self.bot.dispatch("nexus_config_changed", config)
         log.info("guild configured guild=%s by=%s", config.guild_id, interaction.user.id)
+        note = (
+            ""
+            if synced is not None
+            else " This server runs several cohorts: their channels, dates and roles are changed with "
+            "`/nexus cohort edit`."
+        )
         await interaction.response.send_message(
-            "Saved. Nexus is set up for this server.", embed=format_config(config), ephemeral=True
+            "Saved. Nexus is set up for this server." + note, embed=format_config(config), ephemeral=True
         )
 
     @app_commands.check(ensure_staff)
@@ -203,7 +219,19 @@ LEARNER_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 STAFF_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Setup", ("nexus setup", "nexus config", "nexus reload")),
-    ("Cohort", ("nexus stats", "nexus export", "nexus gaps")),
+    (
+        "Cohort",
+        (
+            "nexus cohort list",
+            "nexus cohort create",
+            "nexus cohort edit",
+            "nexus cohort close",
+            "nexus cohort move",
+            "nexus stats",
+            "nexus export",
+            "nexus gaps",
+        ),
+    ),
     ("Matching", ("match board", "match pair", "match run")),
     (
         "Reminders",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec
 
 import discord
@@ -12,6 +13,7 @@ from discord import app_commands
 
 from bot.admin import GuildConfig
 from bot.app import NexusBot, send_private
+from bot.cohorts import Cohort, learner_cohort, staff_cohort, suggest_cohorts
 from bot.errors import NotConfigured, UserError
 
 __all__ = ["NexusBot", "send_private"]  # re-exported: cogs take everything shared from here, never from bot.app
@@ -128,3 +130,51 @@ def clip(text: str, limit: int) -> str:
 def staff_command(**kwargs: Any) -> dict[str, Any]:
     """`extras` marking a command as staff-only for /help."""
     return {"staff": True, **kwargs}
+
+
+async def learner_scope(interaction: Interaction) -> Cohort | None:
+    """The cohort a learner's command is about (bot.cohorts.learner_cohort); None on a server with no cohort yet."""
+    guild = guild_of(interaction)
+    return learner_cohort(
+        await interaction.client.cohort_store.cohorts(guild.id),
+        channel_id=interaction.channel_id,
+        role_ids=[role.id for role in getattr(interaction.user, "roles", [])],
+        now=interaction.client.now(),
+    )
+
+
+async def staff_scope(interaction: Interaction, named: str | None) -> Cohort | None:
+    """The cohort a staff command acts on (bot.cohorts.staff_cohort); None on a server with no cohort yet."""
+    guild = guild_of(interaction)
+    cohorts = await interaction.client.cohort_store.cohorts(guild.id)
+    if named is not None and named.strip() and not cohorts:
+        raise NotConfigured("This server has no cohorts yet: staff need to run `/nexus setup` first.")
+    return staff_cohort(cohorts, named=named, channel_id=interaction.channel_id)
+
+
+def cohort_config(config: GuildConfig | None, cohort: Cohort | None) -> GuildConfig | None:
+    """The server's configuration as one cohort sees it: its channel, start date, timezone and learner role."""
+    if config is None or cohort is None:
+        return config
+    return replace(
+        config,
+        channel_id=cohort.channel_id,
+        cohort_start=cohort.start_date,
+        timezone=cohort.timezone,
+        learner_role_id=cohort.learner_role_id,
+    )
+
+
+def cohort_id_of(cohort: Cohort | None) -> int | None:
+    return None if cohort is None else cohort.id
+
+
+async def cohort_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The `cohort:` option of every staff command that takes one: live cohorts first, then newest."""
+    if interaction.guild is None:
+        return []
+    cohorts = await interaction.client.cohort_store.cohorts(interaction.guild.id)
+    return [
+        app_commands.Choice(name=label, value=value)
+        for label, value in suggest_cohorts(cohorts, current, interaction.client.now())
+    ]

@@ -36,7 +36,17 @@ from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.db import Database
 from bot.storage.ops import OpsStore
 from bot.timezones import to_tzinfo
-from cogs.common import Interaction, NexusBot, ensure_staff, guild_of, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    cohort_autocomplete,
+    cohort_config,
+    cohort_id_of,
+    ensure_staff,
+    guild_of,
+    staff_command,
+    staff_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +113,16 @@ class StaffCharts:
         self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
         self._drawn: tuple[StatsReport, bytes] | None = None
 
-    async def report(self, guild_id: int, config: GuildConfig | None) -> StatsReport:
-        """Every number the picture and its text show; both are formatted from this one object."""
-        stats = with_project_names(await self.store.guild_stats(guild_id), self.project_names)
+    async def report(self, guild_id: int, config: GuildConfig | None, cohort_id: int | None = None) -> StatsReport:
+        """Every number the picture and its text show; both are formatted from this one object.
+
+        Of one cohort, if given: `config` is then the server's configuration as that cohort sees it (its start date
+        and timezone decide its week one).
+        """
+        stats = with_project_names(await self.store.guild_stats(guild_id, cohort_id=cohort_id), self.project_names)
         if config is None:
             return StatsReport(stats=stats, week_one=None)
-        announced = await self.store.announced_since(guild_id, config.cohort_start_utc())
+        announced = await self.store.announced_since(guild_id, config.cohort_start_utc(), cohort_id=cohort_id)
         week = week_one_per_day(announced, config.cohort_start, to_tzinfo(config.timezone), WEEK_ONE_DAYS)
         return StatsReport(stats=stats, week_one=week)
 
@@ -182,12 +196,18 @@ class OpsCog(commands.Cog):
             uptime_seconds=time.monotonic() - self.bot.started_monotonic, latency_seconds=self.bot.latency
         )
 
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def stats_command(self, interaction: Interaction) -> None:
+    async def stats_command(
+        self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None
+    ) -> None:
+        guild_id = guild_of(interaction).id
+        scope = await staff_scope(interaction, cohort)
         # Drawing takes a moment (and the first chart loads matplotlib): answer within Discord's 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guild_id = guild_of(interaction).id
-        report = await self.charts.report(guild_id, await self.bot.admin_store.get_config(guild_id))
+        config = cohort_config(await self.bot.admin_store.get_config(guild_id), scope)
+        report = await self.charts.report(guild_id, config, cohort_id_of(scope))
         chart = await self.charts.chart(report)
         await interaction.followup.send(embed=format_stats(report, self.runtime()), file=chart, ephemeral=True)
 

@@ -15,6 +15,7 @@ from bot.errors import InvalidInput
 from bot.storage.checkins import CheckinStore
 from bot.storage.db import Database
 from bot.storage.matching import MatchingStore
+from tests.storage_helpers import raw_writes
 from tests.test_matching_storage import GUILD, NOW, announce
 
 RULES = CheckinRules()
@@ -86,3 +87,20 @@ async def test_rematch_requeues_at_the_front_and_blocks_the_quiet_partner(store:
     # The quiet partner looking again is never proposed to the one they left behind.
     again = await store.matching.find(GUILD, 1, later)
     assert again.kind == "proposed" and again.proposal is not None and 2 not in again.proposal.members
+
+
+async def test_stop_checkins_of_one_cohort_leaves_the_other_cohorts_teams_running(store: CheckinStore) -> None:
+    first = await paired(store, 1, 2)
+    second = await paired(store, 3, 4)
+    with raw_writes(store.db) as conn:
+        # Two cohorts of one server, as /nexus cohort create makes them; each team in its own.
+        conn.execute(
+            "INSERT INTO cohorts (id, guild_id, name, start_date, timezone, channel_id, created_at)"
+            " VALUES (41, ?, 'Cohort A', '2026-01-05', 'UTC', 1, ?), (42, ?, 'Cohort B', '2026-01-12', 'UTC', 2, ?)",
+            (GUILD, NOW.isoformat(), GUILD, NOW.isoformat()),
+        )
+        conn.execute("UPDATE teams SET cohort_id = CASE id WHEN ? THEN 41 ELSE 42 END", (first,))
+    assert await store.stop_checkins(GUILD, NOW, cohort_id=41) == 1
+    assert {t.team.id for t in await store.active(GUILD)} == {second}
+    assert {t.team.id for t in await store.active(GUILD, cohort_id=42)} == {second}
+    assert await store.active(GUILD, cohort_id=41) == []

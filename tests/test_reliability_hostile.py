@@ -342,6 +342,50 @@ def test_reminder_ids(harness: Harness, command: str) -> None:
     run()
 
 
+def test_cohort_names(harness: Harness) -> None:
+    world = harness.world
+    made = iter(range(10_000))
+
+    async def check(text: str) -> None:
+        channel = world.guild.create_text_channel(f"cohort-{next(made)}")
+        options = {"name": text, "start": "2026-06-01", "timezone": "UTC", "channel": channel}
+        result = await world.staff.slash(world.channel, "nexus cohort create", **options)
+        answer = texts(result)
+        assert result.ephemeral, answer
+        assert "Created" in answer or "needs a name" in answer or "at most" in answer or "already has" in answer
+        # Whatever the name holds, the answer cannot ping or link.
+        assert "@everyone" not in answer.replace("\\@", "") and "](" not in answer.replace("\\]\\(", "")
+
+    @PROPERTY
+    @given(bounded(hostile_text(world), 1, 200))
+    @example("@everyone <@&1> [x](https://evil)")
+    @example("Cohort'); DROP TABLE cohorts; --")
+    def run(text: str) -> None:
+        harness.example(check, text)
+
+    run()
+
+
+@pytest.mark.parametrize("command", ["nexus export", "match board", "reminders schedule", "nexus cohort edit"])
+def test_cohort_option(harness: Harness, command: str) -> None:
+    world = harness.world
+
+    async def check(text: str) -> None:
+        result = await world.staff.slash(world.channel, command, cohort=text)
+        answer = texts(result)
+        assert result.ephemeral and result.acknowledged, answer
+        assert "@everyone" not in answer.replace("\\@", "")
+
+    @PROPERTY
+    @given(bounded(hostile_text(world), 1, 200))
+    @example("1' OR '1'='1")
+    @example("99999999999999999999999")
+    def run(text: str) -> None:
+        harness.example(check, text)
+
+    run()
+
+
 # ------------------------------------------------------------------------------------ autocomplete
 
 
@@ -355,6 +399,8 @@ def test_reminder_ids(harness: Harness, command: str) -> None:
         ("nexus setup", "timezone", True),
         ("reminders preview", "id", True),
         ("reminders send", "id", True),
+        ("nexus export", "cohort", True),
+        ("nexus cohort close", "cohort", True),
     ],
 )
 def test_autocomplete(harness: Harness, command: str, option: str, staff: bool) -> None:

@@ -3,6 +3,7 @@ DMs, walked over the whole command tree; staff checks hold on the server side wh
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,16 @@ def setup_options(world: World, members: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+NEW_COHORTS = itertools.count(1)
+
+
+def cohort_options(world: World, members: dict[str, Any]) -> dict[str, Any]:
+    # A fresh name and channel each time, so learners in the world's channel still have exactly one cohort there.
+    number = next(NEW_COHORTS)
+    channel = world.guild.create_text_channel(f"cohort-{number}")
+    return {"name": f"Cohort {number}", "start": "2026-06-01", "timezone": "UTC", "channel": channel}
+
+
 POLICY: dict[str, tuple[dict[str, str], Options]] = {
     "help": (EVERYONE, no_options),
     "topic": (EVERYONE, fixed(name="django")),
@@ -84,6 +95,11 @@ POLICY: dict[str, tuple[dict[str, str], Options]] = {
     "nexus reload": (STAFF_HIDDEN, no_options),
     "nexus gaps": (STAFF_HIDDEN, no_options),
     "nexus stats": (STAFF_HIDDEN, no_options),
+    "nexus cohort create": (STAFF_HIDDEN, cohort_options),
+    "nexus cohort edit": (STAFF_HIDDEN, no_options),
+    "nexus cohort list": (STAFF_HIDDEN, no_options),
+    "nexus cohort close": (STAFF_HIDDEN, no_options),
+    "nexus cohort move": (STAFF_HIDDEN, lambda world, members: {"member": world.learners[0], "to": "Cohort 1"}),
 }
 LEARNER_NEEDED = "Only learners"
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # The teams whose check-ins run (active, not stopped), a page at a time in id order.
 TEAM_IDS_SQL = (
     "SELECT t.id FROM teams t WHERE t.ended_at IS NULL AND (:guild IS NULL OR t.guild_id = :guild) AND t.id > :after"
+    " AND t.cohort_id IS COALESCE(:cohort, t.cohort_id)"
     " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id LIMIT :limit"
 )
 # Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
@@ -149,10 +150,10 @@ class CheckinStore:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    async def active(self, guild_id: int | None = None) -> list[TeamCheckins]:
-        """Every team whose check-ins run (of one guild, or all), with its rounds, answers and offers."""
+    async def active(self, guild_id: int | None = None, cohort_id: int | None = None) -> list[TeamCheckins]:
+        """Every team whose check-ins run (of one guild or cohort, or all), with its rounds, answers and offers."""
 
-        return [team for page in [page async for page in self.pages(guild_id)] for team in page]
+        return [team for page in [page async for page in self.pages(guild_id, cohort_id)] for team in page]
 
     async def team(self, team_id: int) -> TeamCheckins | None:
         async def body(conn: Session) -> list[TeamCheckins]:
@@ -161,14 +162,18 @@ class CheckinStore:
         found = await self.db.query(body)
         return found[0] if found else None
 
-    async def pages(self, guild_id: int | None = None) -> AsyncIterator[list[TeamCheckins]]:
+    async def pages(
+        self, guild_id: int | None = None, cohort_id: int | None = None
+    ) -> AsyncIterator[list[TeamCheckins]]:
         """Every team whose check-ins run (of one guild, or all), a page per read: other callers get the database
         between pages, and a pass over thousands of teams never holds it for long."""
         after = 0
         while True:
             ids = [
                 int(row["id"])
-                for row in await self.db.fetchall(TEAM_IDS_SQL, {"guild": guild_id, "after": after, "limit": PAGE})
+                for row in await self.db.fetchall(
+                    TEAM_IDS_SQL, {"guild": guild_id, "cohort": cohort_id, "after": after, "limit": PAGE}
+                )
             ]
             if not ids:
                 return
@@ -179,13 +184,17 @@ class CheckinStore:
             yield await self.db.query(body)
             after = ids[-1]
 
-    async def attention(self, guild_id: int, now: datetime, rules: CheckinRules) -> list[Attention]:
+    async def attention(
+        self, guild_id: int, now: datetime, rules: CheckinRules, cohort_id: int | None = None
+    ) -> list[Attention]:
         """Teams staff should look at: a quiet member, or a check-in nobody (or not everyone) answered."""
-        found = [attention(team, now, rules) for team in await self.active(guild_id)]
+        found = [attention(team, now, rules) for team in await self.active(guild_id, cohort_id)]
         return [item for item in found if item is not None]
 
-    async def answer_counts(self, guild_id: int, now: datetime, rules: CheckinRules) -> AnswerCounts:
-        return count_answers(await self.active(guild_id), now, rules)
+    async def answer_counts(
+        self, guild_id: int, now: datetime, rules: CheckinRules, cohort_id: int | None = None
+    ) -> AnswerCounts:
+        return count_answers(await self.active(guild_id, cohort_id), now, rules)
 
     # ----------------------------------------------------------------------------------------- rounds
 
@@ -359,17 +368,25 @@ class CheckinStore:
 
     # ----------------------------------------------------------------------------------------- stopping
 
-    async def stop_checkins(self, guild_id: int, now: datetime, team_ids: Sequence[int] | None = None) -> int:
-        """Stop check-ins for a guild's active teams (or just these teams of it), e.g. when their cohort closes.
-        Teams that end stop on their own; this is for teams that live on. Returns how many teams were stopped."""
+    async def stop_checkins(
+        self,
+        guild_id: int,
+        now: datetime,
+        team_ids: Sequence[int] | None = None,
+        *,
+        cohort_id: int | None = None,
+    ) -> int:
+        """Stop check-ins for a guild's active teams (or just these teams, or one cohort's), e.g. when their cohort
+        closes. Teams that end stop on their own; this is for teams that live on. Returns how many were stopped."""
 
         async def body(conn: Session) -> int:
             return await conn.execute(
                 "INSERT INTO checkin_stops (team_id, stopped_at)"
                 " SELECT id, ? FROM teams WHERE guild_id = ? AND ended_at IS NULL"
                 " AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))"
+                " AND cohort_id IS COALESCE(?, cohort_id)"
                 " ON CONFLICT (team_id) DO NOTHING",
-                (iso(now), guild_id, None if team_ids is None else 1, json.dumps(list(team_ids or []))),
+                (iso(now), guild_id, None if team_ids is None else 1, json.dumps(list(team_ids or [])), cohort_id),
             )
 
         return await self.db.transact(body)

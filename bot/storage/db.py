@@ -59,13 +59,17 @@ class BoardCache:
     """
 
     def __init__(self) -> None:
-        self._totals: dict[int, dict[str, ProjectTotals]] = {}
-        self._stale: dict[int, set[str]] = {}
+        # Kept per board: a guild's cohort (or the whole guild, cohort None, for a server with no cohort yet).
+        self._totals: dict[tuple[int, int | None], dict[str, ProjectTotals]] = {}
+        self._stale: dict[tuple[int, int | None], set[str]] = {}
 
     def mark_stale(self, guild_id: int, keys: Iterable[str]) -> None:
-        """Recount these projects of the guild on its next read."""
-        if guild_id in self._totals:  # a guild never read is filled in full anyway
-            self._stale.setdefault(guild_id, set()).update(keys)
+        """Recount these projects of the guild on its next read (on every board of the guild: writers name the
+        guild, and a needless recount in another cohort costs less than a second rule for which one changed)."""
+        marked = set(keys)
+        for board in self._totals:  # a board never read is filled in full anyway
+            if board[0] == guild_id:
+                self._stale.setdefault(board, set()).update(marked)
 
     def clear(self) -> None:
         self._totals.clear()
@@ -76,14 +80,17 @@ class BoardCache:
         guild_id: int,
         count: Callable[[str | None], Awaitable[list[ProjectTotals]]],
         key: str | None = None,
+        *,
+        cohort_id: int | None = None,
     ) -> list[ProjectTotals]:
-        """Every project's counts (or one project's), by key; `count(None)` counts the guild, `count(key)` a project."""
-        totals = self._totals.get(guild_id)
+        """Every project's counts (or one project's), by key; `count(None)` counts the board, `count(key)` a project."""
+        board = (guild_id, cohort_id)
+        totals = self._totals.get(board)
         if totals is None:
             totals = {total.key: total for total in await count(None)}
-            self._totals[guild_id] = totals
-            self._stale.pop(guild_id, None)
-        stale = self._stale.get(guild_id, set())
+            self._totals[board] = totals
+            self._stale.pop(board, None)
+        stale = self._stale.get(board, set())
         for project in sorted(stale if key is None else stale & {key}):
             found = await count(project)
             if found:

@@ -128,6 +128,9 @@ CANDIDATE_PAGE_SQL = (
     " LEFT JOIN learners l ON l.guild_id = p.guild_id AND l.user_id = p.user_id"
     " WHERE p.guild_id = :guild AND p.project_key = :project AND p.track = :track AND p.state = 'waiting'"
     " AND (p.queued_at, p.user_id) > (:after_time, :after_user)"
+    # Never across cohorts: only those waiting in the seeker's cohort (migration 0091 gives each entry its cohort).
+    " AND p.cohort_id IS (SELECT s.cohort_id FROM announcements s WHERE s.guild_id = :guild AND s.user_id = :seeker"
+    "  AND s.ended_at IS NULL)"
     " ORDER BY p.queued_at, p.user_id LIMIT :limit"
 )
 # Both learners of a new proposal leave the line in one statement (the seeker's row may not exist yet).
@@ -283,8 +286,8 @@ class MatchingStore:
 
         return await self.db.query(body)
 
-    async def board(self, guild_id: int) -> list[BoardRow]:
-        """Waiting learners per project and track, projects waiting longest first."""
+    async def board(self, guild_id: int, *, cohort_id: int | None = None) -> list[BoardRow]:
+        """Waiting learners per project and track, projects waiting longest first; of one cohort, if given."""
         # Counted from the pool's line index (match_pool_line) on every read: within budget at 50,000 waiting.
         rows = await self.db.fetchall(
             "SELECT c.project_key, SUM(c.track = 'frontend') AS frontend, SUM(c.track = 'backend') AS backend,"
@@ -294,8 +297,9 @@ class MatchingStore:
             "  (SELECT a.project_name FROM announcements a WHERE a.guild_id = c.guild_id"
             "   AND a.project_key = c.project_key AND a.ended_at IS NULL LIMIT 1) END AS name"
             " FROM match_pool c WHERE c.guild_id = ? AND c.state = 'waiting'"
+            " AND c.cohort_id IS COALESCE(?, c.cohort_id)"
             " GROUP BY c.project_key ORDER BY 4, c.project_key",
-            (guild_id,),
+            (guild_id, cohort_id),
         )
         return [
             BoardRow(
@@ -543,30 +547,40 @@ class MatchingStore:
         return await self.db.transact(body)
 
     async def run_leftovers(
-        self, guild_id: int, staff_id: int, now: datetime, *, queued_by: datetime | None = None
+        self,
+        guild_id: int,
+        staff_id: int,
+        now: datetime,
+        *,
+        queued_by: datetime | None = None,
+        cohort_id: int | None = None,
     ) -> LeftoverRun:
         """/match run, or an automatic seating (`queued_by`: only leftovers in line since then; logged as such):
-        seat leftovers as third members of existing teams (plan in bot.matching), in one transaction."""
+        seat leftovers as third members of existing teams (plan in bot.matching), in one transaction; only a
+        cohort's leftovers in that cohort's teams, if given (None: the guild of a server with no cohort)."""
 
         async def body(conn: Session) -> LeftoverRun:
             pool_rows = await _all(
                 conn,
                 "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at, p.state"
                 " FROM match_pool p"
-                " WHERE p.guild_id = ? AND p.state = 'waiting'"
+                " WHERE p.guild_id = ? AND p.state = 'waiting' AND p.cohort_id IS COALESCE(?, p.cohort_id)"
                 " AND EXISTS (SELECT 1 FROM announcements a WHERE a.guild_id = p.guild_id AND a.user_id = p.user_id"
                 "  AND a.ended_at IS NULL AND a.project_key = p.project_key AND a.track = p.track)"
                 " AND NOT EXISTS (SELECT 1 FROM learners l WHERE l.guild_id = p.guild_id AND l.user_id = p.user_id"
                 "  AND l.left_at IS NOT NULL)",
-                (guild_id,),
+                (guild_id, cohort_id),
             )
             pool = [_pool_entry(row) for row in pool_rows]
             # Every project's teams, not only the pool's: learners left alone are offered seats elsewhere.
             team_projects = await _all(
-                conn, "SELECT DISTINCT project_key FROM teams WHERE guild_id = ? AND ended_at IS NULL", (guild_id,)
+                conn,
+                "SELECT DISTINCT project_key FROM teams WHERE guild_id = ? AND ended_at IS NULL"
+                " AND cohort_id IS COALESCE(?, cohort_id)",
+                (guild_id, cohort_id),
             )
             teams = await self._active_teams(
-                conn, guild_id, {row["project_key"] for row in team_projects} if pool else set()
+                conn, guild_id, {row["project_key"] for row in team_projects} if pool else set(), cohort_id
             )
             people = {entry.user_id for entry in pool} | {m for team in teams for m in team.member_ids}
             blocked = await self._blocks_among(conn, guild_id, people)
@@ -692,15 +706,17 @@ class MatchingStore:
         )
         return None if row is None else await self._team(conn, row["team_id"])
 
-    async def _active_teams(self, conn: Session, guild_id: int, projects: set[str]) -> list[Team]:
+    async def _active_teams(
+        self, conn: Session, guild_id: int, projects: set[str], cohort_id: int | None = None
+    ) -> list[Team]:
         if not projects:
             return []
         keys = sorted(projects)
         rows = await _all(
             conn,
-            "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL"
+            "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL AND cohort_id IS COALESCE(?, cohort_id)"
             " AND project_key IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
-            (guild_id, json.dumps(keys)),
+            (guild_id, cohort_id, json.dumps(keys)),
         )
         teams = [await self._team(conn, row["id"]) for row in rows]
         return [team for team in teams if team is not None]

@@ -19,31 +19,60 @@ class BackupError(Exception):
     """The backup could not be made; the message says why. Nothing was left at the target path."""
 
 
-# Counters from other features' tables: (name, table it needs, scalar subquery with one `?` for the guild id).
+# Counters from other features' tables: (name, table it needs, scalar subquery with the named parameters :guild
+# and :cohort; a NULL cohort counts the whole guild). The knowledge base is server-wide: its counts ignore the cohort.
 CORE_COUNTERS: tuple[tuple[str, str, str], ...] = (
-    ("learners", "learners", "SELECT COUNT(*) FROM learners WHERE guild_id = ? AND left_at IS NULL"),
-    ("waiting", "match_pool", "SELECT COUNT(*) FROM match_pool WHERE guild_id = ? AND state = 'waiting'"),
-    ("pending_proposals", "proposals", "SELECT COUNT(*) FROM proposals WHERE guild_id = ? AND state = 'pending'"),
-    ("paired", "team_members", "SELECT COUNT(*) FROM team_members WHERE guild_id = ? AND left_at IS NULL"),
-    ("teams", "teams", "SELECT COUNT(*) FROM teams WHERE guild_id = ? AND ended_at IS NULL"),
+    (
+        "learners",
+        "learners",
+        "SELECT COUNT(*) FROM learners l WHERE l.guild_id = :guild AND l.left_at IS NULL AND (:cohort IS NULL OR"
+        " EXISTS (SELECT 1 FROM announcements a WHERE a.guild_id = l.guild_id AND a.user_id = l.user_id"
+        "  AND a.ended_at IS NULL AND a.cohort_id = :cohort))",
+    ),
+    (
+        "waiting",
+        "match_pool",
+        "SELECT COUNT(*) FROM match_pool WHERE guild_id = :guild AND state = 'waiting'"
+        " AND cohort_id IS COALESCE(:cohort, cohort_id)",
+    ),
+    (
+        "pending_proposals",
+        "proposals",
+        "SELECT COUNT(*) FROM proposals WHERE guild_id = :guild AND state = 'pending'"
+        " AND cohort_id IS COALESCE(:cohort, cohort_id)",
+    ),
+    (
+        "paired",
+        "team_members",
+        "SELECT COUNT(*) FROM team_members WHERE guild_id = :guild AND left_at IS NULL"
+        " AND (:cohort IS NULL OR team_id IN (SELECT id FROM teams WHERE cohort_id = :cohort))",
+    ),
+    (
+        "teams",
+        "teams",
+        "SELECT COUNT(*) FROM teams WHERE guild_id = :guild AND ended_at IS NULL"
+        " AND cohort_id IS COALESCE(:cohort, cohort_id)",
+    ),
 )
 OPTIONAL_COUNTERS: tuple[tuple[str, str, str], ...] = (
     (
         "reminders_sent",
         "reminder_deliveries",
-        "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = ? AND state = 'sent'",
+        "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = :guild AND state = 'sent'"
+        " AND cohort_id IS COALESCE(:cohort, cohort_id)",
     ),
     (
         "reminders_failed",
         "reminder_deliveries",
-        "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = ? AND state = 'failed'",
+        "SELECT COUNT(*) FROM reminder_deliveries WHERE guild_id = :guild AND state = 'failed'"
+        " AND cohort_id IS COALESCE(:cohort, cohort_id)",
     ),
     (
         "knowledge_lookups",
         "knowledge_lookups",
-        "SELECT COALESCE(SUM(count), 0) FROM knowledge_lookups WHERE guild_id = ?",
+        "SELECT COALESCE(SUM(count), 0) FROM knowledge_lookups WHERE guild_id = :guild",
     ),
-    ("knowledge_misses", "knowledge_misses", "SELECT COUNT(*) FROM knowledge_misses WHERE guild_id = ?"),
+    ("knowledge_misses", "knowledge_misses", "SELECT COUNT(*) FROM knowledge_misses WHERE guild_id = :guild"),
 )
 
 
@@ -65,13 +94,14 @@ class OpsStore:
         rows = await self.db.fetchall("SELECT guild_id FROM guild_config ORDER BY guild_id")
         return [int(row["guild_id"]) for row in rows]
 
-    async def guild_stats(self, guild_id: int) -> GuildStats:
+    async def guild_stats(self, guild_id: int, *, cohort_id: int | None = None) -> GuildStats:
+        """The guild's counts; of one cohort, if given (the knowledge base's stay server-wide)."""
         tables = await self.tables()
         optional = [counter for counter in OPTIONAL_COUNTERS if counter[1] in tables]
-        counts = await self._counts([*CORE_COUNTERS, *optional], guild_id)
+        counts = await self._counts([*CORE_COUNTERS, *optional], guild_id, cohort_id)
         # The same counts as /projects, from the same cache: learners still in the server (BOARD_SQL in
         # bot.storage.projects).
-        totals = await self.db.query(lambda conn: current_board(conn, guild_id))
+        totals = await self.db.query(lambda conn: current_board(conn, guild_id, cohort_id=cohort_id))
         projects = tuple(
             ProjectCount(
                 project_key=total.key,
@@ -95,25 +125,30 @@ class OpsStore:
             knowledge_misses=counts.get("knowledge_misses"),
         )
 
-    async def announced_since(self, guild_id: int, since: datetime) -> list[tuple[int, datetime]]:
+    async def announced_since(
+        self, guild_id: int, since: datetime, *, cohort_id: int | None = None
+    ) -> list[tuple[int, datetime]]:
         """(learner, when) of every announcement made from `since` on, replaced or withdrawn ones included."""
         # Stored timestamps are ISO text in UTC whose precision varies: a day earlier is a safe text bound, and the
         # exact window is applied by the caller (bot.ops.week_one_per_day).
         rows = await self.db.fetchall(
-            "SELECT user_id, created_at FROM announcements WHERE guild_id = ? AND created_at >= ?",
-            (guild_id, (since - timedelta(days=1)).date().isoformat()),
+            "SELECT user_id, created_at FROM announcements WHERE guild_id = ? AND created_at >= ?"
+            " AND cohort_id IS COALESCE(?, cohort_id)",
+            (guild_id, (since - timedelta(days=1)).date().isoformat(), cohort_id),
         )
         return [(int(row["user_id"]), datetime.fromisoformat(row["created_at"])) for row in rows]
 
-    async def _counts(self, counters: list[tuple[str, str, str]], guild_id: int) -> dict[str, int | None]:
+    async def _counts(
+        self, counters: list[tuple[str, str, str]], guild_id: int, cohort_id: int | None
+    ) -> dict[str, int | None]:
         """All counters in one round trip; if another feature changed its table's shape, count the rest alone."""
         try:
-            return await self._select_counts(counters, guild_id)
+            return await self._select_counts(counters, guild_id, cohort_id)
         except sqlite3.OperationalError:
             counts: dict[str, int | None] = {}
             for counter in counters:
                 try:
-                    counts.update(await self._select_counts([counter], guild_id))
+                    counts.update(await self._select_counts([counter], guild_id, cohort_id))
                 except sqlite3.OperationalError as error:
                     if counter in CORE_COUNTERS:
                         raise
@@ -121,10 +156,12 @@ class OpsStore:
                     counts[counter[0]] = None
             return counts
 
-    async def _select_counts(self, counters: list[tuple[str, str, str]], guild_id: int) -> dict[str, int | None]:
-        # Built only from the constant counters above; the guild id is always a bound parameter.
+    async def _select_counts(
+        self, counters: list[tuple[str, str, str]], guild_id: int, cohort_id: int | None
+    ) -> dict[str, int | None]:
+        # Built only from the constant counters above; the guild and cohort ids are always bound parameters.
         columns = ", ".join(f"({sql}) AS {name}" for name, _, sql in counters)
-        row = await self.db.fetchone(f"SELECT {columns}", (guild_id,) * len(counters))
+        row = await self.db.fetchone(f"SELECT {columns}", {"guild": guild_id, "cohort": cohort_id})
         if row is None:  # a SELECT of scalar subqueries always returns one row
             raise RuntimeError("stats query returned no row")
         return {name: int(row[name]) for name, _, _ in counters}

@@ -43,20 +43,20 @@ MEMBER_QUERY = (
 # while matching holds them in its pool for the project they announced. Each project is named after its latest
 # announcement by a learner still in the server. Counted on a read (BoardCache keeps the counts between writes),
 # each count driven from the smallest set that decides it (CROSS JOIN fixes SQLite's join order; migrations 0060
-# and 0085 make every probe index-only): every current announcement per track, less those of learners who left,
+# and 0101 make every probe index-only): every current announcement per track, less those of learners who left,
 # then the paired and the waiting learners here on that project. A team that ends marks every member as left
 # (`_leave_team`), so an active membership alone says "in a team that has not ended".
 # A stale project is recounted after a write: its counts are driven from that project's own rows (the `ONE`
 # variants), so a small project costs a fraction of a millisecond however large the cohort.
 _BOARD_TRACKS_SQL = (
     "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
-    " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} GROUP BY a.project_key, a.track"
+    " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} {cohort} GROUP BY a.project_key, a.track"
 )
 _BOARD_GONE_SQL = (
     "SELECT a.project_key, a.track, COUNT(*) AS n FROM learners l INDEXED BY learners_gone"
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
     " WHERE l.guild_id = :guild AND l.left_at IS NOT NULL"
-    "  AND a.guild_id = l.guild_id AND a.user_id = l.user_id AND a.ended_at IS NULL {project}"
+    "  AND a.guild_id = l.guild_id AND a.user_id = l.user_id AND a.ended_at IS NULL {project} {cohort}"
     " GROUP BY a.project_key, a.track"
 )
 _BOARD_PAIRED_SQL = (
@@ -64,7 +64,7 @@ _BOARD_PAIRED_SQL = (
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
     " CROSS JOIN learners l INDEXED BY learners_present"
     " WHERE m.guild_id = :guild AND m.left_at IS NULL"
-    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL"
+    "  AND a.guild_id = m.guild_id AND a.user_id = m.user_id AND a.ended_at IS NULL {cohort}"
     "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " GROUP BY a.project_key"
 )
@@ -72,7 +72,7 @@ _BOARD_PAIRED_ONE_SQL = (
     "SELECT a.project_key, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
     " CROSS JOIN team_members m INDEXED BY team_members_active"
     " CROSS JOIN learners l INDEXED BY learners_present"
-    " WHERE a.guild_id = :guild AND a.project_key = :project AND a.ended_at IS NULL"
+    " WHERE a.guild_id = :guild AND a.project_key = :project AND a.ended_at IS NULL {cohort}"
     "  AND m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL"
     "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " GROUP BY a.project_key"
@@ -83,30 +83,50 @@ _BOARD_WAITING_SQL = (
     " CROSS JOIN learners l INDEXED BY learners_present"
     " WHERE p.guild_id = :guild AND p.state = 'waiting'"
     "  AND a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL AND a.project_key = p.project_key"
-    "  {project} AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
+    "  {project} {cohort} AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " GROUP BY a.project_key"
 )
 BOARD_LATEST_SQL = (
     "SELECT n.project_key, n.project_name, n.created_at FROM json_each(:keys) k JOIN announcements n ON n.id = ("
     "  SELECT x.id FROM announcements x JOIN learners l ON l.guild_id = x.guild_id AND l.user_id = x.user_id"
     "  WHERE x.guild_id = :guild AND x.project_key = k.value AND x.ended_at IS NULL AND l.left_at IS NULL"
+    "  AND (:cohort IS NULL OR x.cohort_id = :cohort)"
     "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
 )
 _ONE_PROJECT = "AND a.project_key = :project"
-# Each count as (whole board, one project).
+# A board is a cohort's (or, on a server with no cohort yet, the whole guild's): nothing is counted across cohorts.
+_ONE_COHORT = "AND a.cohort_id = :cohort"
+
+
+def _variants(whole: str, one: str) -> dict[tuple[bool, bool], str]:
+    """Each count keyed by (one project?, one cohort?): `whole` counts every project, `one` a single project."""
+    return {
+        (one_project, one_cohort): (one if one_project else whole).format(
+            project=_ONE_PROJECT if one_project else "", cohort=_ONE_COHORT if one_cohort else ""
+        )
+        for one_project in (False, True)
+        for one_cohort in (False, True)
+    }
+
+
 BOARD_SQL = {
-    "tracks": (_BOARD_TRACKS_SQL.format(project=""), _BOARD_TRACKS_SQL.format(project=_ONE_PROJECT)),
-    "gone": (_BOARD_GONE_SQL.format(project=""), _BOARD_GONE_SQL.format(project=_ONE_PROJECT)),
-    "paired": (_BOARD_PAIRED_SQL, _BOARD_PAIRED_ONE_SQL),
-    "waiting": (_BOARD_WAITING_SQL.format(project=""), _BOARD_WAITING_SQL.format(project=_ONE_PROJECT)),
+    "tracks": _variants(_BOARD_TRACKS_SQL, _BOARD_TRACKS_SQL),
+    "gone": _variants(_BOARD_GONE_SQL, _BOARD_GONE_SQL),
+    "paired": _variants(_BOARD_PAIRED_SQL, _BOARD_PAIRED_ONE_SQL),
+    "waiting": _variants(_BOARD_WAITING_SQL, _BOARD_WAITING_SQL),
 }
-_ON_TRACK_SQL = MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? ORDER BY a.created_at, a.id LIMIT ?"
+# `a.cohort_id IS COALESCE(?, a.cohort_id)`: one cohort's learners, or (None) the whole guild's.
+_ON_TRACK_SQL = (
+    MEMBER_QUERY + " AND a.project_key = ? AND a.track = ? AND a.cohort_id IS COALESCE(?, a.cohort_id)"
+    " ORDER BY a.created_at, a.id LIMIT ?"
+)
 ROSTER_TRACKS_SQL = (
     "SELECT * FROM (" + _ON_TRACK_SQL + ") UNION ALL SELECT * FROM (" + _ON_TRACK_SQL + ")"  # noqa: S608 - constants
 )
 TRACK_COUNTS_SQL = (
     "SELECT track, COUNT(*) AS count FROM announcements INDEXED BY announcements_on_project"
-    " WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL GROUP BY track"
+    " WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL AND cohort_id IS COALESCE(?, cohort_id)"
+    " GROUP BY track"
 )
 # Driven from the pool's per-project index (migration 0053) in the order matching serves it: only the first
 # learners waiting for this project are read, however many announced it. Left to itself SQLite walks the project's
@@ -118,18 +138,24 @@ ROSTER_LOOKING_SQL = (
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice ON a.guild_id = p.guild_id"
     "   AND a.user_id = p.user_id AND a.ended_at IS NULL AND a.project_key = p.project_key"
     " CROSS JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
-    " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting'"
+    " WHERE p.guild_id = ? AND p.project_key = ? AND p.state = 'waiting' AND a.cohort_id IS COALESCE(?, a.cohort_id)"
     " ORDER BY p.queued_at, p.user_id LIMIT ?"
 )
 
 
-async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
-    """Each project's board counts (of one project, if given); projects nobody present is on are absent.
+async def board_totals(
+    conn: Session, guild_id: int, key: str | None = None, *, cohort_id: int | None = None
+) -> list[ProjectTotals]:
+    """Each project's board counts (of one project, if given; of one cohort, if given); projects nobody present is
+    on are absent.
 
     Counted from the database every time: readers go through `current_board`, which keeps the counts.
     """
-    params = {"guild": guild_id} if key is None else {"guild": guild_id, "project": key}
-    rows = {name: await conn.fetchall(sql[key is not None], params) for name, sql in BOARD_SQL.items()}
+    params: dict[str, object] = {"guild": guild_id, "cohort": cohort_id}
+    if key is not None:
+        params["project"] = key
+    variant = (key is not None, cohort_id is not None)
+    rows = {name: await conn.fetchall(sql[variant], params) for name, sql in BOARD_SQL.items()}
     tracks: dict[str, dict[str, int]] = {}
     for row in rows["tracks"]:
         tracks.setdefault(row["project_key"], {"frontend": 0, "backend": 0})[row["track"]] += row["n"]
@@ -140,7 +166,9 @@ async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> 
         return []
     paired = {row["project_key"]: row["n"] for row in rows["paired"]}
     waiting = {row["project_key"]: row["n"] for row in rows["waiting"]}
-    latest = await conn.fetchall(BOARD_LATEST_SQL, {"guild": guild_id, "keys": json.dumps(present)})
+    latest = await conn.fetchall(
+        BOARD_LATEST_SQL, {"guild": guild_id, "cohort": cohort_id, "keys": json.dumps(present)}
+    )
     return [
         ProjectTotals(
             key=row["project_key"],
@@ -155,9 +183,16 @@ async def board_totals(conn: Session, guild_id: int, key: str | None = None) -> 
     ]
 
 
-async def current_board(conn: Session, guild_id: int, key: str | None = None) -> list[ProjectTotals]:
+async def current_board(
+    conn: Session, guild_id: int, key: str | None = None, *, cohort_id: int | None = None
+) -> list[ProjectTotals]:
     """The board's counts as `board_totals` gives them, kept by the database's BoardCache between writes."""
-    return await conn.board.read(guild_id, lambda project: board_totals(conn, guild_id, project), key)
+    return await conn.board.read(
+        guild_id,
+        lambda project: board_totals(conn, guild_id, project, cohort_id=cohort_id),
+        key,
+        cohort_id=cohort_id,
+    )
 
 
 # A learner counts on the board only on the project of their current choice, so a learner leaving or coming back
@@ -195,6 +230,7 @@ def _announcement(row: sqlite3.Row) -> Announcement:
         end_reason=row["end_reason"],
         message_id=row["message_id"],
         posted_at=_time(row["posted_at"]),
+        cohort_id=row["cohort_id"],
     )
 
 
@@ -255,7 +291,7 @@ class ProjectsStore:
                 )
             inserted = await conn.fetchall(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
-                " timezone, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " timezone, late, created_at, cohort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING *",
                 (
                     draft.guild_id,
@@ -268,6 +304,7 @@ class ProjectsStore:
                     draft.timezone,
                     int(draft.late),
                     now.isoformat(),
+                    draft.cohort_id,
                 ),
             )
             return AnnounceOutcome(_announcement(inserted[0]), previous, changed=True)
@@ -292,38 +329,44 @@ class ProjectsStore:
             (message_id, now.isoformat(), announcement_id),
         )
 
-    async def unposted(self, guild_id: int) -> list[Announcement]:
-        """Current choices not yet in the channel, oldest first (channel missing or the post failed)."""
+    async def unposted(self, guild_id: int, *, cohort_id: int | None = None) -> list[Announcement]:
+        """Current choices not yet in the channel (of one cohort, if given), oldest first (channel missing or the post
+        failed)."""
         rows = await self.db.fetchall(
             "SELECT a.* FROM announcements a"
-            " WHERE a.guild_id = ? AND a.ended_at IS NULL AND a.message_id IS NULL ORDER BY a.created_at, a.id",
-            (guild_id,),
+            " WHERE a.guild_id = ? AND a.ended_at IS NULL AND a.message_id IS NULL"
+            " AND a.cohort_id IS COALESCE(?, a.cohort_id) ORDER BY a.created_at, a.id",
+            (guild_id, cohort_id),
         )
         return [_announcement(row) for row in rows]
 
-    async def board_totals(self, guild_id: int) -> list[ProjectTotals]:
-        """/projects: each project's counts (BOARD_SQL states the rule)."""
-        return await self.db.query(lambda conn: current_board(conn, guild_id))
+    async def board_totals(self, guild_id: int, *, cohort_id: int | None = None) -> list[ProjectTotals]:
+        """/projects: each project's counts (BOARD_SQL states the rule), of one cohort or (None) the whole guild."""
+        return await self.db.query(lambda conn: current_board(conn, guild_id, cohort_id=cohort_id))
 
-    async def board_total(self, guild_id: int, key: str) -> ProjectTotals | None:
+    async def board_total(self, guild_id: int, key: str, *, cohort_id: int | None = None) -> ProjectTotals | None:
         """One project's counts (None: nobody present is on it)."""
-        found = await self.db.query(lambda conn: current_board(conn, guild_id, key))
+        found = await self.db.query(lambda conn: current_board(conn, guild_id, key, cohort_id=cohort_id))
         return found[0] if found else None
 
-    async def roster(self, guild_id: int, key: str, limit: int = ROSTER_NAMES) -> Roster:
+    async def roster(
+        self, guild_id: int, key: str, limit: int = ROSTER_NAMES, *, cohort_id: int | None = None
+    ) -> Roster:
         """/project: the first `limit` learners of each list and the size of every list, in one snapshot."""
 
         async def body(conn: Session) -> Roster:
             # Both tracks in each statement: a command pays for every statement it starts on a cold cache.
-            totals = await current_board(conn, guild_id, key)
-            both_tracks = (guild_id, key, "frontend", limit, guild_id, key, "backend", limit)
+            totals = await current_board(conn, guild_id, key, cohort_id=cohort_id)
+            both_tracks = (guild_id, key, "frontend", cohort_id, limit, guild_id, key, "backend", cohort_id, limit)
             on_track: dict[Track, list[ProjectMember]] = {track: [] for track in TRACKS}
             for row in await conn.fetchall(ROSTER_TRACKS_SQL, both_tracks):
                 on_track[row["track"]].append(_member(row))
             counts: dict[Track, int] = {track: 0 for track in TRACKS}
-            for row in await conn.fetchall(TRACK_COUNTS_SQL, (guild_id, key)):
+            for row in await conn.fetchall(TRACK_COUNTS_SQL, (guild_id, key, cohort_id)):
                 counts[row["track"]] = row["count"]
-            looking = [_member(row) for row in await conn.fetchall(ROSTER_LOOKING_SQL, (guild_id, key, limit))]
+            looking = [
+                _member(row) for row in await conn.fetchall(ROSTER_LOOKING_SQL, (guild_id, key, cohort_id, limit))
+            ]
             return Roster(
                 totals=totals[0] if totals else None,
                 on_track={track: tuple(members) for track, members in on_track.items()},
@@ -380,13 +423,14 @@ class ProjectsStore:
         )
         return bool(rows)
 
-    async def export_rows(self, guild_id: int, *, history: bool) -> list[ExportRow]:
-        """Current choices, or every choice ever made (history), oldest first."""
+    async def export_rows(self, guild_id: int, *, history: bool, cohort_id: int | None = None) -> list[ExportRow]:
+        """Current choices, or every choice ever made (history), oldest first; of one cohort, if given."""
         rows = await self.db.fetchall(
             "SELECT a.*, l.display_name, l.left_at FROM announcements a"
             " JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-            " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) ORDER BY a.created_at, a.id",
-            (guild_id, int(history)),
+            " WHERE a.guild_id = ? AND (? OR a.ended_at IS NULL) AND a.cohort_id IS COALESCE(?, a.cohort_id)"
+            " ORDER BY a.created_at, a.id",
+            (guild_id, int(history), cohort_id),
         )
         return [ExportRow(_announcement(row), row["display_name"], row["left_at"] is not None) for row in rows]
 

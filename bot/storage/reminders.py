@@ -60,26 +60,49 @@ RUN_COLUMNS = (
 DELIVERY_COLUMNS = "recipient, nonce, state, attempts, reason, kind, next_attempt_at"
 
 
+async def _schedule_key(conn: Session, guild_id: int, start: date, cohort_id: int | None) -> str:
+    """A new schedule's key, unique in the guild: its start date, as before cohorts, for the guild's first cohort;
+    with the cohort id after it for any other, since two cohorts of a server may start on the same day."""
+    first = await conn.fetchone("SELECT MIN(id) AS id FROM cohorts WHERE guild_id = ?", (guild_id,))
+    if cohort_id is None or first is None or first["id"] == cohort_id:
+        return start.isoformat()
+    return f"{start.isoformat()}#{cohort_id}"
+
+
 class RemindersStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # --- cohorts and runs ---------------------------------------------------------------------------------
 
-    async def active_cohort(self, guild_id: int) -> Cohort | None:
+    async def active_cohort(self, guild_id: int, cohort_id: int | None = None) -> Cohort | None:
+        """The active week-one schedule of a cohort (None: the guild's, as on a server with a single cohort)."""
         row = await self.db.fetchone(
-            "SELECT guild_id, cohort_key, cohort_start, timezone FROM reminder_cohorts"
-            " WHERE guild_id = ? AND active = 1",
-            (guild_id,),
+            "SELECT guild_id, cohort_key, cohort_start, timezone, cohort_id FROM reminder_cohorts"
+            " WHERE guild_id = ? AND active = 1 AND cohort_id IS COALESCE(?, cohort_id) ORDER BY cohort_id LIMIT 1",
+            (guild_id, cohort_id),
         )
         if row is None:
             return None
-        return Cohort(row["guild_id"], row["cohort_key"], date.fromisoformat(row["cohort_start"]), row["timezone"])
+        return Cohort(
+            row["guild_id"],
+            row["cohort_key"],
+            date.fromisoformat(row["cohort_start"]),
+            row["timezone"],
+            row["cohort_id"],
+        )
 
     async def apply_schedule(
-        self, guild_id: int, cohort_start: date, timezone: str, due: Mapping[str, datetime], now: datetime
+        self,
+        guild_id: int,
+        cohort_start: date,
+        timezone: str,
+        due: Mapping[str, datetime],
+        now: datetime,
+        cohort_id: int | None = None,
     ) -> Cohort:
-        """Bring the guild's runs in line with its configuration and the content file.
+        """Bring a cohort's runs (None: the guild's, as on a server with a single cohort) in line with its dates and
+        the content file.
 
         The same cohort (a corrected date or zone, or a restart) keeps what was sent and moves what was not;
         a new cohort starts a fresh week. Skipped runs come back only when their time actually moved.
@@ -87,11 +110,12 @@ class RemindersStore:
 
         async def body(conn: Session) -> Cohort:
             active = await conn.fetchone(
-                "SELECT cohort_key, cohort_start FROM reminder_cohorts WHERE guild_id = ? AND active = 1",
-                (guild_id,),
+                "SELECT cohort_key, cohort_start FROM reminder_cohorts WHERE guild_id = ? AND active = 1"
+                " AND cohort_id IS COALESCE(?, cohort_id) ORDER BY cohort_id LIMIT 1",
+                (guild_id, cohort_id),
             )
             if active is None or is_new_cohort(date.fromisoformat(active["cohort_start"]), cohort_start):
-                key = cohort_start.isoformat()
+                key = await _schedule_key(conn, guild_id, cohort_start, cohort_id)
                 if active is not None:
                     await conn.execute(
                         "UPDATE reminder_runs SET state = 'skipped', reason = ?"
@@ -104,10 +128,10 @@ class RemindersStore:
                     )
                 # A key seen before (staff switched back to an earlier date) keeps its history: no resends.
                 await conn.execute(
-                    "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, active, created_at)"
-                    " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET active = 1,"
-                    " cohort_start = excluded.cohort_start, timezone = excluded.timezone",
-                    (guild_id, key, cohort_start.isoformat(), timezone, now.isoformat()),
+                    "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, active, created_at,"
+                    " cohort_id) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET"
+                    " active = 1, cohort_start = excluded.cohort_start, timezone = excluded.timezone",
+                    (guild_id, key, cohort_start.isoformat(), timezone, now.isoformat(), cohort_id),
                 )
             else:
                 key = active["cohort_key"]
@@ -123,7 +147,7 @@ class RemindersStore:
                     " WHERE state = 'pending' OR (state = 'skipped' AND due_at <> excluded.due_at)",
                     (guild_id, key, reminder_id, due_at.isoformat()),
                 )
-            return Cohort(guild_id, key, cohort_start, timezone)
+            return Cohort(guild_id, key, cohort_start, timezone, cohort_id)
 
         return await self.db.transact(body)
 
@@ -218,22 +242,32 @@ class RemindersStore:
 
     # --- pause --------------------------------------------------------------------------------------------
 
-    async def is_paused(self, guild_id: int) -> bool:
-        row = await self.db.fetchone("SELECT 1 FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
+    async def is_paused(self, guild_id: int, cohort_id: int | None = None) -> bool:
+        """Whether a cohort's reminders are paused (None: any of the guild's, as on a server with a single cohort)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM reminder_pauses WHERE guild_id = ? AND cohort_id IS COALESCE(?, cohort_id)",
+            (guild_id, cohort_id),
+        )
         return row is not None
 
-    async def set_paused(self, guild_id: int, paused: bool, *, by: int, now: datetime) -> bool:
+    async def set_paused(
+        self, guild_id: int, paused: bool, *, by: int, now: datetime, cohort_id: int | None = None
+    ) -> bool:
         """True if this changed anything."""
 
         async def body(conn: Session) -> bool:
             if paused:
                 changed = await conn.execute(
-                    "INSERT OR IGNORE INTO reminder_pauses (guild_id, paused_at, paused_by) VALUES (?, ?, ?)",
-                    (guild_id, now.isoformat(), by),
+                    "INSERT OR IGNORE INTO reminder_pauses (guild_id, cohort_id, paused_at, paused_by)"
+                    " VALUES (?, ?, ?, ?)",
+                    (guild_id, cohort_id, now.isoformat(), by),
                 )
             else:
-                changed = await conn.execute("DELETE FROM reminder_pauses WHERE guild_id = ?", (guild_id,))
-            return changed == 1
+                changed = await conn.execute(
+                    "DELETE FROM reminder_pauses WHERE guild_id = ? AND cohort_id IS COALESCE(?, cohort_id)",
+                    (guild_id, cohort_id),
+                )
+            return changed >= 1
 
         return await self.db.transact(body)
 
@@ -377,20 +411,24 @@ class RemindersStore:
 
     # --- audience data (tables owned by announcements and matching; read here) -----------------------------
 
-    async def announced(self, guild_id: int) -> list[AnnouncedLearner]:
+    async def announced(self, guild_id: int, cohort_id: int | None = None) -> list[AnnouncedLearner]:
+        """Current announcements of a cohort (None: of the whole guild)."""
         rows = await self.db.fetchall(
             "SELECT user_id, project_key, project_name, track FROM announcements"
-            " WHERE guild_id = ? AND ended_at IS NULL ORDER BY created_at, id",
-            (guild_id,),
+            " WHERE guild_id = ? AND ended_at IS NULL AND cohort_id IS COALESCE(?, cohort_id) ORDER BY created_at, id",
+            (guild_id, cohort_id),
         )
         return [
             AnnouncedLearner(row["user_id"], row["project_key"], row["project_name"], cast(Track, row["track"]))
             for row in rows
         ]
 
-    async def teamed(self, guild_id: int) -> frozenset[int]:
+    async def teamed(self, guild_id: int, cohort_id: int | None = None) -> frozenset[int]:
+        """Learners in an active team of a cohort (None: of the whole guild)."""
         rows = await self.db.fetchall(
-            "SELECT user_id FROM team_members WHERE guild_id = ? AND left_at IS NULL", (guild_id,)
+            "SELECT m.user_id FROM team_members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.guild_id = ? AND m.left_at IS NULL AND t.cohort_id IS COALESCE(?, t.cohort_id)",
+            (guild_id, cohort_id),
         )
         return frozenset(row["user_id"] for row in rows)
 

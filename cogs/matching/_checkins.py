@@ -386,8 +386,8 @@ class MatchingCheckins:
 
     # -------------------------------------------------------------------------------------- staff
 
-    async def attention(self, guild_id: int) -> list[Attention]:
-        return await self.store.attention(guild_id, self.bot.now(), self.rules)
+    async def attention(self, guild_id: int, cohort_id: int | None = None) -> list[Attention]:
+        return await self.store.attention(guild_id, self.bot.now(), self.rules, cohort_id)
 
     async def label(self, team: Team) -> str:
         name = await self.delivery.store.project_label(team.guild_id, team.project_key)

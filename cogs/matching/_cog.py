@@ -12,14 +12,29 @@ from discord.ext import commands
 from discord.utils import format_dt
 
 from bot.admin import GuildConfig
+from bot.cohorts import ensure_live
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, alone_to_tell, next_auto_seat, seat_cutoff
 from bot.projects import ProjectNames
 from bot.storage.checkins import CheckinStore
+from bot.storage.cohorts import CohortClosing, CohortMove
 from bot.storage.matching import MatchingStore
 from bot.text import shown
-from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, require_config, respond, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    clip,
+    cohort_autocomplete,
+    cohort_config,
+    cohort_id_of,
+    ensure_staff,
+    guild_of,
+    require_config,
+    respond,
+    staff_command,
+    staff_scope,
+)
 from cogs.matching._checkins import MatchingCheckins
 from cogs.matching._delivery import MatchingDelivery
 from cogs.matching._formatting import (
@@ -71,7 +86,7 @@ class MatchingCog(commands.Cog):
         # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
         self.recovery = asyncio.create_task(self.recover(), name="matching-recovery")
         for config in await self.bot.admin_store.all_configs():
-            self.arm_auto_seat(config)
+            await self.arm_auto_seats(config)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(self.proposal_button, self.thread_button, *self.checkins.buttons)
@@ -85,9 +100,23 @@ class MatchingCog(commands.Cog):
 
     # -------------------------------------------------------------------------------------- automatic seating
 
-    def arm_auto_seat(self, config: GuildConfig, *, after_run: bool = False) -> None:
-        """The cohort's next automatic seating run (bot.matching.auto_seat_times), if week one has one left."""
+    async def arm_auto_seats(self, config: GuildConfig) -> None:
+        """Each live cohort's next automatic seating run, in its own week one (no cohort yet: the server's)."""
         prefix = AUTO_SEAT_JOB.format(config.guild_id)
+        for name in self.bot.scheduler.job_names():
+            if name.startswith(prefix):
+                self.bot.scheduler.cancel(name)
+        cohorts = await self.bot.cohort_store.cohorts(config.guild_id)
+        if not cohorts:
+            self.arm_auto_seat(config, None)
+        for cohort in cohorts:
+            if cohort.is_live():
+                self.arm_auto_seat(cohort_config(config, cohort) or config, cohort.id)
+
+    def arm_auto_seat(self, config: GuildConfig, cohort_id: int | None, *, after_run: bool = False) -> None:
+        """A cohort's next automatic seating run (bot.matching.auto_seat_times), if its week one has one left;
+        `config` as that cohort sees it (cogs.common.cohort_config)."""
+        prefix = f"{AUTO_SEAT_JOB.format(config.guild_id)}{cohort_id}:"
         for name in self.bot.scheduler.job_names():
             if name.startswith(prefix):
                 self.bot.scheduler.cancel(name)
@@ -95,29 +124,33 @@ class MatchingCog(commands.Cog):
         now = self.bot.now() + (AUTO_SEAT_EVERY / 2 if after_run else timedelta(0))
         when = next_auto_seat(now, config.cohort_start_utc(), config.week_one_ends_utc())
         if when is not None:
-            self.bot.scheduler.schedule_at(f"{prefix}{when.isoformat()}", when, self.auto_seat, config.guild_id)
+            self.bot.scheduler.schedule_at(
+                f"{prefix}{when.isoformat()}", when, self.auto_seat, config.guild_id, cohort_id
+            )
 
-    async def auto_seat(self, guild_id: int) -> None:
+    async def auto_seat(self, guild_id: int, cohort_id: int | None) -> None:
         """Seat week one's leftovers without waiting for `/match run`, tell them, and tell staff what was done."""
         await self.bot.wait_until_ready()
         config = await self.bot.admin_store.get_config(guild_id)
-        if config is None:
+        cohort = None if cohort_id is None else await self.bot.cohort_store.get(cohort_id)
+        if config is None or (cohort_id is not None and (cohort is None or not cohort.is_live())):
             return
+        config = cohort_config(config, cohort) or config
         try:
-            await self.seat_leftovers(config)
+            await self.seat_leftovers(config, cohort_id)
         except Exception:
             # A job's exception would only reach APScheduler's log; the next run tries again.
-            log.exception("automatic seating failed guild=%s", guild_id)
-        self.arm_auto_seat(config, after_run=True)
+            log.exception("automatic seating failed guild=%s cohort=%s", guild_id, cohort_id)
+        self.arm_auto_seat(config, cohort_id, after_run=True)
 
-    async def seat_leftovers(self, config: GuildConfig) -> None:
+    async def seat_leftovers(self, config: GuildConfig, cohort_id: int | None) -> None:
         now, settings = self.bot.now(), self.bot.settings
         week_starts = config.cohort_start_utc()
         cutoff = seat_cutoff(now, week_starts, settings.auto_seat_day, settings.seat_after_hours)
         if cutoff is None or now >= config.week_one_ends_utc():
             return
         actor = self.bot.user.id if self.bot.user else 0
-        result = await self.store.run_leftovers(config.guild_id, actor, now, queued_by=cutoff)
+        result = await self.store.run_leftovers(config.guild_id, actor, now, queued_by=cutoff, cohort_id=cohort_id)
         told = alone_to_tell(result.plan.alone, now, week_starts, settings.auto_seat_day, settings.seat_after_hours)
         log.info(
             "automatic seating guild=%s joined=%d alone=%d told=%d",
@@ -143,7 +176,7 @@ class MatchingCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_nexus_config_changed(self, config: GuildConfig) -> None:
-        self.arm_auto_seat(config)
+        await self.arm_auto_seats(config)
 
     async def recover(self) -> None:
         """Finish what a stop between two writes left undone: matching that no longer fits an announcement
@@ -176,6 +209,9 @@ class MatchingCog(commands.Cog):
     @match.command(name="find", description="Join the pool for your announced project and get a partner proposal")
     async def find(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            ensure_live(cohort)  # a closed cohort matches nobody any more
         # It may DM another learner, so it is rate-limited per person.
         self.find_cooldown.use(interaction.user.id, self.bot.now())
         result = await self.store.find(guild.id, interaction.user.id, self.bot.now())
@@ -247,6 +283,17 @@ class MatchingCog(commands.Cog):
     async def pair(self, interaction: Interaction, first: discord.Member, second: discord.Member) -> None:
         guild = guild_of(interaction)
         await require_config(interaction)
+        # Teams never span cohorts: move one of them first (/nexus cohort move) if that is what is meant.
+        first_cohort = await self.bot.cohort_store.of_learner(guild.id, first.id)
+        second_cohort = await self.bot.cohort_store.of_learner(guild.id, second.id)
+        if first_cohort is not None and second_cohort is not None and first_cohort.id != second_cohort.id:
+            raise InvalidInput(
+                f"{shown(first.display_name, 80)} is in **{first_cohort.label}** and {shown(second.display_name, 80)} "
+                f"in **{second_cohort.label}**: teams stay within a cohort. Move one first with `/nexus cohort move`."
+            )
+        for cohort in (first_cohort, second_cohort):
+            if cohort is not None:
+                ensure_live(cohort)
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.store.pair(
             guild.id, first.id, second.id, interaction.user.id, self.bot.now(), names=self.project_names
@@ -282,11 +329,14 @@ class MatchingCog(commands.Cog):
         description="Staff: waiting learners per project and track, and the oldest wait",
         extras=staff_command(),
     )
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def board(self, interaction: Interaction) -> None:
+    async def board(self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None) -> None:
         guild = guild_of(interaction)
-        rows = await self.store.board(guild.id)
-        attention = await self.checkins.attention(guild.id)
+        scope = await staff_scope(interaction, cohort)
+        rows = await self.store.board(guild.id, cohort_id=cohort_id_of(scope))
+        attention = await self.checkins.attention(guild.id, cohort_id=cohort_id_of(scope))
         names = {user: self.delivery.name_of(guild.id, user) for item in attention for user in item.user_ids}
         embed = format_attention(format_board(rows, self.project_names), attention, names, self.project_names)
         await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -296,12 +346,19 @@ class MatchingCog(commands.Cog):
         description="Staff: seat leftover learners in existing teams as third members",
         extras=staff_command(),
     )
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def run(self, interaction: Interaction) -> None:
+    async def run(self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None) -> None:
         guild = guild_of(interaction)
         await require_config(interaction)
+        scope = await staff_scope(interaction, cohort)
+        if scope is not None:
+            ensure_live(scope)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.store.run_leftovers(guild.id, interaction.user.id, self.bot.now())
+        result = await self.store.run_leftovers(
+            guild.id, interaction.user.id, self.bot.now(), cohort_id=cohort_id_of(scope)
+        )
         log.info(
             "staff run guild=%s by=%s joined=%d alone=%d",
             guild.id,
@@ -393,6 +450,26 @@ class MatchingCog(commands.Cog):
     async def on_nexus_announcement_withdrawn(self, guild_id: int, user_id: int) -> None:
         departure = await self.store.remove_learner(guild_id, user_id, self.bot.now())
         await self.delivery.after_departure(guild_id, departure, "withdrew their project choice")
+
+    @commands.Cog.listener()
+    async def on_nexus_cohort_closed(self, closing: CohortClosing) -> None:
+        """A cohort closed (cogs.cohorts): its pool and proposals ended in the database; say so to the people.
+        Its teams live on, but their check-ins stop with the cohort."""
+        await self.checkins.store.stop_checkins(closing.cohort.guild_id, self.bot.now(), cohort_id=closing.cohort.id)
+        await self.delivery.after_cohort_closed(closing)
+
+    @commands.Cog.listener()
+    async def on_nexus_member_moved(self, moved: CohortMove) -> None:
+        """Staff moved a learner to another cohort (cogs.cohorts): out of the old pool, proposal and team."""
+        departure = await self.store.remove_learner(moved.guild_id, moved.user_id, self.bot.now())
+        await self.delivery.after_departure(moved.guild_id, departure, "moved to another cohort")
+        await self.delivery.notify(
+            moved.guild_id,
+            moved.user_id,
+            f"Staff moved you to **{moved.to.label}**: your project announcement now shows in <#{moved.to.channel_id}> "
+            "(your history is kept). You left the previous cohort's matching pool, proposal or team; run `/match find` "
+            f"in <#{moved.to.channel_id}> to find a partner there.",
+        )
 
     @commands.Cog.listener()
     async def on_nexus_member_gone(self, guild_id: int, user_id: int) -> None:

@@ -25,6 +25,7 @@ from bot.matching import (
     worth_retrying,
 )
 from bot.projects import ProjectNames
+from bot.storage.cohorts import CohortClosing
 from bot.storage.matching import MatchingStore
 from bot.text import plain, shown
 from cogs.common import NexusBot, clip
@@ -132,8 +133,8 @@ class MatchingDelivery:
             text += " You're back at the front of the line, and I'll DM you the moment there's someone new."
             await self.notify(guild_id, user, text)
         if settlement.state == "expired":
-            channel = await self.channel_mention(guild_id)
             for user in settlement.leave:
+                channel = await self.channel_mention(guild_id, user)
                 await self.notify(
                     guild_id,
                     user,
@@ -161,6 +162,21 @@ class MatchingDelivery:
             await self.notify(guild_id, member.user_id, text)
         if team.thread_id is not None:
             await self.post_in_thread(team.thread_id, f"{leaver} {reason} and left this team.")
+
+    async def after_cohort_closed(self, closing: CohortClosing) -> None:
+        """Take the buttons off the proposals a closing cohort ended, and tell everyone who was waiting, privately."""
+        for proposal_id in closing.proposals:
+            self.bot.scheduler.cancel(expiry_job(proposal_id))
+            proposal = await self.store.proposal(proposal_id)
+            if proposal is not None:
+                await self.close_deliveries(proposal, CLOSED_TEXT["withdrawn"], None)
+        for user_id in closing.waiting:
+            await self.notify(
+                closing.cohort.guild_id,
+                user_id,
+                f"{closing.cohort.label} has closed, so you're no longer waiting for a partner (and any open "
+                "proposal has ended). If you're continuing in a later cohort, staff will move you there.",
+            )
 
     async def close_deliveries(self, proposal: Proposal, text: str, skip_message: int | None) -> None:
         """Take the buttons off each learner's copy so nobody answers a closed proposal (retried if refused)."""
@@ -337,7 +353,7 @@ class MatchingDelivery:
                     return channel
             except (discord.NotFound, discord.Forbidden):
                 log.info("fallback thread %s is gone; opening a new one", known)
-        parent = await self.configured_channel(guild_id)
+        parent = await self.configured_channel(guild_id, user_id)
         if parent is None:
             return None
         name = plain(self.display_name(guild_id, user_id), 80)
@@ -384,7 +400,7 @@ class MatchingDelivery:
     async def open_thread(self, team: Team, note: str = "") -> tuple[discord.Thread | None, list[int]]:
         """The team's private thread with everyone in it and the intro; None if Discord refused (then retried)."""
         gone: list[int] = []
-        parent = await self.configured_channel(team.guild_id)
+        parent = await self.configured_channel(team.guild_id, team.member_ids[0] if team.member_ids else None)
         if parent is None:
             return None, gone
         people = await self.store.choices(team.guild_id, team.member_ids)
@@ -586,21 +602,30 @@ class MatchingDelivery:
             return False
         return False
 
-    async def configured_channel(self, guild_id: int) -> discord.TextChannel | None:
-        config = await self.bot.admin_store.get_config(guild_id)
-        if config is None:
+    async def configured_channel(self, guild_id: int, user_id: int | None = None) -> discord.TextChannel | None:
+        """The channel of the learner's cohort (threads and pointers stay in their cohort's channel); without one,
+        the configured channel."""
+        channel_id = await self.channel_id_for(guild_id, user_id)
+        if channel_id is None:
             return None
-        channel = self.bot.get_channel(config.channel_id)
+        channel = self.bot.get_channel(channel_id)
         if channel is None:
             try:
-                channel = await self.bot.fetch_channel(config.channel_id)
+                channel = await self.bot.fetch_channel(channel_id)
             except discord.HTTPException:
                 return None
         return channel if isinstance(channel, discord.TextChannel) else None
 
-    async def channel_mention(self, guild_id: int) -> str:
+    async def channel_mention(self, guild_id: int, user_id: int | None = None) -> str:
+        channel_id = await self.channel_id_for(guild_id, user_id)
+        return f" in <#{channel_id}>" if channel_id else ""
+
+    async def channel_id_for(self, guild_id: int, user_id: int | None) -> int | None:
         config = await self.bot.admin_store.get_config(guild_id)
-        return f" in <#{config.channel_id}>" if config else ""
+        if config is None:
+            return None
+        cohort = None if user_id is None else await self.bot.cohort_store.of_learner(guild_id, user_id)
+        return config.channel_id if cohort is None else cohort.channel_id
 
     async def post_in_thread(self, thread_id: int, text: str) -> None:
         try:

@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Literal
 
 import discord
@@ -13,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import GuildConfig
+from bot.cohorts import Cohort, ensure_live
 from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.projects import (
@@ -31,11 +33,24 @@ from bot.projects import (
     total_row,
     track_titles,
 )
+from bot.storage.cohorts import CohortMove
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.text import shown
 from bot.timezones import suggest_timezones
-from cogs.common import Interaction, NexusBot, clip, ensure_staff, guild_of, staff_command
+from cogs.common import (
+    Interaction,
+    NexusBot,
+    clip,
+    cohort_autocomplete,
+    cohort_config,
+    cohort_id_of,
+    ensure_staff,
+    guild_of,
+    learner_scope,
+    staff_command,
+    staff_scope,
+)
 from cogs.projects._formatting import (
     RETIRED_REPLACED,
     RETIRED_WITHDRAWN,
@@ -109,7 +124,11 @@ class ProjectsCog(commands.Cog):
         timezone: str | None = None,
     ) -> None:
         guild = guild_of(interaction)
-        config = await self.bot.admin_store.get_config(guild.id)
+        cohort = await learner_scope(interaction)
+        if cohort is not None:
+            ensure_live(cohort)
+        # The learner's cohort decides where the post goes and when week one ends for them.
+        config = cohort_config(await self.bot.admin_store.get_config(guild.id), cohort)
         draft = draft_announcement(
             guild_id=guild.id,
             user_id=interaction.user.id,
@@ -123,6 +142,8 @@ class ProjectsCog(commands.Cog):
             config=config,
             now=self.bot.now(),
         )
+        if cohort is not None:
+            draft = replace(draft, cohort_id=cohort.id)
         # Counted once the options are valid: a typo fixed straight away is not spam, a public post is.
         self.announce_cooldown.use(interaction.user.id, self.bot.now())
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -134,7 +155,7 @@ class ProjectsCog(commands.Cog):
         delivery = await self.deliver(guild, config, outcome.announcement)
         if outcome.changed and outcome.previous is not None:
             await self.retire_post(config, outcome.previous, RETIRED_REPLACED)
-        total = await self.store.board_total(guild.id, draft.project_key)
+        total = await self.store.board_total(guild.id, draft.project_key, cohort_id=cohort_id_of(cohort))
         row = total_row(draft.project_key, total, self.catalogue)
         embed = format_announcement(outcome.announcement, row, self.project_names)
         content = format_recorded(outcome, delivery, config.channel_id if config else None, self.project_names)
@@ -160,6 +181,9 @@ class ProjectsCog(commands.Cog):
         current = await self.store.current(guild.id, interaction.user.id)
         if current is None:
             raise NotFound("You have no current announcement to withdraw. Use `/announce` to make one.")
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            ensure_live(cohort)  # a closed cohort's board is frozen
         view = ConfirmView(
             interaction.user.id,
             lambda click: self.answer_with(click, self.withdraw(guild.id, interaction.user.id)),
@@ -176,7 +200,10 @@ class ProjectsCog(commands.Cog):
     @app_commands.guild_only()
     async def projects_command(self, interaction: Interaction) -> None:
         guild = guild_of(interaction)
-        rows = board_from_totals(await self.store.board_totals(guild.id), self.catalogue)
+        cohort = await learner_scope(interaction)
+        rows = board_from_totals(
+            await self.store.board_totals(guild.id, cohort_id=cohort_id_of(cohort)), self.catalogue
+        )
         view = BoardView(interaction.user.id, rows)
         if view.page.count == 1:
             await interaction.response.send_message(embed=format_board(view.page), ephemeral=True)
@@ -199,7 +226,7 @@ class ProjectsCog(commands.Cog):
             raise NotFound(
                 f"Nobody has announced a project called {shown(choice.name, 100)}. `/projects` lists them all."
             )
-        roster = await self.store.roster(guild.id, choice.key)
+        roster = await self.store.roster(guild.id, choice.key, cohort_id=cohort_id_of(await learner_scope(interaction)))
         if official is not None:
             title = official.name
             description = f"{official.description}\n\nBrief titles: {track_titles(official)}."
@@ -221,19 +248,28 @@ class ProjectsCog(commands.Cog):
             return
         guild = guild_of(interaction)
         status = await self.store.status(guild.id, interaction.user.id)
-        await interaction.response.send_message(embed=format_status(status, self.project_names), ephemeral=True)
+        embed = format_status(status, self.project_names)
+        cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
+        if cohort is not None:
+            embed.add_field(name="Cohort", value=f"{cohort.label} (<#{cohort.channel_id}>)", inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="forget-me", description="Delete your Nexus data in this server (asks to confirm)")
     @app_commands.guild_only()
     async def forget_me_command(self, interaction: Interaction) -> None:
         await self.ask_forget(interaction)
 
+    @app_commands.describe(cohort="Which cohort (default: this channel's, or the only open one)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.check(ensure_staff)
-    async def export_command(self, interaction: Interaction) -> None:
+    async def export_command(
+        self, interaction: Interaction, cohort: app_commands.Range[str, 1, 200] | None = None
+    ) -> None:
         guild = guild_of(interaction)
+        scope = cohort_id_of(await staff_scope(interaction, cohort))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        current = await self.store.export_rows(guild.id, history=False)
-        history = await self.store.export_rows(guild.id, history=True)
+        current = await self.store.export_rows(guild.id, history=False, cohort_id=scope)
+        history = await self.store.export_rows(guild.id, history=True, cohort_id=scope)
         # Tens of thousands of rows take a noticeable moment to write: off the event loop, so nobody else waits.
         current_csv = await asyncio.to_thread(export_csv, current, history=False)
         history_csv = await asyncio.to_thread(export_csv, history, history=True)
@@ -289,13 +325,16 @@ class ProjectsCog(commands.Cog):
         return choices[:MAX_CHOICES]
 
     async def deliver(self, guild: discord.Guild, config: GuildConfig | None, item: Announcement) -> Delivery:
-        """Post everything pending (this announcement included) and say what became of this one."""
+        """Post everything pending in the announcement's cohort (this one included) and say what became of this one.
+
+        `config` is the server's configuration as the announcement's cohort sees it (cogs.common.cohort_config).
+        """
         if config is None:
             return Delivery(unconfigured=True)
         if item.is_posted:
-            await self.post_pending(guild, config)
+            await self.post_pending(guild, config, item.cohort_id)
             return Delivery()
-        posted, error = await self.post_pending(guild, config)
+        posted, error = await self.post_pending(guild, config, item.cohort_id)
         if item.id in posted:
             return Delivery(posted=posted[item.id])
         if error is None:
@@ -304,19 +343,20 @@ class ProjectsCog(commands.Cog):
         return Delivery(error=error)
 
     async def post_pending(
-        self, guild: discord.Guild, config: GuildConfig
+        self, guild: discord.Guild, config: GuildConfig, cohort_id: int | None = None
     ) -> tuple[dict[int, discord.Message], str | None]:
-        """Post unposted announcements oldest first; stop at the first failure, since the channel is likely broken."""
+        """Post a cohort's unposted announcements (None: the guild's) oldest first in the channel `config` names; stop
+        at the first failure, since the channel is likely broken."""
         posted: dict[int, discord.Message] = {}
         async with self.post_lock:
-            pending = await self.store.unposted(guild.id)
+            pending = await self.store.unposted(guild.id, cohort_id=cohort_id)
             if not pending:
                 return posted, None
             channel = guild.get_channel(config.channel_id)
             if not isinstance(channel, discord.TextChannel):
                 log.warning("announcement channel missing guild=%s channel=%s", guild.id, config.channel_id)
                 return posted, "the channel no longer exists"
-            totals = {total.key: total for total in await self.store.board_totals(guild.id)}
+            totals = {total.key: total for total in await self.store.board_totals(guild.id, cohort_id=cohort_id)}
             for item in pending:
                 row = total_row(item.project_key, totals.get(item.project_key), self.catalogue)
                 try:
@@ -344,7 +384,10 @@ class ProjectsCog(commands.Cog):
         """Mark an ended announcement's public post, so an old choice never looks current in the channel."""
         if config is None or item.message_id is None:
             return
-        message = self.bot.get_partial_messageable(config.channel_id).get_partial_message(item.message_id)
+        # The post is in its cohort's channel.
+        cohort = await self.bot.cohort_store.get(item.cohort_id) if item.cohort_id is not None else None
+        channel_id = config.channel_id if cohort is None else cohort.channel_id
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(item.message_id)
         try:
             await message.edit(
                 embed=format_retired(item, how, self.project_names), allowed_mentions=discord.AllowedMentions.none()
@@ -399,25 +442,58 @@ class ProjectsCog(commands.Cog):
     async def take_down(self, guild: discord.Guild, post_ids: tuple[int, ...]) -> None:
         """Delete the forgotten learner's public announcement posts; one that is already gone is fine."""
         config = await self.bot.admin_store.get_config(guild.id)
-        channel = guild.get_channel(config.channel_id) if config else None
-        if not isinstance(channel, discord.TextChannel):
-            return
+        # Posts are in their cohort's channel; which one is not kept once the rows are gone, so each is tried.
+        places = {config.channel_id} if config else set()
+        places |= {cohort.channel_id for cohort in await self.bot.cohort_store.cohorts(guild.id)}
+        channels = [
+            channel for place in sorted(places) if isinstance(channel := guild.get_channel(place), discord.TextChannel)
+        ]
         for message_id in post_ids:
-            try:
-                await channel.get_partial_message(message_id).delete()
-            except discord.HTTPException:
-                log.info("could not delete a forgotten announcement post guild=%s", guild.id)
+            for channel in channels:
+                try:
+                    await channel.get_partial_message(message_id).delete()
+                    break
+                except discord.NotFound:
+                    continue
+                except discord.HTTPException:
+                    log.info("could not delete a forgotten announcement post guild=%s", guild.id)
+                    break
 
     # ------------------------------------------------------------------ events
+
+    @commands.Cog.listener()
+    async def on_nexus_member_moved(self, moved: CohortMove) -> None:
+        """Staff moved a learner to another cohort (cogs.cohorts): their announcement is posted in its channel, and the
+        post in the old one says where it went."""
+        guild = self.bot.get_guild(moved.guild_id)
+        item = await self.store.current(moved.guild_id, moved.user_id)
+        if guild is None or item is None:
+            return
+        if moved.old_channel_id is not None and moved.old_message_id is not None:
+            old_post = self.bot.get_partial_messageable(moved.old_channel_id).get_partial_message(moved.old_message_id)
+            try:
+                await old_post.edit(
+                    embed=format_retired(item, f"moved to another cohort ({moved.to.label}).", self.project_names),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as error:
+                log.info("could not mark a moved announcement %s: %s %s", item.id, error.status, error.code)
+        config = cohort_config(await self.bot.admin_store.get_config(moved.guild_id), moved.to)
+        if config is not None:
+            await self.post_pending(guild, config, moved.to.id)
 
     @commands.Cog.listener()
     async def on_nexus_config_changed(self, config: GuildConfig) -> None:
         guild = self.bot.get_guild(config.guild_id)
         if guild is None:
             return
-        posted, error = await self.post_pending(guild, config)
-        if posted or error:
-            log.info("posted %d pending announcements guild=%s (stopped: %s)", len(posted), guild.id, error)
+        cohorts: list[Cohort | None] = [*await self.bot.cohort_store.cohorts(guild.id)]
+        for cohort in cohorts or [None]:
+            posted, error = await self.post_pending(
+                guild, cohort_config(config, cohort) or config, cohort_id_of(cohort)
+            )
+            if posted or error:
+                log.info("posted %d pending announcements guild=%s (stopped: %s)", len(posted), guild.id, error)
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:

@@ -45,13 +45,23 @@ from bot.storage.checkins import CheckinStore
 from bot.storage.matching import MatchingStore
 from bot.storage.reminders import RemindersStore
 from bot.text import shown
-from cogs.common import NexusBot, is_learner, is_staff
+from cogs.common import NexusBot, cohort_config, is_learner, is_staff
 from cogs.ops import StaffCharts
 from cogs.reminders._formatting import format_digest, format_progress, format_summary, format_when
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "reminders:"
+# What one worker, lock and wake-up serve: a guild's cohort (None: a guild with no cohort yet), each on its own
+# schedule in its own timezone.
+Unit = tuple[int, int | None]
+
+
+def wake_job(unit: Unit) -> str:
+    guild_id, cohort_id = unit
+    return JOB_PREFIX + (str(guild_id) if cohort_id is None else f"{guild_id}:{cohort_id}")
+
+
 CONTENT_LIMIT = 2000
 RETRY = RetryPolicy()
 # After a wake-up or a run failed (database busy, guild not cached yet), try again this much later.
@@ -127,8 +137,8 @@ class ReminderRunner:
         self.by_id = {reminder.id: reminder for reminder in week}
         self.grace = timedelta(hours=bot.settings.reminder_grace_hours)
         self.pacer = Pacer(bot.settings.dm_pace_seconds)
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._workers: dict[Unit, asyncio.Task[None]] = {}
+        self._locks: defaultdict[Unit, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def stop(self) -> None:
         """Cancel the workers and the wake-ups; the database keeps where every run stands."""
@@ -138,39 +148,53 @@ class ReminderRunner:
             if name.startswith(JOB_PREFIX):
                 self.bot.scheduler.cancel(name)
 
-    def cancel_wake(self, guild_id: int) -> None:
-        self.bot.scheduler.cancel(JOB_PREFIX + str(guild_id))
+    def cancel_wake(self, guild_id: int, cohort_id: int | None = None) -> None:
+        self.bot.scheduler.cancel(wake_job((guild_id, cohort_id)))
 
-    async def apply(self, config: GuildConfig) -> Cohort:
+    async def unit_config(self, guild_id: int, cohort_id: int | None) -> GuildConfig | None:
+        """The server's configuration as the cohort sees it; None when not set up, or the cohort closed or is gone."""
+        config = await self.bot.admin_store.get_config(guild_id)
+        if config is None or cohort_id is None:
+            return config
+        cohort = next((c for c in await self.bot.cohort_store.cohorts(guild_id) if c.id == cohort_id), None)
+        if cohort is None or not cohort.is_live():
+            return None
+        return cohort_config(config, cohort)
+
+    async def apply(self, config: GuildConfig, cohort_id: int | None = None) -> Cohort:
+        """Bring a cohort's schedule in line with its dates; `config` is the server's as that cohort sees it."""
         scheduled = schedule_week(self.week, config.cohort_start, config.timezone)
         due = {item.reminder.id: item.due_at for item in scheduled}
         return await self.store.apply_schedule(
-            config.guild_id, config.cohort_start, config.timezone, due, self.bot.now()
+            config.guild_id, config.cohort_start, config.timezone, due, self.bot.now(), cohort_id
         )
 
-    def arm(self, guild_id: int, when: datetime) -> None:
-        self.bot.scheduler.schedule_at(JOB_PREFIX + str(guild_id), when, self._wake, guild_id)
+    def arm(self, guild_id: int, when: datetime, cohort_id: int | None = None) -> None:
+        self.bot.scheduler.schedule_at(wake_job((guild_id, cohort_id)), when, self._wake, guild_id, cohort_id)
 
-    async def _wake(self, guild_id: int) -> None:
+    async def _wake(self, guild_id: int, cohort_id: int | None = None) -> None:
         try:
-            await self.process(guild_id)
+            await self.process(guild_id, cohort_id)
         except Exception:
-            log.exception("reminders wake-up failed guild=%s; trying again in %s", guild_id, RETRY_WAKE)
-            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
+            log.exception(
+                "reminders wake-up failed guild=%s cohort=%s; trying again in %s", guild_id, cohort_id, RETRY_WAKE
+            )
+            self.arm(guild_id, self.bot.now() + RETRY_WAKE, cohort_id)
 
-    async def process(self, guild_id: int) -> Outcome:
+    async def process(self, guild_id: int, cohort_id: int | None = None) -> Outcome:
         """Start what is due, skip what is too late, resume interrupted runs, and arm the next wake-up."""
         await self.bot.wait_until_ready()
         outcome = Outcome()
-        job = JOB_PREFIX + str(guild_id)
-        async with self._locks[guild_id]:
-            config = await self.bot.admin_store.get_config(guild_id)
-            cohort = await self.store.active_cohort(guild_id)
-            if config is None or cohort is None or await self.store.is_paused(guild_id):
+        unit = (guild_id, cohort_id)
+        job = wake_job(unit)
+        async with self._locks[unit]:
+            config = await self.unit_config(guild_id, cohort_id)
+            cohort = await self.store.active_cohort(guild_id, cohort_id)
+            if config is None or cohort is None or await self.store.is_paused(guild_id, cohort_id):
                 self.bot.scheduler.cancel(job)
                 return outcome
             now = self.bot.now()
-            working = self._worker_running(guild_id)
+            working = self._worker_running(unit)
             for run in await self.store.runs(guild_id, cohort.key):
                 if run.reminder_id not in self.by_id:
                     continue
@@ -198,40 +222,44 @@ class ReminderRunner:
             if next_due is None:
                 self.bot.scheduler.cancel(job)
             else:
-                self.arm(guild_id, max(next_due, now))
-            self._ensure_worker(guild_id)
+                self.arm(guild_id, max(next_due, now), cohort_id)
+            self._ensure_worker(unit)
         return outcome
 
-    def _worker_running(self, guild_id: int) -> bool:
-        task = self._workers.get(guild_id)
+    def _worker_running(self, unit: Unit) -> bool:
+        task = self._workers.get(unit)
         return task is not None and not task.done()
 
-    def _ensure_worker(self, guild_id: int) -> None:
-        """Called with the guild's lock held, so a worker that is about to stop cannot miss a new run."""
-        if not self._worker_running(guild_id):
-            self._workers[guild_id] = asyncio.create_task(self._work(guild_id), name=f"reminders-{guild_id}")
+    def _ensure_worker(self, unit: Unit) -> None:
+        """Called with the unit's lock held, so a worker that is about to stop cannot miss a new run."""
+        if not self._worker_running(unit):
+            self._workers[unit] = asyncio.create_task(self._work(unit), name=f"reminders-{unit[0]}-{unit[1]}")
 
-    async def _work(self, guild_id: int) -> None:
+    async def _work(self, unit: Unit) -> None:
+        guild_id, cohort_id = unit
         try:
             while True:
-                async with self._locks[guild_id]:
-                    config = await self.bot.admin_store.get_config(guild_id)
-                    cohort = await self.store.active_cohort(guild_id)
+                async with self._locks[unit]:
+                    config = await self.unit_config(guild_id, cohort_id)
+                    cohort = await self.store.active_cohort(guild_id, cohort_id)
                     runs = [] if cohort is None else await self.store.runs(guild_id, cohort.key)
                     sending = [r for r in runs if r.state == "sending" and r.reminder_id in self.by_id]
-                    if config is None or cohort is None or not sending or await self.store.is_paused(guild_id):
-                        self._workers.pop(guild_id, None)
+                    paused = await self.store.is_paused(guild_id, cohort_id)
+                    if config is None or cohort is None or not sending or paused:
+                        self._workers.pop(unit, None)
                         return
                 if not await self._deliver(config, cohort, self.by_id[sending[0].reminder_id]):
-                    async with self._locks[guild_id]:
-                        self._workers.pop(guild_id, None)
-                        if not await self.store.is_paused(guild_id):
-                            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
+                    async with self._locks[unit]:
+                        self._workers.pop(unit, None)
+                        if not await self.store.is_paused(guild_id, cohort_id):
+                            self.arm(guild_id, self.bot.now() + RETRY_WAKE, cohort_id)
                     return
         except Exception:
-            log.exception("reminder delivery stopped guild=%s; resuming in %s", guild_id, RETRY_WAKE)
-            self._workers.pop(guild_id, None)
-            self.arm(guild_id, self.bot.now() + RETRY_WAKE)
+            log.exception(
+                "reminder delivery stopped guild=%s cohort=%s; resuming in %s", guild_id, cohort_id, RETRY_WAKE
+            )
+            self._workers.pop(unit, None)
+            self.arm(guild_id, self.bot.now() + RETRY_WAKE, cohort_id)
 
     async def _deliver(self, config: GuildConfig, cohort: Cohort, reminder: Reminder) -> bool:
         """Deliver one run to everyone in its audience, exactly once each. False if it stopped (paused, gone)."""
@@ -240,7 +268,7 @@ class ReminderRunner:
             log.warning("reminders: guild %s is not available; run %s waits", config.guild_id, reminder.id)
             return False
         key = (config.guild_id, cohort.key, reminder.id)
-        roster = await self.roster(guild, config)
+        roster = await self.roster(guild, config, cohort.cohort_id)
         recipients = plan_recipients(reminder.audience, roster, staff_channel=config.staff_channel_id is not None)
         existing = await self.store.deliveries(*key)
         # Anyone claimed earlier is finished first (their message may already be out; the nonce makes that safe).
@@ -290,7 +318,7 @@ class ReminderRunner:
         if recipient != CHANNEL_RECIPIENT:
             await self.pacer.wait()
         # Checked after the pacing wait, which can be long: a pause stops the run before the next message.
-        if await self.store.is_paused(config.guild_id):
+        if await self.store.is_paused(config.guild_id, cohort.cohort_id):
             return False
         # Discord accepts nonces of up to 25 characters; 24 hex digits are unique enough per message.
         delivery = await self.store.claim(*key, recipient, secrets.token_hex(12), self.bot.now())
@@ -400,24 +428,36 @@ class ReminderRunner:
             skipped = await self.store.skipped(config.guild_id, cohort.key)
             summary = format_summary(roster, failures, skipped)
             # Teams formed in week one have had their first check-in by the summary's morning.
-            counts = await self.checkins.answer_counts(config.guild_id, self.bot.now(), self.checkin_rules)
+            counts = await self.checkins.answer_counts(
+                config.guild_id, self.bot.now(), self.checkin_rules, cohort.cohort_id
+            )
             summary.add_field(name="Partnership check-ins", value=counts_text(counts), inline=False)
-            report = await self.charts.report(config.guild_id, config)
+            report = await self.charts.report(config.guild_id, config, cohort.cohort_id)
             files.append(await self.charts.chart(report))
             embeds.append(summary.set_image(url=f"attachment://{CHART_FILENAME}"))
         return Payload(content, embeds, mentioned, files)
 
-    async def roster(self, guild: discord.Guild, config: GuildConfig) -> Roster:
+    async def roster(self, guild: discord.Guild, config: GuildConfig, cohort_id: int | None = None) -> Roster:
+        """Who a cohort's reminders are for (None: a guild with no cohort yet); `config` as the cohort sees it."""
         if not guild.chunked:
             await guild.chunk()
         members = [member for member in guild.members if not member.bot]
-        announced = await self.store.announced(guild.id)
+        announced = await self.store.announced(guild.id, cohort_id)
+        learners = frozenset(member.id for member in members if is_learner(member, config))
+        # Without a learner role, only a learner's announcement tells their cohort apart from another one's; with one
+        # cohort, everyone who is not staff is still its learner, as before cohorts.
+        if (
+            cohort_id is not None
+            and config.learner_role_id is None
+            and len(await self.bot.cohort_store.cohorts(guild.id)) > 1
+        ):
+            learners = learners & {learner.user_id for learner in announced}
         return Roster(
             names={member.id: shown(member.display_name, 80) for member in members},
-            learners=frozenset(member.id for member in members if is_learner(member, config)),
+            learners=learners,
             staff=frozenset(member.id for member in members if is_staff(member, config)),
             announced={learner.user_id: learner for learner in announced},
-            teamed=await self.store.teamed(guild.id),
+            teamed=await self.store.teamed(guild.id, cohort_id),
             opted_out=await self.store.opted_out(guild.id),
             # One display name per project, as every other reply gives it; custom names are typed by people, so
             # they are shown as typed, never as formatting (member names likewise).
@@ -447,13 +487,14 @@ class ReminderRunner:
         except discord.HTTPException:
             log.warning("could not report reminder progress guild=%s", config.guild_id, exc_info=True)
 
-    async def send_now(self, config: GuildConfig, reminder: Reminder) -> str:
+    async def send_now(self, config: GuildConfig, reminder: Reminder, cohort_id: int | None = None) -> str:
         """`/reminders send`: start a run by hand (each person still gets it once), or say why it can't start."""
         guild_id = config.guild_id
-        async with self._locks[guild_id]:
-            if await self.store.is_paused(guild_id):
+        unit = (guild_id, cohort_id)
+        async with self._locks[unit]:
+            if await self.store.is_paused(guild_id, cohort_id):
                 raise InvalidInput("Reminders are paused in this server: run `/reminders resume` first.")
-            cohort = await self.store.active_cohort(guild_id) or await self.apply(config)
+            cohort = await self.store.active_cohort(guild_id, cohort_id) or await self.apply(config, cohort_id)
             run = await self.store.run(guild_id, cohort.key, reminder.id)
             if run is None:
                 raise NotFound(f"`{reminder.id}` is not scheduled for this cohort yet; try again in a moment.")
@@ -463,12 +504,12 @@ class ReminderRunner:
                 guild_id, cohort.key, reminder.id, self.bot.now(), manual=True
             ):
                 return f"`{reminder.id}` is already being sent: `/reminders schedule` shows how far it is."
-            self._ensure_worker(guild_id)
+            self._ensure_worker(unit)
             next_due = await self.store.next_due(guild_id, cohort.key)
             if next_due is None:
-                self.bot.scheduler.cancel(JOB_PREFIX + str(guild_id))
+                self.bot.scheduler.cancel(wake_job(unit))
             else:
-                self.arm(guild_id, max(next_due, self.bot.now()))
+                self.arm(guild_id, max(next_due, self.bot.now()), cohort_id)
         log.info("reminder sent by hand guild=%s reminder=%s", guild_id, reminder.id)
         return (
             f"Sending `{reminder.id}` now to {AUDIENCE_LABELS[reminder.audience]}. Anyone who already has it is "

@@ -1,13 +1,13 @@
 -- A stale project's board counts are recounted from that project's own rows (bot/storage/projects.py): these
--- indexes make each probe index-only. A partial index's condition column is listed too (ended_at, left_at),
--- because SQLite reads a column the query names from the table unless the index holds it. Measured in
+-- indexes make each probe index-only, for one cohort's board too. A partial index's condition column is listed too
+-- (ended_at, left_at), because SQLite reads a column the query names from the table unless the index holds it. Measured in
 -- docs/benchmarks.md: recounting the largest project at 50,000 learners went from 16 to 10 ms, a small one from
 -- 7 to 0.2 ms.
-CREATE INDEX announcements_on_project ON announcements (guild_id, project_key, track, user_id, ended_at)
+CREATE INDEX announcements_on_project ON announcements (guild_id, project_key, track, user_id, cohort_id, ended_at)
     WHERE ended_at IS NULL;
 DROP INDEX announcements_current_choice;
-CREATE INDEX announcements_current_choice ON announcements (guild_id, user_id, project_key, track, ended_at)
-    WHERE ended_at IS NULL;
+CREATE INDEX announcements_current_choice ON announcements (guild_id, user_id, project_key, track, cohort_id,
+    ended_at) WHERE ended_at IS NULL;
 CREATE INDEX team_members_active ON team_members (guild_id, user_id, left_at) WHERE left_at IS NULL;
 
 -- The board reads an active membership as "in a team that has not ended": a team ends by marking every member
