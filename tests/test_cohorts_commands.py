@@ -10,6 +10,8 @@ import pytest
 from bot import Settings
 from tests.conftest import World, build_world, restart
 from tests.reminders_helpers import advance_to, announce, match, reminders_in
+from tests.test_matching_flow import announce as announce_on
+from tests.test_matching_flow import pair_up, status
 
 
 async def second_cohort(world: World, *, timezone: str = "America/New_York") -> tuple[Any, Any, list[Any]]:
@@ -338,8 +340,6 @@ async def test_a_cohorts_team_thread_opens_in_its_channel_and_staff_cannot_pair_
 
 
 async def test_automatic_seating_seats_each_cohorts_leftovers_only_in_its_own_teams(world: World) -> None:
-    from tests.test_matching_flow import announce as announce_on, pair_up, status
-
     channel_b, _, (b_back, _) = await second_cohort(world, timezone="UTC")
     a_back, a_front, a_extra = world.learners[0], world.learners[1], world.learners[2]
     await announce_on(world, a_back, "backend")
