@@ -75,7 +75,7 @@ FULL = (
     Scale("50k", 20, Population(learners=50_000, announced=20_000, pairs=5000, pending=500, waiting=6000), 50.0),
     Scale("200k", 8, Population(learners=200_000, announced=80_000, pairs=20_000, pending=2000, waiting=24_000), None),
 )
-QUICK = (Scale("400", 5, Population(learners=400, announced=160, pairs=40, pending=4, waiting=48), 10.0),)
+QUICK = (Scale("400", 3, Population(learners=400, announced=160, pairs=40, pending=4, waiting=48), 10.0),)
 
 
 def sizes(quick: bool, rounds: int | None = None, only: Sequence[str] | None = None) -> tuple[Scale, ...]:

@@ -32,10 +32,11 @@ CHILD_TIMEOUT_S = 120.0
 class Sizes:
     learners: int
     starts: int
+    warm_up: bool = True
 
 
 FULL = Sizes(learners=50_000, starts=3)
-QUICK = Sizes(learners=5_000, starts=1)
+QUICK = Sizes(learners=5_000, starts=1, warm_up=False)
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ def start_once(db_path: Path, *, bare: bool) -> Start:
     return Start(ready_s=float(result["ready_s"]), rss_mb=float(result["rss_mb"]))
 
 
-def median_start(db_path: Path, starts: int, *, bare: bool) -> Start:
-    start_once(db_path, bare=bare)  # warm the page cache and the command-sync hash, as any restart finds them
+def median_start(db_path: Path, starts: int, *, bare: bool, warm_up: bool = True) -> Start:
+    if warm_up:
+        start_once(db_path, bare=bare)  # warm the page cache and the command-sync hash, as any restart finds them
     runs = [start_once(db_path, bare=bare) for _ in range(starts)]
     return Start(statistics.median(run.ready_s for run in runs), max(run.rss_mb for run in runs))
 
@@ -83,8 +85,8 @@ async def measure_startup(report: Report, sizes: Sizes) -> None:
     report.say(f"== 5. start-up: process start to ready, peak RSS; {sizes.learners:,} learners on disk")
     with tempfile.TemporaryDirectory(prefix="nexus-bench-") as folder:
         db_path = await seeded_database(Path(folder), sizes.learners)
-        nexus = median_start(db_path, sizes.starts, bare=False)
-        bare = median_start(db_path, sizes.starts, bare=True)
+        nexus = median_start(db_path, sizes.starts, bare=False, warm_up=sizes.warm_up)
+        bare = median_start(db_path, sizes.starts, bare=True, warm_up=sizes.warm_up)
     report.detail(
         f"bare discord.py bot under SimCord (baseline): ready {number(bare.ready_s)} s, "
         f"peak RSS {number(bare.rss_mb)} MB"

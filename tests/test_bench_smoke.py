@@ -11,7 +11,7 @@ from tests.conftest import REPO
 SUMMARY = re.compile(r"^(?P<name>[^ ].*): (?P<value>[\d.]+) (?P<unit>\S+) \((?P<ratio>[\d.]+|inf) x baseline\)$")
 SECTIONS = (
     "commands (slowest p99)",
-    "autocomplete p99 (5,000 entries)",
+    "autocomplete p99 (1,000 entries)",
     "match find p99 (5,000 waiting)",
     "check-in pass (1,000 teams)",
     "reminder fan-out (500 recipients)",

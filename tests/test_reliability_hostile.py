@@ -30,7 +30,7 @@ from tests.test_matching_checkins import DAY, checkins, choice_dm
 from tests.test_matching_flow import announce, dms, pair_up
 
 T = TypeVar("T")
-EXAMPLES = int(os.environ.get("NEXUS_HOSTILE_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("NEXUS_HOSTILE_EXAMPLES", "20"))
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,
