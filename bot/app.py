@@ -18,6 +18,8 @@ from discord.ext import commands
 
 from bot.cooldowns import wait_text
 from bot.errors import UserError
+from bot.projects import Catalogue
+from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.scheduler import NexusScheduler
 from bot.settings import Settings
 from bot.storage.admin import AdminStore
@@ -159,6 +161,7 @@ class NexusBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self._catalogue: Catalogue | None = None
         self.clock: Callable[[], datetime] = clock or discord.utils.utcnow
         self.db = Database(settings.db_path)
         self.admin_store = AdminStore(self.db)
@@ -180,6 +183,12 @@ class NexusBot(commands.Bot):
 
     def now(self) -> datetime:
         return self.clock()
+
+    def project_catalogue(self) -> Catalogue:
+        """content/projects.yaml, read once per bot: four cogs share it (a restart builds a new bot, and reads it)."""
+        if self._catalogue is None:
+            self._catalogue = load_projects(self.settings.content_dir / PROJECTS_FILE)
+        return self._catalogue
 
     async def setup_hook(self) -> None:
         schema = await self.db.connect()

@@ -189,7 +189,7 @@ class KnowledgeCog(commands.Cog):
             for problem in error.problems:
                 log.error("content: %s", problem)
             raise
-        await self.store.rebuild_index(knowledge.entries)
+        await self.store.rebuild_index(knowledge.entries, knowledge)
         self.knowledge = knowledge
         log.info("knowledge base loaded: %s", describe_counts(knowledge))
         self.bot.add_dynamic_items(self.open_button, self.page_button)
@@ -318,7 +318,7 @@ class KnowledgeCog(commands.Cog):
             log.warning("reload refused: %d content problems", len(error.problems))
             await interaction.followup.send(embed=format_content_errors(error.problems, previous), ephemeral=True)
             return
-        await self.store.rebuild_index(knowledge.entries)
+        await self.store.rebuild_index(knowledge.entries, knowledge)
         # One assignment: every command reads self.knowledge once, so none sees half of each.
         self.knowledge = knowledge
         log.info("knowledge base reloaded by=%s: %s", interaction.user.id, describe_counts(knowledge))

@@ -32,7 +32,6 @@ from bot.ops import (
     with_project_names,
 )
 from bot.projects import Catalogue, display_name
-from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.db import Database
 from bot.storage.ops import OpsStore
 from bot.timezones import to_tzinfo
@@ -234,5 +233,5 @@ class OpsCog(commands.Cog):
 
 
 async def setup(bot: NexusBot) -> None:
-    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    catalogue = bot.project_catalogue()
     await bot.add_cog(OpsCog(bot, catalogue))

@@ -64,9 +64,12 @@ class KnowledgeStore:
         self._names = KnowledgeBase(())
         self._rowids: dict[str, int] = {}
 
-    async def rebuild_index(self, entries: Sequence[Entry]) -> None:
-        """Replace the search index with these entries, in one transaction."""
-        names = KnowledgeBase(entries)
+    async def rebuild_index(self, entries: Sequence[Entry], names: KnowledgeBase | None = None) -> None:
+        """Replace the search index with these entries, in one transaction.
+
+        `names`: these entries' KnowledgeBase, when the caller has it already (building one normalises every name).
+        """
+        names = names if names is not None else KnowledgeBase(entries)
         rowids = {entry.id: position for position, entry in enumerate(entries, start=1)}
         rows = [
             (

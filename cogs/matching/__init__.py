@@ -7,11 +7,10 @@ retries, timers, notices), `_views` (the persistent buttons) and `_formatting` (
 from __future__ import annotations
 
 from bot.projects import ProjectNames
-from bot.projects_content import PROJECTS_FILE, load_projects
 from cogs.common import NexusBot
 from cogs.matching._cog import MatchingCog
 
 
 async def setup(bot: NexusBot) -> None:
-    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    catalogue = bot.project_catalogue()
     await bot.add_cog(MatchingCog(bot, ProjectNames(catalogue)))

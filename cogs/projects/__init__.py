@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.storage.projects import ProjectsStore
 from cogs.common import NexusBot
 from cogs.projects._cog import ProjectsCog
 
 
 async def setup(bot: NexusBot) -> None:
-    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    catalogue = bot.project_catalogue()
     await bot.add_cog(ProjectsCog(bot, catalogue, ProjectsStore(bot.db)))

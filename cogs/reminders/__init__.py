@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from bot.projects import ProjectNames
-from bot.projects_content import PROJECTS_FILE, load_projects
 from bot.reminders_content import REMINDERS_FILE, load_reminders
 from bot.storage.reminders import RemindersStore
 from cogs.common import NexusBot
@@ -17,6 +16,6 @@ from cogs.reminders._cog import RemindersCog
 
 async def setup(bot: NexusBot) -> None:
     week = load_reminders(bot.settings.content_dir / REMINDERS_FILE)
-    catalogue = load_projects(bot.settings.content_dir / PROJECTS_FILE)
+    catalogue = bot.project_catalogue()
     charts = StaffCharts(bot.db, catalogue)
     await bot.add_cog(RemindersCog(bot, RemindersStore(bot.db), week, charts, ProjectNames(catalogue)))
