@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 TEAM_IDS_SQL = (
     "SELECT t.id FROM teams t WHERE t.ended_at IS NULL AND (:guild IS NULL OR t.guild_id = :guild) AND t.id > :after"
     " AND t.cohort_id IS COALESCE(:cohort, t.cohort_id)"
+    " AND (NOT :posted OR EXISTS (SELECT 1 FROM checkins c WHERE c.team_id = t.id AND c.posted_at IS NOT NULL))"
     " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id LIMIT :limit"
 )
 # Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
@@ -150,10 +151,14 @@ class CheckinStore:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    async def active(self, guild_id: int | None = None, cohort_id: int | None = None) -> list[TeamCheckins]:
-        """Every team whose check-ins run (of one guild or cohort, or all), with its rounds, answers and offers."""
+    async def active(
+        self, guild_id: int | None = None, cohort_id: int | None = None, *, posted: bool = False
+    ) -> list[TeamCheckins]:
+        """Every team whose check-ins run (of one guild or cohort, or all), with its rounds, answers and offers;
+        `posted`: only teams that have had a check-in posted (nothing else can need attention or be counted)."""
 
-        return [team for page in [page async for page in self.pages(guild_id, cohort_id)] for team in page]
+        pages = [page async for page in self.pages(guild_id, cohort_id, posted=posted)]
+        return [team for page in pages for team in page]
 
     async def team(self, team_id: int) -> TeamCheckins | None:
         async def body(conn: Session) -> list[TeamCheckins]:
@@ -163,7 +168,7 @@ class CheckinStore:
         return found[0] if found else None
 
     async def pages(
-        self, guild_id: int | None = None, cohort_id: int | None = None
+        self, guild_id: int | None = None, cohort_id: int | None = None, *, posted: bool = False
     ) -> AsyncIterator[list[TeamCheckins]]:
         """Every team whose check-ins run (of one guild, or all), a page per read: other callers get the database
         between pages, and a pass over thousands of teams never holds it for long."""
@@ -172,7 +177,8 @@ class CheckinStore:
             ids = [
                 int(row["id"])
                 for row in await self.db.fetchall(
-                    TEAM_IDS_SQL, {"guild": guild_id, "cohort": cohort_id, "after": after, "limit": PAGE}
+                    TEAM_IDS_SQL,
+                    {"guild": guild_id, "cohort": cohort_id, "posted": posted, "after": after, "limit": PAGE},
                 )
             ]
             if not ids:
@@ -188,13 +194,14 @@ class CheckinStore:
         self, guild_id: int, now: datetime, rules: CheckinRules, cohort_id: int | None = None
     ) -> list[Attention]:
         """Teams staff should look at: a quiet member, or a check-in nobody (or not everyone) answered."""
-        found = [attention(team, now, rules) for team in await self.active(guild_id, cohort_id)]
+        # A team needs attention only over a posted check-in (bot.checkins.attention): the others are not read.
+        found = [attention(team, now, rules) for team in await self.active(guild_id, cohort_id, posted=True)]
         return [item for item in found if item is not None]
 
     async def answer_counts(
         self, guild_id: int, now: datetime, rules: CheckinRules, cohort_id: int | None = None
     ) -> AnswerCounts:
-        return count_answers(await self.active(guild_id, cohort_id), now, rules)
+        return count_answers(await self.active(guild_id, cohort_id, posted=True), now, rules)
 
     # ----------------------------------------------------------------------------------------- rounds
 
