@@ -29,7 +29,7 @@ from bot.checkins import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.matching import Team, TeamMember, Track
-from bot.storage.db import Database, Session
+from bot.storage.db import Database, Session, maybe_stored_time, stored_time
 from bot.storage.matching import MatchingStore, iso
 
 log = logging.getLogger(__name__)
@@ -66,22 +66,14 @@ OFFERS_SQL = (
 PAGE = 200
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _maybe_time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def _offer(row: sqlite3.Row) -> Offer:
     return Offer(
         team_id=row["team_id"],
         user_id=row["user_id"],
         state=cast(OfferState, row["state"]),
         nonce=row["nonce"],
-        offered_at=_time(row["offered_at"]),
-        ask_again_at=_maybe_time(row["ask_again_at"]),
+        offered_at=stored_time(row["offered_at"]),
+        ask_again_at=maybe_stored_time(row["ask_again_at"]),
         tries=row["tries"],
     )
 
@@ -91,12 +83,14 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
     params = {"ids": json.dumps(list(team_ids))}
     members: dict[int, list[TeamMember]] = defaultdict(list)
     for row in await conn.fetchall(MEMBERS_SQL, params):
-        members[row["team_id"]].append(TeamMember(row["user_id"], cast(Track, row["track"]), _time(row["joined_at"])))
+        members[row["team_id"]].append(
+            TeamMember(row["user_id"], cast(Track, row["track"]), stored_time(row["joined_at"]))
+        )
     answers: dict[int, dict[int, CheckinAnswer]] = defaultdict(dict)
     answered_at: dict[int, dict[int, datetime]] = defaultdict(dict)
     for row in await conn.fetchall(ANSWERS_SQL, params):
         answers[row["checkin_id"]][row["user_id"]] = cast(CheckinAnswer, row["answer"])
-        answered_at[row["checkin_id"]][row["user_id"]] = _time(row["answered_at"])
+        answered_at[row["checkin_id"]][row["user_id"]] = stored_time(row["answered_at"])
     checkins: dict[int, list[Checkin]] = defaultdict(list)
     for row in await conn.fetchall(CHECKINS_SQL, params):
         checkins[row["team_id"]].append(
@@ -104,10 +98,10 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
                 id=row["id"],
                 team_id=row["team_id"],
                 round=row["round"],
-                due_at=_time(row["due_at"]),
+                due_at=stored_time(row["due_at"]),
                 state=cast(CheckinState, row["state"]),
                 nonce=row["nonce"],
-                posted_at=_maybe_time(row["posted_at"]),
+                posted_at=maybe_stored_time(row["posted_at"]),
                 tries=row["tries"],
                 answers=answers.get(row["id"], {}),
                 answered_at=answered_at.get(row["id"], {}),
@@ -125,7 +119,7 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
             thread_id=row["thread_id"],
             proposal_id=row["proposal_id"],
             created_by=row["created_by"],
-            created_at=_time(row["created_at"]),
+            created_at=stored_time(row["created_at"]),
             members=tuple(members.get(row["id"], ())),
         )
         found.append(TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {})))

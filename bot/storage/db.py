@@ -7,6 +7,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -318,6 +319,15 @@ def _unavailable(error: sqlite3.OperationalError) -> StorageUnavailable:
     if "full" in text or "disk" in text:
         return StorageUnavailable("The server's disk is full, so nothing was saved. Staff have been alerted.")
     return StorageUnavailable("The database is busy or unavailable, so nothing was saved. Please try again shortly.")
+
+
+def stored_time(text: str) -> datetime:
+    """A timestamp as the stores write it (ISO 8601, UTC)."""
+    return datetime.fromisoformat(text)
+
+
+def maybe_stored_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def placeholders(values: Iterable[Any]) -> str:

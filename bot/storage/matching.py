@@ -51,7 +51,7 @@ from bot.matching import (
     settle_withdrawal,
     team_after_leaving,
 )
-from bot.storage.db import Database, Session
+from bot.storage.db import Database, Session, maybe_stored_time, stored_time
 
 log = logging.getLogger(__name__)
 
@@ -169,14 +169,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _maybe_time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def _choice(row: sqlite3.Row) -> Choice:
     return Choice(
         guild_id=row["guild_id"],
@@ -201,9 +193,9 @@ def _proposal(row: sqlite3.Row) -> Proposal:
         frontend_answer=row["frontend_answer"],
         backend_answer=row["backend_answer"],
         state=row["state"],
-        created_at=_time(row["created_at"]),
-        expires_at=_time(row["expires_at"]),
-        closed_at=_maybe_time(row["closed_at"]),
+        created_at=stored_time(row["created_at"]),
+        expires_at=stored_time(row["expires_at"]),
+        closed_at=maybe_stored_time(row["closed_at"]),
     )
 
 
@@ -214,7 +206,7 @@ def _pool_entry(row: sqlite3.Row) -> PoolEntry:
         project_key=row["project_key"],
         track=cast(Track, row["track"]),
         timezone=row["timezone"],
-        queued_at=_time(row["queued_at"]),
+        queued_at=stored_time(row["queued_at"]),
         state=row["state"],
     )
 
@@ -307,7 +299,7 @@ class MatchingStore:
                 project_name=row["name"] or project_label(row["project_key"]),
                 frontend_waiting=row["frontend"],
                 backend_waiting=row["backend"],
-                oldest_wait=_time(row["oldest"]),
+                oldest_wait=stored_time(row["oldest"]),
             )
             for row in rows
         ]
@@ -376,7 +368,9 @@ class MatchingStore:
             "SELECT actor_id, action, details, created_at FROM matching_log WHERE guild_id = ? ORDER BY id",
             (guild_id,),
         )
-        return [(row["actor_id"], row["action"], json.loads(row["details"]), _time(row["created_at"])) for row in rows]
+        return [
+            (row["actor_id"], row["action"], json.loads(row["details"]), stored_time(row["created_at"])) for row in rows
+        ]
 
     # ----------------------------------------------------------------------------------------- writes
 
@@ -398,7 +392,7 @@ class MatchingStore:
             rejoined = (state["pool_project_key"], state["pool_track"]) == (choice.project_key, choice.track)
             # The seeker's entry is written below, whatever project it held before.
             conn.board_changed(guild_id, [choice.project_key, state["pool_project_key"]])
-            queued_at = _time(state["pool_queued_at"]) if rejoined else now
+            queued_at = stored_time(state["pool_queued_at"]) if rejoined else now
             entry = PoolEntry(guild_id, user_id, choice.project_key, choice.track, choice.timezone, queued_at)
             proposal, partner, skipped = await self._claim(conn, entry, now)
             if proposal is not None:
@@ -690,10 +684,10 @@ class MatchingStore:
             thread_id=row["thread_id"],
             proposal_id=row["proposal_id"],
             created_by=row["created_by"],
-            created_at=_time(row["created_at"]),
-            ended_at=_maybe_time(row["ended_at"]),
+            created_at=stored_time(row["created_at"]),
+            ended_at=maybe_stored_time(row["ended_at"]),
             members=tuple(
-                TeamMember(member["user_id"], cast(Track, member["track"]), _time(member["joined_at"]))
+                TeamMember(member["user_id"], cast(Track, member["track"]), stored_time(member["joined_at"]))
                 for member in members
             ),
         )
@@ -797,7 +791,7 @@ class MatchingStore:
                         user_id=row["user_id"],
                         track=cast(Track, row["track"]),
                         timezone=row["timezone"],
-                        queued_at=_time(row["queued_at"]),
+                        queued_at=stored_time(row["queued_at"]),
                         blocked=bool(row["blocked"]),
                         gone=bool(row["gone"]),
                     )
@@ -1062,7 +1056,7 @@ class MatchingStore:
                 " WHERE guild_id = ? AND project_key = ? AND track = ? AND state = 'waiting'",
                 (team.guild_id, choice.project_key, choice.track),
             )
-            queued_at = front_of_line(_maybe_time(None if front is None else front["front"]), now)
+            queued_at = front_of_line(maybe_stored_time(None if front is None else front["front"]), now)
             await conn.execute(
                 POOL_WAITING_UPSERT_SQL,
                 (team.guild_id, user, choice.project_key, choice.track, choice.timezone, iso(queued_at)),
@@ -1106,7 +1100,7 @@ class MatchingStore:
                 guild_id=row["guild_id"],
                 user_id=row["user_id"],
                 content=row["content"],
-                created_at=_time(row["created_at"]),
+                created_at=stored_time(row["created_at"]),
                 tries=row["tries"],
                 team_id=row["team_id"],
             )
@@ -1163,7 +1157,7 @@ class MatchingStore:
                 user_id=row["user_id"],
                 channel_id=row["channel_id"],
                 message_id=row["message_id"],
-                closed_at=_maybe_time(row["closed_at"]) or datetime.min.replace(tzinfo=UTC),
+                closed_at=maybe_stored_time(row["closed_at"]) or datetime.min.replace(tzinfo=UTC),
                 tries=row["close_tries"],
             )
             for row in rows
