@@ -256,10 +256,27 @@ def seed(
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (guild_id, config_channel_id, cohort_start(now).isoformat(), "UTC", now.isoformat(), 0),
             )
+            connection.execute(
+                "INSERT INTO cohorts (guild_id, name, start_date, timezone, channel_id, created_at, created_by)"
+                " VALUES (?, ?, ?, 'UTC', ?, ?, 0)",
+                (guild_id, f"Cohort {cohort_start(now)}", cohort_start(now).isoformat(), config_channel_id, iso(now)),
+            )
+        # Every row in the guild's cohort (made above, or by /nexus setup before seeding), as the bot writes them; a
+        # guild without one keeps NULL, as the bot does.
+        for table in COHORT_TABLES:
+            connection.execute(
+                f"UPDATE {table} SET cohort_id = (SELECT MIN(c.id) FROM cohorts c WHERE c.guild_id = ?)"  # noqa: S608
+                " WHERE guild_id = ?",
+                (guild_id, guild_id),
+            )
         connection.execute("COMMIT")
     finally:
         connection.close()
     return seeded
+
+
+# The seeded tables that name a learner's cohort.
+COHORT_TABLES = ("announcements", "match_pool", "proposals", "teams", "matching_log")
 
 
 def cohort_start(now: datetime) -> date:

@@ -314,7 +314,7 @@ class AnnouncementDraft:
     repo_url: str | None
     timezone: str | None
     late: bool
-    cohort_id: int | None = None  # None: the learner's cohort as migration 0091 decides it
+    cohort_id: int | None = None  # None: the learner's cohort as ProjectsStore.announce decides it
 
 
 @dataclass(frozen=True)

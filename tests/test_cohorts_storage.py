@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.cohorts import Cohort
 from bot.ops import ProjectCount
+from bot.projects import AnnouncementDraft
 from bot.storage.cohorts import CohortCounts, CohortStore
 from bot.storage.db import LATEST_VERSION, Database, load_migrations
 from bot.storage.matching import MatchingStore
 from bot.storage.ops import OpsStore
 from bot.storage.projects import ProjectsStore
+from bot.storage.reminders import RemindersStore
 from tests.test_ops_stats import GUILD, OTHER_GUILD, seed
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -137,11 +140,10 @@ async def test_closing_then_purging_one_cohort_leaves_the_other_whole(tmp_path: 
             (GUILD, NOW.isoformat(), second.id),
         )
         await db.execute(
-            "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at) VALUES (?, 7, 'ecommerce',"
-            " 'frontend', ?)",
-            (GUILD, NOW.isoformat()),
+            "INSERT INTO match_pool (guild_id, user_id, project_key, track, queued_at, cohort_id)"
+            " VALUES (?, 7, 'ecommerce', 'frontend', ?, ?)",
+            (GUILD, NOW.isoformat(), second.id),
         )
-        # The pool entry took the cohort of the learner's announcement (migration 0091).
         assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
 
         closing = await store.close(first, by=1, now=NOW)
@@ -160,5 +162,79 @@ async def test_closing_then_purging_one_cohort_leaves_the_other_whole(tmp_path: 
         assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
         assert list(await db.fetchall("PRAGMA foreign_key_check")) == []
         assert await store.purge(first, NOW) is None  # once
+    finally:
+        await db.close()
+
+
+def _draft(user_id: int, track: str, cohort_id: int | None) -> AnnouncementDraft:
+    return AnnouncementDraft(
+        guild_id=GUILD,
+        user_id=user_id,
+        project_key="ecommerce",
+        project_name="E-Commerce",
+        track=track,  # type: ignore[arg-type]
+        summary=None,
+        repo_url=None,
+        timezone=None,
+        late=False,
+        cohort_id=cohort_id,
+    )
+
+
+async def _cohort_of(db: Database, sql: str, *params: object) -> list[int | None]:
+    return [row[0] for row in await db.fetchall(sql, params)]
+
+
+async def test_every_write_names_the_cohort_of_its_learner(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    try:
+        cohorts = CohortStore(db)
+        first = await cohorts.create(Cohort(0, GUILD, "Cohort A", date(2026, 1, 5), "UTC", 555), by=1, now=NOW)
+        second = await cohorts.create(Cohort(0, GUILD, "Cohort B", date(2026, 3, 2), "UTC", 666), by=1, now=NOW)
+        projects, matching = ProjectsStore(db), MatchingStore(db)
+        announced = {}
+        for user, track, cohort_id in [(1, "frontend", second.id), (2, "backend", None), (3, "backend", second.id)]:
+            outcome = await projects.announce(_draft(user, track, cohort_id), display_name=f"u{user}", now=NOW)
+            announced[user] = outcome.announcement.cohort_id
+        # Named by the writer, else (two live cohorts, none before) the guild's first.
+        assert announced == {1: second.id, 2: first.id, 3: second.id}
+        again = await projects.announce(
+            replace(_draft(2, "frontend", None), summary="changed"), display_name="u2", now=NOW
+        )
+        assert again.announcement.cohort_id == first.id  # a new choice keeps the live cohort the learner was in
+
+        assert (await matching.find(GUILD, 3, NOW)).kind == "waiting"
+        found = await matching.find(GUILD, 1, NOW)
+        assert found.kind == "proposed" and found.proposal is not None and found.proposal.backend_id == 3
+        assert (await matching.find(GUILD, 2, NOW)).kind == "waiting"  # 3 waits in the other cohort
+        pool = "SELECT cohort_id FROM match_pool WHERE guild_id = ? AND user_id = ?"
+        assert [await _cohort_of(db, pool, GUILD, user) for user in (1, 2, 3)] == [[second.id], [first.id], [second.id]]
+        proposal = "SELECT cohort_id FROM proposals WHERE id = ?"
+        assert await _cohort_of(db, proposal, found.proposal.id) == [second.id]
+
+        await matching.answer(found.proposal.id, 1, "accepted", NOW)
+        update = await matching.answer(found.proposal.id, 3, "accepted", NOW)
+        assert update.team is not None
+        await projects.announce(_draft(4, "backend", first.id), display_name="u4", now=NOW)
+        staff_team = (await matching.pair(GUILD, 4, 2, staff_id=9, now=NOW)).team
+        team = "SELECT cohort_id FROM teams WHERE id = ?"
+        assert await _cohort_of(db, team, update.team.id) == [second.id]  # the proposal's
+        assert await _cohort_of(db, team, staff_team.id) == [first.id]  # its first member's
+
+        notice = await matching.add_notice(GUILD, 3, "hello", NOW)
+        assert await _cohort_of(db, "SELECT cohort_id FROM matching_notices WHERE id = ?", notice.id) == [second.id]
+
+        reminders = RemindersStore(db)
+        due = {"r1": datetime(2026, 3, 2, 9, 0, tzinfo=UTC)}
+        schedule = await reminders.apply_schedule(GUILD, date(2026, 3, 2), "UTC", due, NOW, cohort_id=second.id)
+        await reminders.claim(GUILD, schedule.key, "r1", 1, "nonce", NOW)
+        for table in ("reminder_cohorts", "reminder_runs", "reminder_deliveries"):
+            assert await _cohort_of(db, f"SELECT cohort_id FROM {table}") == [second.id], table  # noqa: S608
+        # A schedule written without a cohort is a single-cohort server's: its first cohort's.
+        only = await cohorts.create(Cohort(0, OTHER_GUILD, "Solo", date(2026, 1, 5), "UTC", 777), by=1, now=NOW)
+        await reminders.apply_schedule(OTHER_GUILD, date(2026, 1, 5), "UTC", due, NOW)
+        schedules = "SELECT cohort_id FROM reminder_cohorts WHERE guild_id = ?"
+        assert await _cohort_of(db, schedules, OTHER_GUILD) == [only.id]
     finally:
         await db.close()

@@ -128,15 +128,21 @@ CANDIDATE_PAGE_SQL = (
     " LEFT JOIN learners l ON l.guild_id = p.guild_id AND l.user_id = p.user_id"
     " WHERE p.guild_id = :guild AND p.project_key = :project AND p.track = :track AND p.state = 'waiting'"
     " AND (p.queued_at, p.user_id) > (:after_time, :after_user)"
-    # Never across cohorts: only those waiting in the seeker's cohort (migration 0091 gives each entry its cohort).
+    # Never across cohorts: only those waiting in the seeker's cohort (each entry is written with its cohort).
     " AND p.cohort_id IS (SELECT s.cohort_id FROM announcements s WHERE s.guild_id = :guild AND s.user_id = :seeker"
     "  AND s.ended_at IS NULL)"
     " ORDER BY p.queued_at, p.user_id LIMIT :limit"
 )
 # Both learners of a new proposal leave the line in one statement (the seeker's row may not exist yet).
+# A row of the pool, a proposal, a team or a notice belongs to the cohort of its learner's current announcement
+# (the announcement is what puts a learner in a cohort), named in the INSERT itself.
+LEARNER_COHORT_SQL = (
+    "(SELECT a.cohort_id FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL)"
+)
 POOL_PAIR_UPSERT_SQL = (
-    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'proposed'), (?, ?, ?, ?, ?, ?, 'proposed')"
+    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state, cohort_id)"  # noqa: S608
+    f" VALUES (?, ?, ?, ?, ?, ?, 'proposed', {LEARNER_COHORT_SQL}),"
+    f" (?, ?, ?, ?, ?, ?, 'proposed', {LEARNER_COHORT_SQL})"
     " ON CONFLICT (guild_id, user_id) DO UPDATE SET project_key = excluded.project_key, track = excluded.track,"
     " timezone = excluded.timezone, queued_at = excluded.queued_at, state = 'proposed'"
 )
@@ -157,8 +163,8 @@ TEAM_LEAVE_SQL = (
 # removes entries RETURNs their projects, to mark them stale.
 POOL_LEAVE_SQL = "DELETE FROM match_pool WHERE guild_id = ? AND user_id = ? RETURNING project_key"
 POOL_WAITING_UPSERT_SQL = (
-    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'waiting') ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state, cohort_id)"  # noqa: S608
+    f" VALUES (?, ?, ?, ?, ?, ?, 'waiting', {LEARNER_COHORT_SQL}) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
     " project_key = excluded.project_key, track = excluded.track, timezone = excluded.timezone,"
     " queued_at = excluded.queued_at, state = 'waiting'"
 )
@@ -399,7 +405,10 @@ class MatchingStore:
                 return FindResult(kind="proposed", choice=choice, proposal=proposal, partner=partner)
             await conn.execute(
                 POOL_WAITING_UPSERT_SQL,
-                (guild_id, user_id, entry.project_key, entry.track, entry.timezone, iso(entry.queued_at)),
+                (
+                    *(guild_id, user_id, entry.project_key, entry.track, entry.timezone, iso(entry.queued_at)),
+                    *(guild_id, user_id),
+                ),
             )
             line = await self._line_stats(conn, entry, skipped)
             return FindResult(kind="waiting", choice=choice, line=line, rejoined=rejoined)
@@ -822,11 +831,15 @@ class MatchingStore:
                 seeker.timezone,
                 iso(seeker.queued_at),
                 seeker.guild_id,
+                seeker.user_id,
+                seeker.guild_id,
                 chosen.user_id,
                 partner["project_key"],
                 partner["track"],
                 partner["timezone"],
                 partner["queued_at"],
+                seeker.guild_id,
+                chosen.user_id,
             ),
         )
         frontend, backend = (
@@ -835,9 +848,9 @@ class MatchingStore:
         expires = proposal_expiry(now, await self._ttl_hours(conn, seeker.guild_id, now))
         proposal_id = await _insert(
             conn,
-            "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-            (seeker.guild_id, seeker.project_key, frontend, backend, iso(now), iso(expires)),
+            "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at,"  # noqa: S608
+            f" cohort_id) VALUES (?, ?, ?, ?, 'pending', ?, ?, {LEARNER_COHORT_SQL})",
+            (seeker.guild_id, seeker.project_key, frontend, backend, iso(now), iso(expires), seeker.guild_id, frontend),
         )
         proposal = Proposal(
             id=proposal_id,
@@ -959,10 +972,14 @@ class MatchingStore:
         proposal_id: int | None,
         created_by: int | None,
     ) -> Team:
+        # A team made from a proposal is in the proposal's cohort; one made by staff, in its first member's.
+        first = members[0][0] if members else None
         team_id = await _insert(
             conn,
-            "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-            (guild_id, project_key, proposal_id, created_by, iso(now)),
+            "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at, cohort_id)"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?,"
+            f" COALESCE((SELECT p.cohort_id FROM proposals p WHERE p.id = ?), {LEARNER_COHORT_SQL}))",
+            (guild_id, project_key, proposal_id, created_by, iso(now), proposal_id, guild_id, first),
         )
         team = Team(team_id, guild_id, project_key, None, proposal_id, created_by, now)
         for user, track in members:
@@ -1059,7 +1076,10 @@ class MatchingStore:
             queued_at = front_of_line(maybe_stored_time(None if front is None else front["front"]), now)
             await conn.execute(
                 POOL_WAITING_UPSERT_SQL,
-                (team.guild_id, user, choice.project_key, choice.track, choice.timezone, iso(queued_at)),
+                (
+                    *(team.guild_id, user, choice.project_key, choice.track, choice.timezone, iso(queued_at)),
+                    *(team.guild_id, user),
+                ),
             )
             conn.board_changed(team.guild_id, [choice.project_key])
             requeued.append(user)
@@ -1083,8 +1103,9 @@ class MatchingStore:
         async def body(conn: Session) -> int:
             return await _insert(
                 conn,
-                "INSERT INTO matching_notices (guild_id, user_id, content, team_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                (guild_id, user_id, content, team_id, iso(now)),
+                "INSERT INTO matching_notices (guild_id, user_id, content, team_id, created_at, cohort_id)"  # noqa: S608
+                f" VALUES (?, ?, ?, ?, ?, {LEARNER_COHORT_SQL})",
+                (guild_id, user_id, content, team_id, iso(now), guild_id, user_id),
             )
 
         notice_id = await self.db.transact(body)

@@ -291,7 +291,13 @@ class ProjectsStore:
                 )
             inserted = await conn.fetchall(
                 "INSERT INTO announcements (guild_id, user_id, project_key, project_name, track, summary, repo_url,"
-                " timezone, late, created_at, cohort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " timezone, late, created_at, cohort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?,"
+                # Written without a cohort (the cog found none for the learner): the live cohort they were in, else
+                # the guild's only live cohort, else its first (a single-cohort server, whatever its state).
+                "  (SELECT a.cohort_id FROM announcements a JOIN cohorts c ON c.id = a.cohort_id"
+                "   WHERE a.guild_id = ?1 AND a.user_id = ?2 AND c.closed_at IS NULL ORDER BY a.id DESC LIMIT 1),"
+                "  (SELECT MIN(c.id) FROM cohorts c WHERE c.guild_id = ?1 AND c.closed_at IS NULL HAVING COUNT(*) = 1),"
+                "  (SELECT MIN(c.id) FROM cohorts c WHERE c.guild_id = ?1)))"
                 " RETURNING *",
                 (
                     draft.guild_id,

@@ -129,7 +129,9 @@ class RemindersStore:
                 # A key seen before (staff switched back to an earlier date) keeps its history: no resends.
                 await conn.execute(
                     "INSERT INTO reminder_cohorts (guild_id, cohort_key, cohort_start, timezone, active, created_at,"
-                    " cohort_id) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET"
+                    # No cohort named: a single-cohort server's schedule, which is its first cohort's.
+                    " cohort_id) VALUES (?1, ?2, ?3, ?4, 1, ?5, COALESCE(?6, (SELECT MIN(c.id) FROM cohorts c"
+                    " WHERE c.guild_id = ?1))) ON CONFLICT (guild_id, cohort_key) DO UPDATE SET"
                     " active = 1, cohort_start = excluded.cohort_start, timezone = excluded.timezone",
                     (guild_id, key, cohort_start.isoformat(), timezone, now.isoformat(), cohort_id),
                 )
@@ -141,7 +143,9 @@ class RemindersStore:
                 )
             for reminder_id, due_at in due.items():
                 await conn.execute(
-                    "INSERT INTO reminder_runs (guild_id, cohort_key, reminder_id, due_at) VALUES (?, ?, ?, ?)"
+                    "INSERT INTO reminder_runs (guild_id, cohort_key, reminder_id, due_at, cohort_id)"
+                    " VALUES (?1, ?2, ?3, ?4, (SELECT s.cohort_id FROM reminder_cohorts s"
+                    "  WHERE s.guild_id = ?1 AND s.cohort_key = ?2))"
                     " ON CONFLICT (guild_id, cohort_key, reminder_id) DO UPDATE SET"
                     " due_at = excluded.due_at, state = 'pending', reason = NULL"
                     " WHERE state = 'pending' OR (state = 'skipped' AND due_at <> excluded.due_at)",
@@ -282,10 +286,12 @@ class RemindersStore:
         # The no-op update makes RETURNING give back the row that was already there.
         rows = await self.db.execute(
             "INSERT INTO reminder_deliveries (guild_id, cohort_key, reminder_id, recipient, nonce,"  # noqa: S608
-            " state, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)"
+            " state, claimed_at, updated_at, cohort_id) VALUES (?1, ?2, ?3, ?4, ?5, 'claimed', ?6, ?6,"
+            " (SELECT r.cohort_id FROM reminder_runs r WHERE r.guild_id = ?1 AND r.cohort_key = ?2"
+            "  AND r.reminder_id = ?3))"
             " ON CONFLICT (guild_id, cohort_key, reminder_id, recipient) DO UPDATE SET recipient = recipient"
             f" RETURNING {DELIVERY_COLUMNS}",
-            (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat(), now.isoformat()),
+            (guild_id, cohort_key, reminder_id, recipient, nonce, now.isoformat()),
         )
         return _delivery(rows[0])
 
