@@ -268,10 +268,11 @@ class CohortsCog(commands.Cog):
             await interaction.response.send_message(NO_COHORTS, ephemeral=True)
             return
         now = self.bot.now()
+        counts = await self.store.counts_by_cohort(guild_of(interaction).id)
         lines = [
             cohort_line(
                 cohort,
-                await self.store.counts(cohort.id),
+                counts.get(cohort.id, CohortCounts(0, 0, 0)),
                 cohort.state(now),
                 await self.store.purged_counts(cohort.id) if cohort.purged_at is not None else None,
             )

@@ -152,6 +152,11 @@ async def test_closing_then_purging_one_cohort_leaves_the_other_whole(tmp_path: 
         assert await store.close(first, by=1, now=NOW) is None  # once
         assert await store.counts(first.id) == CohortCounts(announced=3, waiting=0, teams=1)  # frozen, readable
         assert await store.counts(second.id) == CohortCounts(announced=1, waiting=1, teams=0)
+        assert await store.counts_by_cohort(GUILD) == {
+            first.id: CohortCounts(announced=3, waiting=0, teams=1),
+            second.id: CohortCounts(announced=1, waiting=1, teams=0),
+        }
+        assert await store.counts_by_cohort(OTHER_GUILD) == {}
 
         kept = await store.purge(first, NOW)
         assert kept == {"announced": 4, "proposals": 1, "reminders_sent": 2, "teams": 1}

@@ -51,6 +51,19 @@ PURGE_LEARNERS_SQL = (
 )
 
 
+COUNTS_SQL = (
+    "SELECT c.id,"
+    " (SELECT COUNT(*) FROM announcements a WHERE a.cohort_id = c.id AND a.ended_at IS NULL) AS announced,"
+    " (SELECT COUNT(*) FROM match_pool p WHERE p.cohort_id = c.id) AS waiting,"
+    " (SELECT COUNT(*) FROM teams t WHERE t.cohort_id = c.id AND t.ended_at IS NULL) AS teams"
+    " FROM cohorts c"
+)
+
+
+def _counts(row: sqlite3.Row) -> CohortCounts:
+    return CohortCounts(announced=row["announced"], waiting=row["waiting"], teams=row["teams"])
+
+
 @dataclass(frozen=True)
 class CohortCounts:
     """What /nexus cohort list shows beside each cohort."""
@@ -183,21 +196,13 @@ class CohortStore:
         return cohort
 
     async def counts(self, cohort_id: int) -> CohortCounts:
-        async def body(conn: Session) -> CohortCounts:
-            announced = await conn.fetchone(
-                "SELECT COUNT(*) AS n FROM announcements WHERE cohort_id = ? AND ended_at IS NULL", (cohort_id,)
-            )
-            waiting = await conn.fetchone("SELECT COUNT(*) AS n FROM match_pool WHERE cohort_id = ?", (cohort_id,))
-            teams = await conn.fetchone(
-                "SELECT COUNT(*) AS n FROM teams WHERE cohort_id = ? AND ended_at IS NULL", (cohort_id,)
-            )
-            return CohortCounts(
-                announced=announced["n"] if announced else 0,
-                waiting=waiting["n"] if waiting else 0,
-                teams=teams["n"] if teams else 0,
-            )
+        rows = await self.db.fetchall(COUNTS_SQL + " WHERE c.id = ?", (cohort_id,))
+        return _counts(rows[0]) if rows else CohortCounts(0, 0, 0)
 
-        return await self.db.query(body)
+    async def counts_by_cohort(self, guild_id: int) -> dict[int, CohortCounts]:
+        """Every cohort's counts in one read, for /nexus cohort list (a server gathers a cohort or more a month)."""
+        rows = await self.db.fetchall(COUNTS_SQL + " WHERE c.guild_id = ?", (guild_id,))
+        return {row["id"]: _counts(row) for row in rows}
 
     async def close(self, cohort: Cohort, *, by: int, now: datetime) -> CohortClosing | None:
         """Close the cohort: its pool empties, its pending proposals end (withdrawn), its reminders still to come
