@@ -13,7 +13,14 @@ from bot.admin import GuildConfig
 from bot.errors import StorageUnavailable
 from bot.ops import ProjectCount
 from bot.storage.admin import AdminStore
-from bot.storage.db import BUSY_TIMEOUT_MS, LATEST_VERSION, Database, Session, load_migrations
+from bot.storage.db import (
+    BUSY_TIMEOUT_MS,
+    CHECKPOINT_AFTER_WRITES,
+    LATEST_VERSION,
+    Database,
+    Session,
+    load_migrations,
+)
 from bot.storage.matching import MatchingStore
 from bot.storage.ops import OpsStore
 from bot.storage.projects import ProjectsStore
@@ -32,17 +39,39 @@ async def test_fresh_database_has_pragmas_and_latest_schema(tmp_path: Path) -> N
             row = await db.fetchone(f"PRAGMA {name}")
             assert row is not None
             pragmas[name] = row[0]
-        # synchronous 1 is NORMAL; SQLite checkpoints the log itself (wal_autocheckpoint) on aiosqlite's thread.
+        # synchronous 1 is NORMAL; the log is checkpointed by Database itself, not inside a COMMIT (below).
         assert pragmas == {
             "journal_mode": "wal",
             "foreign_keys": 1,
             "busy_timeout": BUSY_TIMEOUT_MS,
             "synchronous": 1,
-            "wal_autocheckpoint": 1000,
+            "wal_autocheckpoint": 0,
         }
         assert [tuple(row) for row in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
     finally:
         await db.close()
+
+
+async def test_the_log_is_checkpointed_after_every_hundred_writes_and_nothing_is_lost(tmp_path: Path) -> None:
+    db = Database(tmp_path / "n.db")
+    await db.connect()
+    wal = tmp_path / "n.db-wal"
+    try:
+        await db.execute("CREATE TABLE scratch (n INTEGER, body BLOB)")
+        writes = 10 * CHECKPOINT_AFTER_WRITES
+        for n in range(writes):
+            # A page and more per write: without checkpoints the log would hold every one of them.
+            await db.execute("INSERT INTO scratch VALUES (?, zeroblob(5000))", (n,))
+        page = 4096
+        # Checkpointed, the log is written again from its start: it stays near one checkpoint's worth of writes.
+        assert wal.stat().st_size < 3 * CHECKPOINT_AFTER_WRITES * 2 * page < writes * page
+        row = await db.fetchone("SELECT COUNT(*), SUM(n) FROM scratch")
+        assert row is not None and tuple(row) == (writes, writes * (writes - 1) // 2)
+    finally:
+        await db.close()
+    raw = sqlite3.connect(tmp_path / "n.db")
+    assert raw.execute("SELECT COUNT(*) FROM scratch").fetchone() == (writes,)
+    raw.close()
 
 
 async def test_migrations_are_safe_to_rerun(tmp_path: Path) -> None:

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+# A checkpoint copies the write-ahead log into the database file. Left to SQLite, it runs inside whichever COMMIT
+# takes the log past 1,000 pages, and that write pays 8-14 ms (at 5,000 learners, docs/benchmarks.md). Run it
+# instead as its own turn on the connection, right after every this many writes: the write that triggers it has
+# already returned, and the log stays small.
+CHECKPOINT_AFTER_WRITES = 100
 
 Params = Sequence[Any] | Mapping[str, Any]
 T = TypeVar("T")
@@ -156,8 +161,8 @@ class Database:
     inside a command's budget (docs/benchmarks.md). One asyncio lock orders every caller: a write transaction
     (`transact`, BEGIN IMMEDIATE ... COMMIT) never interleaves with another caller's statements on the shared
     connection, so nobody reads a half-done write and writers queue on the lock, not on SQLITE_BUSY.
-    WAL mode with synchronous=NORMAL: a commit appends to the log without a sync; SQLite checkpoints on the
-    database thread as the log grows.
+    WAL mode with synchronous=NORMAL: a commit appends to the log without a sync; the log is checkpointed after
+    every CHECKPOINT_AFTER_WRITES writes, as a turn of its own on the database thread.
     """
 
     def __init__(self, path: Path) -> None:
@@ -165,6 +170,8 @@ class Database:
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self.board = BoardCache()
+        self._writes = 0
+        self._checkpoint: asyncio.Task[None] | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -188,6 +195,7 @@ class Database:
             "foreign_keys=ON",
             f"busy_timeout={BUSY_TIMEOUT_MS}",
             "synchronous=NORMAL",
+            "wal_autocheckpoint=0",
         ):
             await self.set_pragma(pragma)
         # A file opened (and perhaps migrated) anew may hold anything: nothing counted before is trusted.
@@ -202,6 +210,8 @@ class Database:
     async def close(self) -> None:
         if self._conn is None:
             return
+        if self._checkpoint is not None:
+            await self._checkpoint
         try:
             await self._conn.execute_fetchall("PRAGMA optimize")
         except sqlite3.Error:
@@ -254,6 +264,7 @@ class Database:
                 except sqlite3.OperationalError as error:
                     await conn.rollback()
                     raise _unavailable(error) from error
+                self._wrote()
                 return result
             finally:
                 # Still under the lock, after COMMIT or ROLLBACK: no read can see the new rows with the old counts.
@@ -279,7 +290,26 @@ class Database:
                 for row in rows:
                     if row["project_key"] is not None:
                         self.board.mark_stale(row["guild_id"], {row["project_key"]})
+            self._wrote()
             return rows
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes >= CHECKPOINT_AFTER_WRITES and self._checkpoint is None:
+            self._writes = 0
+            self._checkpoint = asyncio.get_running_loop().create_task(self._run_checkpoint())
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            async with self._lock:
+                if self._conn is not None:
+                    # PASSIVE never waits: this process is the file's only user, so it copies the whole log.
+                    await self._conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            # Not fatal: the log only grows until the next checkpoint (or the close) succeeds.
+            log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            self._checkpoint = None
 
     async def query(self, body: Callable[[Session], Awaitable[T]]) -> T:
         """Several reads that see one state: no write of this process lands between two of them (the lock)."""
