@@ -34,6 +34,7 @@ from bench.harness import (
 from bench.report import Goal, Report, Spread, number, ratio
 from bench.seed import SYNTHETIC_USER_BASE, Population, Seeded, cohort_start, seed
 from bot.content import load_topics
+from cogs.projects._cog import ProjectsCog
 
 SECTION = "commands"
 MEMBER_BATCH = 100
@@ -164,8 +165,13 @@ async def build_world(run: Running, population: Population) -> World:
         user_ids=[user for user, _ in people],
         names=[name for _, name in people],
     )
-    # Seeded on a second connection behind the running bot's back: drop any board counts it kept (BoardCache).
+    # Seeded on a second connection behind the running bot's back: drop any board counts it kept (BoardCache), then
+    # count them as a start on this database would (ProjectsCog.reconcile_members).
     run.bot.db.board.clear()
+    projects = run.bot.get_cog("ProjectsCog")
+    if not isinstance(projects, ProjectsCog):
+        raise BenchError("the projects cog is not loaded")
+    await projects.count_boards(guild.id)
     world = World(run, guild, channel, staff_channel, learner_role, staff_role, staff, reader, crowd, seeded, start)
     await expect_ok(reader.slash(channel, "announce", project="ecommerce", track="frontend"), "reader /announce")
     return world

@@ -529,12 +529,19 @@ class ProjectsCog(commands.Cog):
             for user_id in sorted(known - present):
                 log.warning("learner left while Nexus was away guild=%s user=%s", guild.id, user_id)
                 self.bot.dispatch("nexus_member_gone", guild.id, user_id)
-            # Counted now, in the background: else the first /projects after a start would wait while the whole
-            # cohort is counted (a quarter of a second at 50,000 learners, docs/benchmarks.md).
             try:
-                await self.store.board_totals(guild.id)
+                await self.count_boards(guild.id)
             except Exception:
                 log.exception("could not count the board at start-up guild=%s; the first read counts it", guild.id)
+
+    async def count_boards(self, guild_id: int) -> None:
+        """Count the guild's boards now, in the background: else the first /projects after a start would wait while
+        the whole cohort is counted (a quarter of a second at 50,000 learners, docs/benchmarks.md). Each live cohort
+        has a board of its own; a server with no cohort yet has one for the whole guild."""
+        cohorts = await self.bot.cohort_store.cohorts(guild_id)
+        boards: list[int | None] = [cohort.id for cohort in cohorts if cohort.is_live()] or [None]
+        for cohort_id in boards:
+            await self.store.board_totals(guild_id, cohort_id=cohort_id)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
