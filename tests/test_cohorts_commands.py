@@ -370,3 +370,15 @@ async def test_automatic_seating_seats_each_cohorts_leftovers_only_in_its_own_te
     assert await waiting_in(world, "ProDev BE Cohort 6") == {b_back.id}
     rows = await world.env.bot.db.fetchall("SELECT user_id FROM team_members WHERE left_at IS NULL")
     assert {row["user_id"] for row in rows} == {a_back.id, a_front.id, p_back.id, p_front.id, a_extra.id}
+
+
+async def test_me_names_the_cohort_an_unannounced_learner_would_join(world: World) -> None:
+    channel_b, _, (b_front, _) = await second_cohort(world)
+    me = (await b_front.slash(channel_b, "me")).response.embeds[0]
+    cohort = [field.value or "" for field in me.fields if field.name == "Cohort"]
+    assert len(cohort) == 1 and "ProDev BE Cohort 6" in cohort[0] and "once you `/announce`" in cohort[0]
+    # Announced, the field names the cohort they are in, without the "once".
+    await b_front.slash(channel_b, "announce", project="job-board", track="frontend")
+    me = (await b_front.slash(channel_b, "me")).response.embeds[0]
+    cohort = [field.value or "" for field in me.fields if field.name == "Cohort"]
+    assert len(cohort) == 1 and "ProDev BE Cohort 6" in cohort[0] and "once" not in cohort[0]

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.admin import GuildConfig
 from bot.cohorts import Cohort, ensure_live
 from bot.cooldowns import Cooldown
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, UserError
 from bot.projects import (
     TRACKS,
     Announcement,
@@ -252,7 +252,20 @@ class ProjectsCog(commands.Cog):
         cohort = await self.bot.cohort_store.of_learner(guild.id, interaction.user.id)
         if cohort is not None:
             embed.add_field(name="Cohort", value=f"{cohort.label} (<#{cohort.channel_id}>)", inline=False)
+        elif (here := await self.cohort_here(interaction)) is not None:
+            # Not announced yet: the cohort their /announce would join, so they can check it is the right one.
+            value = f"{here.label} (<#{here.channel_id}>), once you `/announce` here"
+            embed.add_field(name="Cohort", value=value, inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @staticmethod
+    async def cohort_here(interaction: Interaction) -> Cohort | None:
+        """The cohort a learner's command here is about, or None where several could be (that is /announce's
+        question to answer, with its list; /me only reads)."""
+        try:
+            return await learner_scope(interaction)
+        except UserError:
+            return None
 
     @app_commands.command(name="forget-me", description="Delete your Nexus data in this server (asks to confirm)")
     @app_commands.guild_only()
