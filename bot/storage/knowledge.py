@@ -37,7 +37,7 @@ _SEARCH_SQL = (
     " FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY score LIMIT ?"
 )
 # entry_id is not indexed: a named entry is read by its rowid (its place in the last rebuild), one B-tree step.
-_NAMED_SQL = "SELECT entry_id, summary, body FROM knowledge_fts WHERE rowid = ?"
+_NAMED_SQL = "SELECT rowid, entry_id, summary, body FROM knowledge_fts WHERE rowid IN ({})"
 
 
 def match_expression(
@@ -220,10 +220,13 @@ async def _search(conn: Session, question: SearchQuery, named: list[int], limit:
             seen.add(row["entry_id"])
             hits.append(SearchHit(row["entry_id"], _snippet(row["summary"], row["body"], highlight), kind, score))
 
-    for rowid in named[:limit]:
-        row = await conn.fetchone(_NAMED_SQL, (rowid,))
-        if row is not None:
-            add(row, HitKind.NAMED, 0.0)
+    if named:
+        wanted = named[:limit]
+        rows = await conn.fetchall(_NAMED_SQL.format(", ".join("?" * len(wanted))), wanted)
+        by_rowid = {row["rowid"]: row for row in rows}
+        for rowid in wanted:
+            if rowid in by_rowid:
+                add(by_rowid[rowid], HitKind.NAMED, 0.0)
     joiners = [("AND", HitKind.ALL_WORDS)]
     if len(question.terms) > 1:
         joiners.append(("OR", HitKind.ANY_WORD))
