@@ -692,10 +692,11 @@ class KnowledgeBase:
                 len(self._keys[current].compact),
             ):
                 best_key[entry] = key_index
+        typed = sum(len(word) for word in meaningful)
         for entry, key_index in best_key.items():
             share = len(per_entry[entry]) / len(meaningful)
             # More of the question matched first; then the name with the least left over.
-            tightness = min(1.0, sum(len(word) for word in meaningful) / len(self._keys[key_index].compact))
+            tightness = min(1.0, typed / len(self._keys[key_index].compact))
             offer(key_index, Tier.PARTIAL, 100.0 * share - 10.0 * (1.0 - tightness))
 
     # ---------------------------------------------------------------- full-text questions
