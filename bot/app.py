@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -47,6 +48,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 STARTED_AT = "nexus_started_at"
 
 
+@functools.cache  # reading the installed metadata takes milliseconds, at every start of a bot
 def package_version() -> str:
     try:
         return version("nexus-bot")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import lru_cache
 from typing import Any
 
 from bot.ops import StatsReport
@@ -22,6 +23,10 @@ FRONTEND_COLOUR, BACKEND_COLOUR, NEUTRAL_COLOUR = "#5865F2", "#57F287", "#99AAB5
 CHART_FILENAME = "nexus-stats.png"
 
 
+# The same numbers draw the same picture (a few hundred milliseconds of CPU): the last few are kept for the whole
+# process, so the staff summary sent to every staff member, a restarted bot or a cohort with equal numbers (and the
+# test suite, which starts many bots in one process) draws each once. A picture is tens of kilobytes.
+@lru_cache(maxsize=8)
 def stats_chart(report: StatsReport) -> bytes:
     """One PNG of `report`: the same object the text of /nexus stats is formatted from."""
     import matplotlib

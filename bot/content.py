@@ -124,20 +124,46 @@ class _Problems:
         return [f"{source}:{line}:{column}: {message}" for source, line, column, message in sorted(self.found)]
 
 
+# Every start of the bot in a process reads the same files (the test suite starts a bot per test, and restarts):
+# each folder's knowledge base is kept with the exact bytes it was built from, and reused only while every file
+# still holds those bytes. An edited, added or removed file (then /nexus reload) is read anew; reading the bytes
+# costs a millisecond, parsing and validating them tens. A folder that has problems is never kept.
+_LOADED: dict[tuple[Path, Path], tuple[tuple[tuple[Path, bytes | OSError], ...], KnowledgeBase]] = {}
+LOADED_FOLDERS = 8
+
+
 def load_topics(topics_dir: Path, *, display_root: Path | None = None) -> KnowledgeBase:
     """Read and validate every topic file; raise ContentError listing every problem at once."""
     root = display_root if display_root is not None else topics_dir.parent.parent
-    problems = _Problems()
     if not topics_dir.is_dir():
         raise ContentError([f"{_display(topics_dir, root)}: no such folder (expected one YAML file per entry)"])
     paths = sorted(path for path in topics_dir.rglob("*") if path.suffix in TOPIC_SUFFIXES and path.is_file())
     if not paths:
         raise ContentError([f"{_display(topics_dir, root)}: no topic files (*.yaml) found"])
+    files = tuple((path, _read(path)) for path in paths)
+    folder = (topics_dir, root)
+    kept = _LOADED.pop(folder, None)
+    knowledge = kept[1] if kept is not None and kept[0] == files else _validate(files, root)
+    _LOADED[folder] = (files, knowledge)  # last in the dict: the most recently used
+    while len(_LOADED) > LOADED_FOLDERS:
+        del _LOADED[next(iter(_LOADED))]
+    return knowledge
+
+
+def _read(path: Path) -> bytes | OSError:
+    try:
+        return path.read_bytes()
+    except OSError as error:  # reported, with the file's name, by _parse_file
+        return error
+
+
+def _validate(files: tuple[tuple[Path, bytes | OSError], ...], root: Path) -> KnowledgeBase:
+    problems = _Problems()
     parsed: list[_Parsed] = []
     # Ids of files that failed validation still exist for `related`: one broken file is one problem, not many.
     known_ids: set[str] = set()
-    for path in paths:
-        item, claimed_id = _parse_file(path, _display(path, root), problems)
+    for path, raw in files:
+        item, claimed_id = _parse_file(path, _display(path, root), raw, problems)
         if item is not None:
             parsed.append(item)
         if claimed_id is not None:
@@ -172,15 +198,18 @@ def _display(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _parse_file(path: Path, source: str, problems: _Problems) -> tuple[_Parsed | None, str | None]:
+def _parse_file(
+    path: Path, source: str, raw: bytes | OSError, problems: _Problems
+) -> tuple[_Parsed | None, str | None]:
     """The validated entry (None if invalid) and the id the file claims, if it names one."""
+    if isinstance(raw, OSError):
+        problems.add(source, (1, 1), f"cannot be read: {raw.strerror}")
+        return None, None
     try:
-        text = path.read_text(encoding="utf-8")
+        # Line ends as reading the file as text gives them (universal newlines).
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         problems.add(source, (1, 1), "not UTF-8 text")
-        return None, None
-    except OSError as error:
-        problems.add(source, (1, 1), f"cannot be read: {error.strerror}")
         return None, None
     # libyaml: five times faster than the pure-Python parser, with the same marks for error positions.
     loader = yaml.CSafeLoader(text)

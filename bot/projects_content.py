@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ContentError
 from bot.projects import PROJECT_NAME_LIMIT, Catalogue, Project, catalogue_collisions
-from bot.yaml_marks import read_yaml, validation_problems, where
+from bot.yaml_marks import kept_while_unchanged, read_yaml, validation_problems, where
 
 PROJECTS_FILE = "projects.yaml"
 KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -41,6 +41,7 @@ class ProjectsFile(BaseModel):
     projects: list[ProjectModel] = Field(min_length=1)
 
 
+@kept_while_unchanged
 def load_projects(path: Path) -> Catalogue:
     """The catalogue from one YAML file; raises ContentError listing every problem found."""
     root, data = read_yaml(path)

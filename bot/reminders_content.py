@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ContentError
 from bot.reminders import LAST_REMINDER_DAY, Audience, Block, Reminder, template_problems
-from bot.yaml_marks import deepest_node, read_yaml, validation_problems, where
+from bot.yaml_marks import deepest_node, kept_while_unchanged, read_yaml, validation_problems, where
 
 REMINDERS_FILE = "reminders.yaml"
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -63,6 +63,7 @@ class RemindersFile(BaseModel):
     reminders: list[ReminderModel] = Field(min_length=1)
 
 
+@kept_while_unchanged
 def load_reminders(path: Path) -> tuple[Reminder, ...]:
     """The week's reminders from one YAML file; raises ContentError listing every problem found."""
     root, data = read_yaml(path, _Loader)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import ValidationError
 
 from bot.errors import ContentError
+
+T = TypeVar("T")
+
+# What each loader last made of each file, with the bytes it read (see kept_while_unchanged).
+_KEPT: dict[tuple[str, Path], tuple[bytes, Any]] = {}
 
 
 def child_node(node: Any, part: Any) -> Any:
@@ -65,3 +72,33 @@ def validation_problems(path: Path, root: Any, error: ValidationError) -> list[s
         field = ".".join(str(part) for part in location) or "(file)"
         problems.append(f"{where(path, root, location)}: {field}: {item['msg']}")
     return problems
+
+
+def kept_while_unchanged(load: Callable[[Path], T]) -> Callable[[Path], T]:
+    """`load`, reusing what it made of a file for as long as the file holds the same bytes.
+
+    Every start of the bot in a process reads the same content files (the test suite starts a bot per test); an
+    edited file is read anew. `load` must return something nobody changes. A file that changed while it was being
+    loaded, or that `load` refused (ContentError), is not kept.
+    """
+
+    @functools.wraps(load)
+    def cached(path: Path) -> T:
+        key = (load.__qualname__, path)
+        try:
+            before = path.read_bytes()
+        except OSError:
+            return load(path)  # which says what is wrong with the file
+        kept = _KEPT.get(key)
+        if kept is not None and kept[0] == before:
+            return cast(T, kept[1])
+        loaded = load(path)
+        try:
+            unchanged = path.read_bytes() == before
+        except OSError:
+            unchanged = False
+        if unchanged:
+            _KEPT[key] = (before, loaded)
+        return loaded
+
+    return cached

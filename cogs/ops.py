@@ -110,7 +110,6 @@ class StaffCharts:
     def __init__(self, db: Database, catalogue: Catalogue) -> None:
         self.store = OpsStore(db)
         self.project_names = {project.key: display_name(project.key, catalogue) for project in catalogue.projects}
-        self._drawn: tuple[StatsReport, bytes] | None = None
 
     async def report(self, guild_id: int, config: GuildConfig | None, cohort_id: int | None = None) -> StatsReport:
         """Every number the picture and its text show; both are formatted from this one object.
@@ -126,11 +125,9 @@ class StaffCharts:
         return StatsReport(stats=stats, week_one=week)
 
     async def chart(self, report: StatsReport) -> discord.File:
-        # Drawing is CPU work of a few hundred milliseconds: off the event loop, and once per set of numbers, since
-        # the staff summary goes to every staff member with the same numbers (a file can be sent only once).
-        if self._drawn is None or self._drawn[0] != report:
-            self._drawn = (report, await asyncio.to_thread(stats_chart, report))
-        return chart_file(report, self._drawn[1])
+        # Drawing is CPU work of a few hundred milliseconds: off the event loop, and once per set of numbers
+        # (stats_chart keeps what it drew); each staff member gets a file of their own (a file is sent only once).
+        return chart_file(report, await asyncio.to_thread(stats_chart, report))
 
 
 class OpsCog(commands.Cog):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +27,35 @@ REPO = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO / "content"
 
 
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file the bot's own migrations brought to the latest schema, once per test process.
+
+    Each test starts from a copy: the same file a first start would make, without re-running every migration for
+    every test (about 40 ms each). tests/test_storage_db.py and the upgrade tests still migrate files themselves.
+    """
+    path = tmp_path_factory.mktemp("migrated") / "nexus.db"
+
+    async def migrate() -> None:
+        database = Database(path)
+        await database.connect()
+        await database.close()
+
+    asyncio.run(migrate())
+    # Closing the last connection folds the write-ahead log into the file: the copy is the whole database.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+def fresh_database(migrated_file: Path, path: Path) -> Path:
+    shutil.copyfile(migrated_file, path)
+    return path
+
+
 @pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+async def db(tmp_path: Path, migrated_file: Path) -> AsyncIterator[Database]:
     """A real SQLite file with every migration applied, for the storage tests."""
-    database = Database(tmp_path / "nexus.db")
+    database = Database(fresh_database(migrated_file, tmp_path / "nexus.db"))
     await database.connect()
     yield database
     await database.close()
@@ -68,9 +95,9 @@ async def simcord_env(simcord_bot: NexusBot, request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_file: Path) -> Settings:
     return Settings(
-        db_path=tmp_path / "nexus.db",
+        db_path=fresh_database(migrated_file, tmp_path / "nexus.db"),
         content_dir=CONTENT_DIR,
         dm_pace_seconds=0.0,
         command_cooldown_seconds=0.0,

@@ -64,6 +64,26 @@ def test_valid_files_load(tmp_path: Path) -> None:
     assert alpha.source == "content/topics/concept/alpha.yaml"
 
 
+def test_loading_again_sees_every_edit_and_reuses_only_unchanged_files(tmp_path: Path) -> None:
+    """A loaded folder is kept with the bytes it came from: any change to them, even one that keeps the file's
+    size, is read anew; a broken edit is refused; once the files hold the old bytes again, the old entries serve."""
+    topics = tmp_path / "content" / "topics"
+    alpha = write_topic(tmp_path, "alpha")
+    first = load_topics(topics)
+    assert load_topics(topics) is first
+    alpha.write_text(alpha.read_text(encoding="utf-8").replace("A short", "A small"), encoding="utf-8")
+    assert load_topics(topics).entries[0].summary == "A small summary."
+    original = alpha.read_bytes()
+    alpha.write_text("id: alpha\n", encoding="utf-8")
+    assert any("required key is missing" in problem for problem in problems_for(tmp_path))
+    alpha.write_bytes(original)
+    assert load_topics(topics).entries[0].summary == "A small summary."
+    write_topic(tmp_path, "beta")
+    assert [entry.id for entry in load_topics(topics).entries] == ["alpha", "beta"]
+    (topics / "concept" / "beta.yaml").unlink()
+    assert [entry.id for entry in load_topics(topics).entries] == ["alpha"]
+
+
 def test_body_too_long_names_file_line_and_sizes(tmp_path: Path) -> None:
     text = VALID.format(id="alpha", title="Alpha", alias="a1", related="")
     text = text.replace("  Some **Markdown** body.", "  " + "x" * 3412)

@@ -73,3 +73,19 @@ def test_broken_catalogue_is_reported_with_file_and_line(tmp_path: Path, text: s
 def test_missing_file_is_a_content_error(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="cannot read"):
         load_projects(tmp_path / "missing.yaml")
+
+
+def test_loading_again_sees_every_edit_of_the_file(tmp_path: Path) -> None:
+    """The catalogue is kept with the bytes it came from: an edit (even one keeping the size) is read anew, a
+    broken one is refused, and the file's old bytes give the old catalogue back."""
+    path = tmp_path / "projects.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    first = load_projects(path)
+    assert load_projects(path) is first
+    path.write_text(GOOD.replace("A shop.", "A shed."), encoding="utf-8")
+    assert load_projects(path).projects[0].description == "A shed."
+    path.write_text(GOOD.replace("key: shop", "key: Shop"), encoding="utf-8")
+    with pytest.raises(ContentError):
+        load_projects(path)
+    path.write_text(GOOD, encoding="utf-8")
+    assert load_projects(path).projects[0].description == "A shop."

@@ -13,6 +13,8 @@ import pytest
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.pluginmanager.has_plugin("dsession"):
+        return  # pytest-xdist's controller runs no test: only its workers need it
     matplotlib = importlib.import_module("matplotlib")
     matplotlib.use("Agg")
     importlib.import_module("matplotlib.figure")

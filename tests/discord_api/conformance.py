@@ -134,36 +134,37 @@ def deepest(error: Any) -> Any:
 def check_request(method: str, path: str, body: Any) -> list[Violation]:
     """What Discord's description finds wrong with one request (nothing, usually).
 
-    Tests repeat the same requests (SimCord's ids are deterministic), so each distinct one is checked once.
+    The verdict depends only on the route (the path's template: ids and tokens vary) and the body, and tests send
+    the same bodies again and again, so each distinct (method, route, body) is checked once.
     """
-    key = json.dumps(body, sort_keys=True, default=str) if body is not None else None
-    return list(_check_request(method, path, key))
-
-
-@cache
-def _check_request(method: str, path: str, body_json: str | None) -> tuple[Violation, ...]:
-    return tuple(_violations(method, path, None if body_json is None else json.loads(body_json)))
-
-
-def _violations(method: str, path: str, body: Any) -> list[Violation]:
     template = match_route(path)
     if template is None:
         return [Violation(method, path, "no such route in Discord's API")]
+    key = json.dumps(body, sort_keys=True, default=str) if body is not None else None
+    return [Violation(method, path, problem) for problem in _check_request(method, template, key)]
+
+
+@cache
+def _check_request(method: str, template: str, body_json: str | None) -> tuple[str, ...]:
+    return tuple(_problems(method, template, None if body_json is None else json.loads(body_json)))
+
+
+def _problems(method: str, template: str, body: Any) -> list[str]:
     try:
         validator = body_validator(template, method)
     except LookupError as error:
-        return [Violation(method, path, str(error))]
+        return [str(error)]
     if body is None:
         return []
     if validator is None:
-        return [Violation(method, path, "Discord's API takes no JSON body here")]
+        return ["Discord's API takes no JSON body here"]
     if validator.is_valid(body):
         return []
     problems = []
     for error in validator.iter_errors(body):
         error = deepest(error)
         where = "/".join(map(str, error.absolute_path)) or "(body)"
-        problems.append(Violation(method, path, f"{where}: {error.message[:300]}"))
+        problems.append(f"{where}: {error.message[:300]}")
     return problems
 
 
