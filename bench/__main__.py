@@ -7,26 +7,35 @@ import asyncio
 import gc
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import commands, matching, outcomes, reminders, search, startup
 from bench.harness import quiet_logs
 from bench.report import Report, machine_lines
 
-Section = Callable[[Report, argparse.Namespace], Awaitable[None]]
+Section = Callable[[Report, argparse.Namespace], None]
 
 SECTIONS: dict[str, Section] = {
+    # Section 1 runs each size in an event loop of its own (bench.commands.measure_commands).
     "commands": lambda report, args: commands.measure_commands(
         report, commands.sizes(args.quick, args.rounds, args.scale)
     ),
-    "search": lambda report, args: search.measure_search(report, search.QUICK if args.quick else search.FULL),
-    "matching": lambda report, args: matching.measure_matching(report, matching.QUICK if args.quick else matching.FULL),
-    "reminders": lambda report, args: reminders.measure_reminders(
-        report, reminders.QUICK if args.quick else reminders.FULL
+    "search": lambda report, args: asyncio.run(
+        search.measure_search(report, search.QUICK if args.quick else search.FULL)
     ),
-    "start-up": lambda report, args: startup.measure_startup(report, startup.QUICK if args.quick else startup.FULL),
-    "outcomes": lambda report, args: outcomes.measure_outcomes(report, outcomes.QUICK if args.quick else outcomes.FULL),
+    "matching": lambda report, args: asyncio.run(
+        matching.measure_matching(report, matching.QUICK if args.quick else matching.FULL)
+    ),
+    "reminders": lambda report, args: asyncio.run(
+        reminders.measure_reminders(report, reminders.QUICK if args.quick else reminders.FULL)
+    ),
+    "start-up": lambda report, args: asyncio.run(
+        startup.measure_startup(report, startup.QUICK if args.quick else startup.FULL)
+    ),
+    "outcomes": lambda report, args: asyncio.run(
+        outcomes.measure_outcomes(report, outcomes.QUICK if args.quick else outcomes.FULL)
+    ),
 }
 
 
@@ -80,9 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Sections are independent: none should pay for collecting the garbage the one before it left.
         gc.collect()
         if args.profile is None:
-            asyncio.run(section(report, args))
+            section(report, args)
         else:
-            profiled(args.profile, name, lambda: asyncio.run(section(report, args)))  # noqa: B023 - run at once
+            profiled(args.profile, name, lambda: section(report, args))  # noqa: B023 - run at once
     report.say(f"== goals ({time.perf_counter() - began:.0f} s)")
     for goal in report.goals:
         if not goal.met:
