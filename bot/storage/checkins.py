@@ -28,9 +28,9 @@ from bot.checkins import (
     quiet_members,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.matching import Team, TeamMember, Track
+from bot.matching import TeamMember
 from bot.storage.db import Database, Session, maybe_stored_time, stored_time
-from bot.storage.matching import MatchingStore, iso
+from bot.storage.matching import MatchingStore, iso, team_member, team_of
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ TEAM_IDS_SQL = (
 )
 # Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
 TEAMS_SQL = (
-    "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at FROM teams"
+    "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at FROM teams"
     " WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"
 )
 MEMBERS_SQL = (
@@ -83,9 +83,7 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
     params = {"ids": json.dumps(list(team_ids))}
     members: dict[int, list[TeamMember]] = defaultdict(list)
     for row in await conn.fetchall(MEMBERS_SQL, params):
-        members[row["team_id"]].append(
-            TeamMember(row["user_id"], cast(Track, row["track"]), stored_time(row["joined_at"]))
-        )
+        members[row["team_id"]].append(team_member(row))
     answers: dict[int, dict[int, CheckinAnswer]] = defaultdict(dict)
     answered_at: dict[int, dict[int, datetime]] = defaultdict(dict)
     for row in await conn.fetchall(ANSWERS_SQL, params):
@@ -112,16 +110,7 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
         offers[row["team_id"]][row["user_id"]] = _offer(row)
     found: list[TeamCheckins] = []
     for row in await conn.fetchall(TEAMS_SQL, params):
-        team = Team(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            project_key=row["project_key"],
-            thread_id=row["thread_id"],
-            proposal_id=row["proposal_id"],
-            created_by=row["created_by"],
-            created_at=stored_time(row["created_at"]),
-            members=tuple(members.get(row["id"], ())),
-        )
+        team = team_of(row, members.get(row["id"], ()))
         found.append(TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {})))
     return found
 

@@ -205,6 +205,25 @@ def _proposal(row: sqlite3.Row) -> Proposal:
     )
 
 
+def team_member(row: sqlite3.Row) -> TeamMember:
+    return TeamMember(row["user_id"], cast(Track, row["track"]), stored_time(row["joined_at"]))
+
+
+def team_of(row: sqlite3.Row, members: Iterable[TeamMember]) -> Team:
+    """A `teams` row (all its columns but cohort_id) and its current members, oldest first."""
+    return Team(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        project_key=row["project_key"],
+        thread_id=row["thread_id"],
+        proposal_id=row["proposal_id"],
+        created_by=row["created_by"],
+        created_at=stored_time(row["created_at"]),
+        ended_at=maybe_stored_time(row["ended_at"]),
+        members=tuple(members),
+    )
+
+
 def _pool_entry(row: sqlite3.Row) -> PoolEntry:
     return PoolEntry(
         guild_id=row["guild_id"],
@@ -686,20 +705,7 @@ class MatchingStore:
             " ORDER BY joined_at, user_id",
             (team_id,),
         )
-        return Team(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            project_key=row["project_key"],
-            thread_id=row["thread_id"],
-            proposal_id=row["proposal_id"],
-            created_by=row["created_by"],
-            created_at=stored_time(row["created_at"]),
-            ended_at=maybe_stored_time(row["ended_at"]),
-            members=tuple(
-                TeamMember(member["user_id"], cast(Track, member["track"]), stored_time(member["joined_at"]))
-                for member in members
-            ),
-        )
+        return team_of(row, (team_member(member) for member in members))
 
     async def _active_team(self, conn: Session, guild_id: int, user_id: int) -> Team | None:
         row = await _one(
