@@ -106,6 +106,29 @@ async def test_all_words_rank_above_the_any_word_fill(db: Database) -> None:
     assert all(hit.kind is HitKind.ANY_WORD for hit in hits[1:])
 
 
+async def test_the_any_word_fill_lists_entries_about_a_word_before_those_that_mention_it(db: Database) -> None:
+    knowledge_store = KnowledgeStore(db)
+    await knowledge_store.rebuild_index(
+        [
+            entry("mentions", "Deployment", "Retry, retry, retry: retry the retry."),
+            Entry(
+                id="about",
+                title="HTTP calls",
+                category="concept",
+                summary="When and how a client should retry a call that failed, and how long it waits between tries.",
+                body="Backoff with urllib3: a session, an adapter and a policy that grows the wait after each failure.",
+            ),
+            entry("neither", "Docker", "Containers."),
+        ]
+    )
+    hits = await knowledge_store.search("retry terraform", limit=5)
+    # bm25 alone puts the entry saying "retry" five times first; the fill lists the one about retrying first.
+    assert [(hit.entry_id, hit.kind) for hit in hits] == [
+        ("about", HitKind.ANY_WORD),
+        ("mentions", HitKind.ANY_WORD),
+    ]
+
+
 async def test_an_entry_named_in_the_question_comes_first(db: Database) -> None:
     knowledge_store = KnowledgeStore(db)
     await knowledge_store.rebuild_index(

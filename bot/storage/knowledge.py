@@ -36,6 +36,11 @@ _SEARCH_SQL = (
     "SELECT entry_id, summary, body, bm25(knowledge_fts, 0.0, 10.0, 6.0, 4.0, 2.0, 1.0) AS score"
     " FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY score LIMIT ?"
 )
+# The any-word fill looks first at what an entry is about (names, tags, summary), then, while the list is still
+# short, at whole entries. A lone word of the question in a long body says little of the entry, and ranking every
+# body holding one of several common words cost a 5,000-entry knowledge base as much as the whole rest of a search
+# (docs/benchmarks.md, section 2); on what an entry is about, a page is nearly always found before that.
+_ABOUT_COLUMNS = "{title aliases tags summary}"
 # entry_id is not indexed: a named entry is read by its rowid (its place in the last rebuild), one B-tree step.
 _NAMED_SQL = "SELECT rowid, entry_id, summary, body FROM knowledge_fts WHERE rowid IN ({})"
 
@@ -99,7 +104,8 @@ class KnowledgeStore:
 
     async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Best matches for a question: entries it names, then those holding all its meaningful words (by bm25),
-        then, while fewer than `limit`, those holding any of them (by bm25), ranked below."""
+        then, while fewer than `limit`, those holding any of them (by bm25), ranked below: first those whose names,
+        tags or summary hold one, then those holding one anywhere."""
         question = self._names.search_query(query)
         if not question.terms or limit <= 0:
             return []
@@ -209,7 +215,8 @@ async def _weak(conn: Session, guild_id: int | None, limit: int) -> list[Gap]:
 
 
 async def _search(conn: Session, question: SearchQuery, named: list[int], limit: int) -> list[SearchHit]:
-    """Named entries, then all-words hits, then any-word hits while the list is short; each entry once."""
+    """Named entries, then all-words hits, then any-word hits while the list is short (those about a word first,
+    then those holding one anywhere); each entry once."""
     highlight = [list(tokens) for tokens in question.terms]
     highlight += [list(phrase) for phrases in question.synonyms for phrase in phrases]
     hits: list[SearchHit] = []
@@ -227,13 +234,15 @@ async def _search(conn: Session, question: SearchQuery, named: list[int], limit:
         for rowid in wanted:
             if rowid in by_rowid:
                 add(by_rowid[rowid], HitKind.NAMED, 0.0)
-    joiners = [("AND", HitKind.ALL_WORDS)]
+    stages = [("AND", HitKind.ALL_WORDS, "")]
     if len(question.terms) > 1:
-        joiners.append(("OR", HitKind.ANY_WORD))
-    for joiner, kind in joiners:
+        stages += [("OR", HitKind.ANY_WORD, _ABOUT_COLUMNS), ("OR", HitKind.ANY_WORD, "")]
+    for joiner, kind, columns in stages:
         if len(hits) >= limit:
             break
         expression = match_expression(question.terms, joiner, question.synonyms)
+        if columns:
+            expression = f"{columns}: ({expression})"
         # Ask for enough rows to fill the list after the entries already listed are skipped.
         for row in await conn.fetchall(_SEARCH_SQL, (expression, limit + len(seen))):
             add(row, kind, row["score"])
