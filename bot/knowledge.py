@@ -6,10 +6,12 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from itertools import chain
 from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
@@ -389,6 +391,7 @@ class KnowledgeBase:
         "_prefix_order",
         "_prefix_rank",
         "_single_entry_words",
+        "_spelled_words",
         "_vocabulary",
         "_word_key_totals",
         "_word_keys",
@@ -438,6 +441,8 @@ class KnowledgeBase:
             rank[index] = place
         self._prefix_rank = tuple(rank)
         self._vocabulary = tuple(sorted(word_keys))
+        # Numbers are not misspelled ("1896" is not "1869"): only words with a letter can be a typo's target.
+        self._spelled_words = tuple(word for word in self._vocabulary if not word.isdigit())
         # Running totals of names per vocabulary word, so a prefix's count is one subtraction.
         totals = [0]
         for word in self._vocabulary:
@@ -580,7 +585,7 @@ class KnowledgeBase:
         return {
             known: float(score)
             for known, score, _ in process.extract(
-                word, self._vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=WORD_FUZZY_CUTOFF, limit=10
+                word, self._spelled_words, scorer=fuzz.ratio, processor=None, score_cutoff=WORD_FUZZY_CUTOFF, limit=10
             )
         }
 
@@ -672,31 +677,29 @@ class KnowledgeBase:
         meaningful = [word for word in dict.fromkeys(words) if word not in _NAME_STOPWORDS and len(word) >= 2]
         if not meaningful:
             return
-        per_key: dict[int, int] = {}
-        per_entry: dict[int, set[int]] = {}
+        keys = self._keys
         # One word: the words tier already offered every name it starts; only longer forms are new here.
         prefixes = len(meaningful) > 1
-        for position, word in enumerate(meaningful):
-            for key_index in self._word_matches(word, prefixes=prefixes):
-                per_key[key_index] = per_key.get(key_index, 0) + 1
-                per_entry.setdefault(self._keys[key_index].entry, set()).add(position)
+        matched = [self._word_matches(word, prefixes=prefixes) for word in meaningful]
+        per_key = Counter(chain.from_iterable(matched))
+        # Typed words held by each entry's names: a word counts once per entry, whichever name holds it.
+        per_entry = Counter(chain.from_iterable({keys[key_index].entry for key_index in found} for found in matched))
         needed = max(1, math.ceil(len(meaningful) / 2))
-        best_key: dict[int, int] = {}
+        # Per entry, its name holding the most typed words, then the shortest.
+        best: dict[int, tuple[int, int, int]] = {}
         for key_index, count in per_key.items():
-            entry = self._keys[key_index].entry
-            if len(per_entry[entry]) < needed:
+            name_key = keys[key_index]
+            if per_entry[name_key.entry] < needed:
                 continue
-            current = best_key.get(entry)
-            if current is None or (-count, len(self._keys[key_index].compact)) < (
-                -per_key[current],
-                len(self._keys[current].compact),
-            ):
-                best_key[entry] = key_index
+            candidate = (-count, len(name_key.compact), key_index)
+            current = best.get(name_key.entry)
+            if current is None or candidate < current:
+                best[name_key.entry] = candidate
         typed = sum(len(word) for word in meaningful)
-        for entry, key_index in best_key.items():
-            share = len(per_entry[entry]) / len(meaningful)
+        for entry, (_, length, key_index) in best.items():
+            share = per_entry[entry] / len(meaningful)
             # More of the question matched first; then the name with the least left over.
-            tightness = min(1.0, typed / len(self._keys[key_index].compact))
+            tightness = min(1.0, typed / length)
             offer(key_index, Tier.PARTIAL, 100.0 * share - 10.0 * (1.0 - tightness))
 
     # ---------------------------------------------------------------- full-text questions
