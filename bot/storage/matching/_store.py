@@ -1,4 +1,4 @@
-"""SQL for partner matching: the pool, proposals, teams, pair blocks, deliveries and the staff log."""
+"""Partner matching's reads and writes: the pool, proposals, teams, pair blocks and the staff log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from bot.admin import week_one_ends
@@ -28,15 +28,12 @@ from bot.matching import (
     LineStats,
     ManualPair,
     MatchStatus,
-    Notice,
-    OpenCopy,
     PoolEntry,
     Proposal,
     ProposalUpdate,
     Settlement,
     Team,
     TeamChange,
-    TeamMember,
     Track,
     check_manual_pair,
     other_track,
@@ -52,6 +49,30 @@ from bot.matching import (
     team_after_leaving,
 )
 from bot.storage.db import Database, Session, maybe_stored_time, stored_time
+from bot.storage.matching._delivery import DeliveryRecords
+from bot.storage.matching._rows import (
+    ALL_PENDING_SQL,
+    CANDIDATE_PAGE_SQL,
+    CHOICE_SQL,
+    CHOICES_SQL,
+    FIND_STATE_SQL,
+    LEARNER_COHORT_SQL,
+    PENDING_AS_BACKEND_SQL,
+    PENDING_AS_FRONTEND_SQL,
+    POOL_ENTRY_SQL,
+    POOL_LEAVE_SQL,
+    POOL_PAIR_UPSERT_SQL,
+    POOL_WAITING_UPSERT_SQL,
+    PROPOSAL_BY_ID_SQL,
+    TEAM_JOIN_SQL,
+    TEAM_LEAVE_SQL,
+    choice_of,
+    iso,
+    pool_entry_of,
+    proposal_of,
+    team_member,
+    team_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,192 +85,8 @@ SCAN_LIMIT = 1024
 # When one learner drifted in several ways, the strongest repair wins (leaving ends the team too).
 DRIFT_ORDER: tuple[DriftReason, ...] = ("left", "withdrawn", "moved")
 
-CHOICE_SQL = (
-    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
-    " l.display_name, l.left_at"
-    " FROM announcements a LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id = ?"
-)
-# Lists of ids travel as one JSON parameter, so no statement is ever assembled from pieces.
-CHOICES_SQL = (
-    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
-    " l.display_name, l.left_at"
-    " FROM announcements a LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id IN (SELECT value FROM json_each(?))"
-)
-PROPOSAL_BY_ID_SQL = (
-    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE id = ?"
-)
-# One statement per partial unique index: an OR across the two columns could use neither.
-PENDING_AS_FRONTEND_SQL = (
-    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND frontend_id = ? AND state = 'pending'"
-)
-PENDING_AS_BACKEND_SQL = (
-    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND backend_id = ? AND state = 'pending'"
-)
-ALL_PENDING_SQL = (
-    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE state = 'pending' ORDER BY expires_at, id"
-)
-POOL_ENTRY_SQL = (
-    "SELECT guild_id, user_id, project_key, track, timezone, queued_at, state FROM match_pool"
-    " WHERE guild_id = ? AND user_id = ?"
-)
-# Everything /match find needs to know about the learner, in one read.
-FIND_STATE_SQL = (
-    "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"
-    " l.display_name, l.left_at,"
-    " (SELECT t.team_id FROM team_members t WHERE t.guild_id = a.guild_id AND t.user_id = a.user_id"
-    "  AND t.left_at IS NULL) AS team_id,"
-    " (SELECT r.id FROM proposals r WHERE r.guild_id = a.guild_id AND r.frontend_id = a.user_id"
-    "  AND r.state = 'pending') AS pending_as_frontend,"
-    " (SELECT r.id FROM proposals r WHERE r.guild_id = a.guild_id AND r.backend_id = a.user_id"
-    "  AND r.state = 'pending') AS pending_as_backend,"
-    " p.project_key AS pool_project_key, p.track AS pool_track, p.queued_at AS pool_queued_at"
-    " FROM announcements a"
-    " LEFT JOIN learners l ON l.guild_id = a.guild_id AND l.user_id = a.user_id"
-    " LEFT JOIN match_pool p ON p.guild_id = a.guild_id AND p.user_id = a.user_id"
-    " WHERE a.ended_at IS NULL AND a.guild_id = ? AND a.user_id = ?"
-)
-# The next page of waiting counterparts in line order, straight off match_pool_line, with what the rules need to
-# skip them (a pair block, gone from the server or from this project) and what a proposal shows about them.
-CANDIDATE_PAGE_SQL = (
-    "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at,"
-    " a.project_name, a.repo_url, l.display_name, l.left_at,"
-    " EXISTS (SELECT 1 FROM pair_blocks b WHERE b.guild_id = p.guild_id"
-    "  AND b.user_low = min(p.user_id, :seeker) AND b.user_high = max(p.user_id, :seeker)) AS blocked,"
-    " (a.id IS NULL OR l.left_at IS NOT NULL) AS gone"
-    " FROM match_pool p"
-    " LEFT JOIN announcements a ON a.guild_id = p.guild_id AND a.user_id = p.user_id AND a.ended_at IS NULL"
-    "  AND a.project_key = p.project_key AND a.track = p.track"
-    " LEFT JOIN learners l ON l.guild_id = p.guild_id AND l.user_id = p.user_id"
-    " WHERE p.guild_id = :guild AND p.project_key = :project AND p.track = :track AND p.state = 'waiting'"
-    " AND (p.queued_at, p.user_id) > (:after_time, :after_user)"
-    # Never across cohorts: only those waiting in the seeker's cohort (each entry is written with its cohort).
-    " AND p.cohort_id IS (SELECT s.cohort_id FROM announcements s WHERE s.guild_id = :guild AND s.user_id = :seeker"
-    "  AND s.ended_at IS NULL)"
-    " ORDER BY p.queued_at, p.user_id LIMIT :limit"
-)
-# Both learners of a new proposal leave the line in one statement (the seeker's row may not exist yet).
-# A row of the pool, a proposal, a team or a notice belongs to the cohort of its learner's current announcement
-# (the announcement is what puts a learner in a cohort), named in the INSERT itself.
-LEARNER_COHORT_SQL = (
-    "(SELECT a.cohort_id FROM announcements a WHERE a.guild_id = ? AND a.user_id = ? AND a.ended_at IS NULL)"
-)
-POOL_PAIR_UPSERT_SQL = (
-    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state, cohort_id)"  # noqa: S608
-    f" VALUES (?, ?, ?, ?, ?, ?, 'proposed', {LEARNER_COHORT_SQL}),"
-    f" (?, ?, ?, ?, ?, ?, 'proposed', {LEARNER_COHORT_SQL})"
-    " ON CONFLICT (guild_id, user_id) DO UPDATE SET project_key = excluded.project_key, track = excluded.track,"
-    " timezone = excluded.timezone, queued_at = excluded.queued_at, state = 'proposed'"
-)
-# The board counts a learner as paired on the project of their current choice, which their team's need not be
-# (teams survive a project change): a team membership write RETURNs that project, to mark it stale (BoardCache).
-TEAM_JOIN_SQL = (
-    "INSERT INTO team_members (team_id, guild_id, user_id, track, joined_at) VALUES (?, ?, ?, ?, ?)"
-    " RETURNING (SELECT c.project_key FROM announcements c WHERE c.guild_id = team_members.guild_id"
-    "  AND c.user_id = team_members.user_id AND c.ended_at IS NULL) AS project_key"
-)
-TEAM_LEAVE_SQL = (
-    "UPDATE team_members SET left_at = ? WHERE team_id = ? AND left_at IS NULL"
-    " AND user_id IN (SELECT value FROM json_each(?))"
-    " RETURNING (SELECT c.project_key FROM announcements c WHERE c.guild_id = team_members.guild_id"
-    "  AND c.user_id = team_members.user_id AND c.ended_at IS NULL) AS project_key"
-)
-# A pool entry counts as waiting on its own project (when it is the learner's current choice): a pool write that
-# removes entries RETURNs their projects, to mark them stale.
-POOL_LEAVE_SQL = "DELETE FROM match_pool WHERE guild_id = ? AND user_id = ? RETURNING project_key"
-POOL_WAITING_UPSERT_SQL = (
-    "INSERT INTO match_pool (guild_id, user_id, project_key, track, timezone, queued_at, state, cohort_id)"  # noqa: S608
-    f" VALUES (?, ?, ?, ?, ?, ?, 'waiting', {LEARNER_COHORT_SQL}) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
-    " project_key = excluded.project_key, track = excluded.track, timezone = excluded.timezone,"
-    " queued_at = excluded.queued_at, state = 'waiting'"
-)
 
-
-def iso(moment: datetime) -> str:
-    """One fixed-width UTC format, so timestamps compare correctly as text."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _choice(row: sqlite3.Row) -> Choice:
-    return Choice(
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        project_key=row["project_key"],
-        project_name=row["project_name"],
-        track=cast(Track, row["track"]),
-        timezone=row["timezone"],
-        repo_url=row["repo_url"],
-        display_name=row["display_name"] or "",
-        left=row["left_at"] is not None,
-    )
-
-
-def _proposal(row: sqlite3.Row) -> Proposal:
-    return Proposal(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        project_key=row["project_key"],
-        frontend_id=row["frontend_id"],
-        backend_id=row["backend_id"],
-        frontend_answer=row["frontend_answer"],
-        backend_answer=row["backend_answer"],
-        state=row["state"],
-        created_at=stored_time(row["created_at"]),
-        expires_at=stored_time(row["expires_at"]),
-        closed_at=maybe_stored_time(row["closed_at"]),
-    )
-
-
-def team_member(row: sqlite3.Row) -> TeamMember:
-    return TeamMember(row["user_id"], cast(Track, row["track"]), stored_time(row["joined_at"]))
-
-
-def team_of(row: sqlite3.Row, members: Iterable[TeamMember]) -> Team:
-    """A `teams` row (all its columns but cohort_id) and its current members, oldest first."""
-    return Team(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        project_key=row["project_key"],
-        thread_id=row["thread_id"],
-        proposal_id=row["proposal_id"],
-        created_by=row["created_by"],
-        created_at=stored_time(row["created_at"]),
-        ended_at=maybe_stored_time(row["ended_at"]),
-        members=tuple(members),
-    )
-
-
-def _pool_entry(row: sqlite3.Row) -> PoolEntry:
-    return PoolEntry(
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        project_key=row["project_key"],
-        track=cast(Track, row["track"]),
-        timezone=row["timezone"],
-        queued_at=stored_time(row["queued_at"]),
-        state=row["state"],
-    )
-
-
-async def _all(conn: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-    return await conn.fetchall(sql, params)
-
-
-async def _one(conn: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-    rows = await _all(conn, sql, params)
-    return rows[0] if rows else None
-
-
-async def _insert(conn: Session, sql: str, params: Sequence[Any]) -> int:
-    return await conn.insert(sql, params)
-
-
-class MatchingStore:
+class MatchingStore(DeliveryRecords):
     """Every read and write of matching. Each public write is one transaction (`Database.transact`): the rules in
     bot.matching are pure, so the whole find-and-claim decides inside it and concurrent finds never collide."""
 
@@ -266,11 +103,11 @@ class MatchingStore:
         if not ids:
             return {}
         rows = await self.db.fetchall(CHOICES_SQL, (guild_id, json.dumps(ids)))
-        return {row["user_id"]: _choice(row) for row in rows}
+        return {row["user_id"]: choice_of(row) for row in rows}
 
     async def proposal(self, proposal_id: int) -> Proposal | None:
         row = await self.db.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
-        return None if row is None else _proposal(row)
+        return None if row is None else proposal_of(row)
 
     async def pending_proposal_for(self, guild_id: int, user_id: int) -> Proposal | None:
         return await self.db.query(lambda conn: self._pending_proposal(conn, guild_id, user_id))
@@ -278,7 +115,7 @@ class MatchingStore:
     async def pending_proposals(self) -> list[Proposal]:
         """Every open proposal in every guild, soonest expiry first: what the expiry timers are re-armed from."""
         rows = await self.db.fetchall(ALL_PENDING_SQL)
-        return [_proposal(row) for row in rows]
+        return [proposal_of(row) for row in rows]
 
     async def active_team_for(self, guild_id: int, user_id: int) -> Team | None:
         return await self.db.query(lambda conn: self._active_team(conn, guild_id, user_id))
@@ -340,20 +177,6 @@ class MatchingStore:
             )
         return project_label(project_key, None if row is None else row["project_name"])
 
-    async def deliveries(self, proposal_id: int) -> list[tuple[int, int, int]]:
-        """(user id, channel id, message id) of each learner's copy of a proposal."""
-        rows = await self.db.fetchall(
-            "SELECT user_id, channel_id, message_id FROM proposal_deliveries WHERE proposal_id = ? ORDER BY user_id",
-            (proposal_id,),
-        )
-        return [(row["user_id"], row["channel_id"], row["message_id"]) for row in rows]
-
-    async def fallback_thread(self, guild_id: int, user_id: int) -> int | None:
-        row = await self.db.fetchone(
-            "SELECT thread_id FROM dm_fallback_threads WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-        )
-        return None if row is None else int(row["thread_id"])
-
     async def drifted(self) -> list[Drift]:
         """Learners whose pool entry, pending proposal or team no longer fits their announcement (or who left).
 
@@ -403,8 +226,8 @@ class MatchingStore:
         """Join the pool and claim a counterpart, all in one write transaction: concurrent finds never share one."""
 
         async def body(conn: Session) -> FindResult:
-            state = await _one(conn, FIND_STATE_SQL, (guild_id, user_id))
-            choice = require_choice(None if state is None else _choice(state))
+            state = await conn.fetchone(FIND_STATE_SQL, (guild_id, user_id))
+            choice = require_choice(None if state is None else choice_of(state))
             assert state is not None  # noqa: S101 - require_choice raised otherwise
             if state["team_id"] is not None:
                 return FindResult(kind="partnered", choice=choice, team=await self._team(conn, state["team_id"]))
@@ -448,10 +271,10 @@ class MatchingStore:
         """Close a proposal whose time is up; None if it was already answered or is not due yet."""
 
         async def body(conn: Session) -> ProposalUpdate | None:
-            row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+            row = await conn.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
             if row is None:
                 return None
-            proposal = _proposal(row)
+            proposal = proposal_of(row)
             if not proposal.is_due(now):
                 return None
             return await self._settle(conn, proposal, settle_expiry(proposal), now)
@@ -528,8 +351,7 @@ class MatchingStore:
             first_choice = await self._choice(conn, guild_id, first)
             second_choice = await self._choice(conn, guild_id, second)
             low, high = pair_key(first, second)
-            block = await _one(
-                conn,
+            block = await conn.fetchone(
                 "SELECT reason FROM pair_blocks WHERE guild_id = ? AND user_low = ? AND user_high = ?",
                 (guild_id, low, high),
             )
@@ -582,8 +404,7 @@ class MatchingStore:
         cohort's leftovers in that cohort's teams, if given (None: the guild of a server with no cohort)."""
 
         async def body(conn: Session) -> LeftoverRun:
-            pool_rows = await _all(
-                conn,
+            pool_rows = await conn.fetchall(
                 "SELECT p.guild_id, p.user_id, p.project_key, p.track, p.timezone, p.queued_at, p.state"
                 " FROM match_pool p"
                 " WHERE p.guild_id = ? AND p.state = 'waiting' AND p.cohort_id IS COALESCE(?, p.cohort_id)"
@@ -593,10 +414,9 @@ class MatchingStore:
                 "  AND l.left_at IS NOT NULL)",
                 (guild_id, cohort_id),
             )
-            pool = [_pool_entry(row) for row in pool_rows]
+            pool = [pool_entry_of(row) for row in pool_rows]
             # Every project's teams, not only the pool's: learners left alone are offered seats elsewhere.
-            team_projects = await _all(
-                conn,
+            team_projects = await conn.fetchall(
                 "SELECT DISTINCT project_key FROM teams WHERE guild_id = ? AND ended_at IS NULL"
                 " AND cohort_id IS COALESCE(?, cohort_id)",
                 (guild_id, cohort_id),
@@ -632,75 +452,45 @@ class MatchingStore:
 
         return await self.db.transact(body)
 
-    async def set_team_thread(self, team_id: int, thread_id: int) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute("UPDATE teams SET thread_id = ? WHERE id = ?", (thread_id, team_id))
-
-        return await self.db.transact(body)
-
-    async def record_delivery(self, proposal_id: int, user_id: int, channel_id: int, message_id: int, via: str) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute(
-                "INSERT INTO proposal_deliveries (proposal_id, user_id, channel_id, message_id, via)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id, user_id) DO UPDATE SET"
-                " channel_id = excluded.channel_id, message_id = excluded.message_id, via = excluded.via",
-                (proposal_id, user_id, channel_id, message_id, via),
-            )
-
-        return await self.db.transact(body)
-
-    async def save_fallback_thread(self, guild_id: int, user_id: int, thread_id: int, now: datetime) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute(
-                "INSERT INTO dm_fallback_threads (guild_id, user_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (guild_id, user_id) DO UPDATE SET thread_id = excluded.thread_id,"
-                " created_at = excluded.created_at",
-                (guild_id, user_id, thread_id, iso(now)),
-            )
-
-        return await self.db.transact(body)
-
     # ----------------------------------------------------------------------------------------- internals
 
     async def _choice(self, conn: Session, guild_id: int, user_id: int) -> Choice | None:
-        row = await _one(conn, CHOICE_SQL, (guild_id, user_id))
-        return None if row is None else _choice(row)
+        row = await conn.fetchone(CHOICE_SQL, (guild_id, user_id))
+        return None if row is None else choice_of(row)
 
     async def _choices(self, conn: Session, guild_id: int, user_ids: Sequence[int]) -> dict[int, Choice]:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
-        rows = await _all(conn, CHOICES_SQL, (guild_id, json.dumps(ids)))
-        return {row["user_id"]: _choice(row) for row in rows}
+        rows = await conn.fetchall(CHOICES_SQL, (guild_id, json.dumps(ids)))
+        return {row["user_id"]: choice_of(row) for row in rows}
 
     async def _pool_entry(self, conn: Session, guild_id: int, user_id: int) -> PoolEntry | None:
-        row = await _one(conn, POOL_ENTRY_SQL, (guild_id, user_id))
-        return None if row is None else _pool_entry(row)
+        row = await conn.fetchone(POOL_ENTRY_SQL, (guild_id, user_id))
+        return None if row is None else pool_entry_of(row)
 
     async def _proposal_row(self, conn: Session, proposal_id: int) -> Proposal:
-        row = await _one(conn, PROPOSAL_BY_ID_SQL, (proposal_id,))
+        row = await conn.fetchone(PROPOSAL_BY_ID_SQL, (proposal_id,))
         if row is None:
             raise NotFound("That proposal no longer exists.")
-        return _proposal(row)
+        return proposal_of(row)
 
     async def _pending_proposal(self, conn: Session, guild_id: int, user_id: int) -> Proposal | None:
         for sql in (PENDING_AS_FRONTEND_SQL, PENDING_AS_BACKEND_SQL):
-            row = await _one(conn, sql, (guild_id, user_id))
+            row = await conn.fetchone(sql, (guild_id, user_id))
             if row is not None:
-                return _proposal(row)
+                return proposal_of(row)
         return None
 
     async def _team(self, conn: Session, team_id: int) -> Team | None:
-        row = await _one(
-            conn,
+        row = await conn.fetchone(
             "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at"
             " FROM teams WHERE id = ?",
             (team_id,),
         )
         if row is None:
             return None
-        members = await _all(
-            conn,
+        members = await conn.fetchall(
             "SELECT user_id, track, joined_at FROM team_members WHERE team_id = ? AND left_at IS NULL"
             " ORDER BY joined_at, user_id",
             (team_id,),
@@ -708,8 +498,7 @@ class MatchingStore:
         return team_of(row, (team_member(member) for member in members))
 
     async def _active_team(self, conn: Session, guild_id: int, user_id: int) -> Team | None:
-        row = await _one(
-            conn,
+        row = await conn.fetchone(
             "SELECT team_id FROM team_members WHERE guild_id = ? AND user_id = ? AND left_at IS NULL",
             (guild_id, user_id),
         )
@@ -721,8 +510,7 @@ class MatchingStore:
         if not projects:
             return []
         keys = sorted(projects)
-        rows = await _all(
-            conn,
+        rows = await conn.fetchall(
             "SELECT id FROM teams WHERE guild_id = ? AND ended_at IS NULL AND cohort_id IS COALESCE(?, cohort_id)"
             " AND project_key IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
             (guild_id, cohort_id, json.dumps(keys)),
@@ -731,7 +519,7 @@ class MatchingStore:
         return [team for team in teams if team is not None]
 
     async def _blocks_among(self, conn: Session, guild_id: int, people: set[int]) -> set[tuple[int, int]]:
-        rows = await _all(conn, "SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
+        rows = await conn.fetchall("SELECT user_low, user_high FROM pair_blocks WHERE guild_id = ?", (guild_id,))
         return {
             (row["user_low"], row["user_high"])
             for row in rows
@@ -741,8 +529,7 @@ class MatchingStore:
     async def _labels(self, conn: Session, guild_id: int, projects: set[str]) -> dict[str, str]:
         labels: dict[str, str] = {}
         for key in sorted(projects):
-            row = await _one(
-                conn,
+            row = await conn.fetchone(
                 "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ? AND ended_at IS NULL"
                 " LIMIT 1",
                 (guild_id, key),
@@ -752,8 +539,7 @@ class MatchingStore:
 
     async def _line_stats(self, conn: Session, entry: PoolEntry, skipped: int = 0) -> LineStats:
         queued = iso(entry.queued_at)
-        row = await _one(
-            conn,
+        row = await conn.fetchone(
             "SELECT COALESCE(SUM(track = 'frontend'), 0) AS frontend, COALESCE(SUM(track = 'backend'), 0) AS backend,"
             " COALESCE(SUM(track = ? AND (queued_at < ? OR (queued_at = ? AND user_id < ?))), 0) AS ahead"
             " FROM match_pool WHERE guild_id = ? AND project_key = ? AND state = 'waiting'",
@@ -785,8 +571,7 @@ class MatchingStore:
         gone: list[int] = []
         after_time, after_user, page_size = "", 0, FIRST_PAGE
         while len(rows_by_user) < SCAN_LIMIT:
-            rows = await _all(
-                conn,
+            rows = await conn.fetchall(
                 CANDIDATE_PAGE_SQL,
                 {
                     "seeker": seeker.user_id,
@@ -852,8 +637,7 @@ class MatchingStore:
             (seeker.user_id, chosen.user_id) if seeker.track == "frontend" else (chosen.user_id, seeker.user_id)
         )
         expires = proposal_expiry(now, await self._ttl_hours(conn, seeker.guild_id, now))
-        proposal_id = await _insert(
-            conn,
+        proposal_id = await conn.insert(
             "INSERT INTO proposals (guild_id, project_key, frontend_id, backend_id, state, created_at, expires_at,"  # noqa: S608
             f" cohort_id) VALUES (?, ?, ?, ?, 'pending', ?, ?, {LEARNER_COHORT_SQL})",
             (seeker.guild_id, seeker.project_key, frontend, backend, iso(now), iso(expires), seeker.guild_id, frontend),
@@ -870,12 +654,12 @@ class MatchingStore:
             created_at=now,
             expires_at=expires,
         )
-        return proposal, _choice(partner), search.skipped
+        return proposal, choice_of(partner), search.skipped
 
     async def _ttl_hours(self, conn: Session, guild_id: int, now: datetime) -> float:
         if not self.shorten_expiry:
             return self.proposal_ttl_hours
-        row = await _one(conn, "SELECT cohort_start, timezone FROM guild_config WHERE guild_id = ?", (guild_id,))
+        row = await conn.fetchone("SELECT cohort_start, timezone FROM guild_config WHERE guild_id = ?", (guild_id,))
         week_ends = None if row is None else week_one_ends(date.fromisoformat(row["cohort_start"]), row["timezone"])
         return proposal_ttl_hours(now, week_ends, self.proposal_ttl_hours)
 
@@ -932,8 +716,7 @@ class MatchingStore:
             await self._leave_pool(conn, guild_id, user)
         for user in settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
-            requeued = await _all(
-                conn,
+            requeued = await conn.fetchall(
                 "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ? RETURNING project_key",
                 (guild_id, user),
             )
@@ -964,7 +747,7 @@ class MatchingStore:
         )
 
     async def _leave_pool(self, conn: Session, guild_id: int, user_id: int) -> None:
-        left = await _all(conn, POOL_LEAVE_SQL, (guild_id, user_id))
+        left = await conn.fetchall(POOL_LEAVE_SQL, (guild_id, user_id))
         conn.board_changed(guild_id, [row["project_key"] for row in left])
 
     async def _create_team(
@@ -980,8 +763,7 @@ class MatchingStore:
     ) -> Team:
         # A team made from a proposal is in the proposal's cohort; one made by staff, in its first member's.
         first = members[0][0] if members else None
-        team_id = await _insert(
-            conn,
+        team_id = await conn.insert(
             "INSERT INTO teams (guild_id, project_key, proposal_id, created_by, created_at, cohort_id)"  # noqa: S608
             " VALUES (?, ?, ?, ?, ?,"
             f" COALESCE((SELECT p.cohort_id FROM proposals p WHERE p.id = ?), {LEARNER_COHORT_SQL}))",
@@ -995,11 +777,10 @@ class MatchingStore:
         return created
 
     async def _add_member(self, conn: Session, team: Team, user_id: int, track: Track, now: datetime) -> None:
-        joined = await _all(conn, TEAM_JOIN_SQL, (team.id, team.guild_id, user_id, track, iso(now)))
+        joined = await conn.fetchall(TEAM_JOIN_SQL, (team.id, team.guild_id, user_id, track, iso(now)))
         conn.board_changed(team.guild_id, [row["project_key"] for row in joined])
         await self._leave_pool(conn, team.guild_id, user_id)
-        rows = await _all(
-            conn,
+        rows = await conn.fetchall(
             "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
             (team.id, user_id),
         )
@@ -1012,7 +793,7 @@ class MatchingStore:
         change = team_after_leaving(team, user_id)
         leaving = [user_id, *(member.user_id for member in change.remaining)] if change.ends else [user_id]
         # Everyone still in a team that ends is in `leaving`: ending it changes no one else's count.
-        left = await _all(conn, TEAM_LEAVE_SQL, (iso(now), team.id, json.dumps(leaving)))
+        left = await conn.fetchall(TEAM_LEAVE_SQL, (iso(now), team.id, json.dumps(leaving)))
         conn.board_changed(team.guild_id, [row["project_key"] for row in left])
         if change.ends:
             await conn.execute("UPDATE teams SET ended_at = ? WHERE id = ?", (iso(now), team.id))
@@ -1073,8 +854,7 @@ class MatchingStore:
             if choice is None or choice.left:
                 unannounced.append(user)
                 continue
-            front = await _one(
-                conn,
+            front = await conn.fetchone(
                 "SELECT MIN(queued_at) AS front FROM match_pool"
                 " WHERE guild_id = ? AND project_key = ? AND track = ? AND state = 'waiting'",
                 (team.guild_id, choice.project_key, choice.track),
@@ -1099,58 +879,11 @@ class MatchingStore:
             unannounced=tuple(unannounced),
         )
 
-    # ----------------------------------------------------------------------------------------- retried delivery
-
-    async def add_notice(
-        self, guild_id: int, user_id: int, content: str, now: datetime, team_id: int | None = None
-    ) -> Notice:
-        """Keep a notice until Discord accepts it, so a refusal or a restart before sending does not lose it."""
-
-        async def body(conn: Session) -> int:
-            return await _insert(
-                conn,
-                "INSERT INTO matching_notices (guild_id, user_id, content, team_id, created_at, cohort_id)"  # noqa: S608
-                f" VALUES (?, ?, ?, ?, ?, {LEARNER_COHORT_SQL})",
-                (guild_id, user_id, content, team_id, iso(now), guild_id, user_id),
-            )
-
-        notice_id = await self.db.transact(body)
-        return Notice(notice_id, guild_id, user_id, content, now, 0, team_id)
-
-    async def unsent_notices(self) -> list[Notice]:
-        rows = await self.db.fetchall(
-            "SELECT id, guild_id, user_id, content, team_id, created_at, tries FROM matching_notices ORDER BY id"
-        )
-        return [
-            Notice(
-                id=row["id"],
-                guild_id=row["guild_id"],
-                user_id=row["user_id"],
-                content=row["content"],
-                created_at=stored_time(row["created_at"]),
-                tries=row["tries"],
-                team_id=row["team_id"],
-            )
-            for row in rows
-        ]
-
-    async def notice_tried(self, notice_id: int, *, done: bool) -> None:
-        """Done (sent, or given up on): the notice goes; otherwise one more refused try is counted."""
-
-        async def body(conn: Session) -> None:
-            if done:
-                await conn.execute("DELETE FROM matching_notices WHERE id = ?", (notice_id,))
-            else:
-                await conn.execute("UPDATE matching_notices SET tries = tries + 1 WHERE id = ?", (notice_id,))
-
-        return await self.db.transact(body)
-
     async def threadless_teams(self) -> list[tuple[Team, int]]:
         """Active teams that have no thread yet, with how often Discord refused to open one."""
 
         async def body(conn: Session) -> list[tuple[Team, int]]:
-            rows = await _all(
-                conn,
+            rows = await conn.fetchall(
                 "SELECT id, thread_tries FROM teams WHERE ended_at IS NULL AND thread_id IS NULL"
                 " ORDER BY created_at, id",
             )
@@ -1162,48 +895,3 @@ class MatchingStore:
             return found
 
         return await self.db.query(body)
-
-    async def thread_refused(self, team_id: int) -> None:
-        async def body(conn: Session) -> None:
-            await conn.execute("UPDATE teams SET thread_tries = thread_tries + 1 WHERE id = ?", (team_id,))
-
-        return await self.db.transact(body)
-
-    async def open_copies(self, proposal_id: int | None = None) -> list[OpenCopy]:
-        """Copies of closed proposals that still show buttons (of one proposal, or of all of them)."""
-        rows = await self.db.fetchall(
-            "SELECT d.proposal_id, d.user_id, d.channel_id, d.message_id, d.close_tries, p.closed_at"
-            " FROM proposal_deliveries d JOIN proposals p ON p.id = d.proposal_id"
-            " WHERE d.closed_at IS NULL AND p.state <> 'pending' AND (:proposal IS NULL OR d.proposal_id = :proposal)"
-            " ORDER BY d.proposal_id, d.user_id",
-            {"proposal": proposal_id},
-        )
-        return [
-            OpenCopy(
-                proposal_id=row["proposal_id"],
-                user_id=row["user_id"],
-                channel_id=row["channel_id"],
-                message_id=row["message_id"],
-                closed_at=maybe_stored_time(row["closed_at"]) or datetime.min.replace(tzinfo=UTC),
-                tries=row["close_tries"],
-            )
-            for row in rows
-        ]
-
-    async def copy_tried(self, proposal_id: int, message_id: int, now: datetime, *, closed: bool) -> None:
-        """Closed (its buttons are gone, or the message is): recorded; otherwise one more refused try is counted."""
-
-        async def body(conn: Session) -> None:
-            if closed:
-                await conn.execute(
-                    "UPDATE proposal_deliveries SET closed_at = ? WHERE proposal_id = ? AND message_id = ?",
-                    (iso(now), proposal_id, message_id),
-                )
-            else:
-                await conn.execute(
-                    "UPDATE proposal_deliveries SET close_tries = close_tries + 1"
-                    " WHERE proposal_id = ? AND message_id = ?",
-                    (proposal_id, message_id),
-                )
-
-        return await self.db.transact(body)
