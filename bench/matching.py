@@ -6,15 +6,15 @@ scans a long line and (almost always) proposes someone. The baseline command is 
 
 from __future__ import annotations
 
-import gc
 import random
 import sqlite3
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 
@@ -23,10 +23,11 @@ from bench.report import Goal, Report, Spread, number, ratio
 from bench.seed import Population, ProjectSlot, cohort_start, create_schema, seed
 from bot.checkins import CheckinRules, TeamPlan, plan_team
 from bot.storage.checkins import PAGE, CheckinStore
-from bot.storage.db import Database
+from bot.storage.db import Database, Params, Session
 from bot.storage.matching import MatchingStore, iso
 
 SECTION = "matching"
+T = TypeVar("T")
 GOAL_P99_MS = 10.0
 # One check-in pass reads every active team with its rounds, answers and offers, a page of teams per read, and
 # decides what is due. It runs in the background; what commands feel is the database held for one page.
@@ -135,29 +136,26 @@ async def measure_checkin_pass(report: Report, sizes: Sizes, baseline: Spread) -
         seed(settings.db_path, GUILD_ID, population, content_dir=CONTENT_DIR, now=VIRTUAL_EPOCH)
         rules = CheckinRules()
         seed_checkins(settings.db_path, rules)
-        # A bot once ready leaves what it holds out of later collections (bot.app.freeze_start_up); so does this
-        # process, whatever earlier sections left behind, or a full collection walking it lands inside a page.
-        gc.collect()
-        gc.freeze()
-        database = Database(settings.db_path)
+        database = HoldTimer(settings.db_path)
         await database.connect()
         try:
             store = CheckinStore(database, MatchingStore(database))
             now = VIRTUAL_EPOCH + rules.first_after + rules.every + rules.quiet_after
             samples: list[float] = []
             page_reads: list[float] = []
-            due = 0
+            page_holds: list[float] = []
             for _ in range(PASS_RUNS):
                 started = time.perf_counter()
                 pages = store.pages()
                 due = 0
                 while True:
-                    reading = time.perf_counter()
+                    reading, held = time.perf_counter(), database.held_ms
                     try:
                         page = await anext(pages)
                     except StopAsyncIteration:
                         break
                     page_reads.append((time.perf_counter() - reading) * 1000)
+                    page_holds.append(database.held_ms - held)
                     # Like the bot's pass, each page is decided and let go before the next is read.
                     due += sum(1 for team in page if _has_work(plan_team(team, now, rules)))
                 samples.append((time.perf_counter() - started) * 1000)
@@ -165,14 +163,36 @@ async def measure_checkin_pass(report: Report, sizes: Sizes, baseline: Spread) -
             await database.close()
     spread = Spread.of(samples)
     reads = Spread.of(page_reads)
+    holds = Spread.of(page_holds)
     report.detail(
         f"check-in pass over {sizes.teams:,} teams (2 rounds each): p50 {number(spread.p50)} ms, "
         f"slowest {number(max(samples))} ms ({spread.count} passes); {due} teams had something to post or offer; "
-        f"one page of {PAGE} teams holds the database p50 {number(reads.p50)} ms, "
-        f"at most {number(max(page_reads))} ms"
+        f"one page of {PAGE} teams holds the database p50 {number(holds.p50)} ms, p99 {number(holds.p99)} ms, "
+        f"at most {number(max(page_holds))} ms; reading and building it takes p50 {number(reads.p50)} ms, "
+        f"p99 {number(reads.p99)} ms"
     )
-    report.check(Goal(SECTION, "check-in pass: database held per page p99", reads.p99, GOAL_PAGE_MS, "ms"))
+    report.check(Goal(SECTION, "check-in pass: database held per page p99", holds.p99, GOAL_PAGE_MS, "ms"))
     report.summary(f"check-in pass ({sizes.teams:,} teams)", spread.p50, "ms", ratio(spread.p50, baseline.p50))
+
+
+class HoldTimer(Database):
+    """The database, counting how long its callers hold it (its one lock) through the two calls a page makes."""
+
+    held_ms = 0.0
+
+    async def query(self, body: Callable[[Session], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        try:
+            return await super().query(body)
+        finally:
+            self.held_ms += (time.perf_counter() - started) * 1000
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        started = time.perf_counter()
+        try:
+            return await super().fetchall(sql, params)
+        finally:
+            self.held_ms += (time.perf_counter() - started) * 1000
 
 
 def _has_work(plan: TeamPlan) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import hashlib
 import json
 import logging
@@ -238,7 +237,6 @@ class NexusBot(commands.Bot):
         # on_ready fires again after every reconnect: it must never start work, only log.
         if not self.ready_once:
             self.ready_once = True
-            freeze_start_up()
             log.info("ready as %s in %d guilds", self.user, len(self.guilds))
         else:
             log.info("reconnected; %d guilds", len(self.guilds))
@@ -271,19 +269,6 @@ class NexusBot(commands.Bot):
         self.scheduler.shutdown()
         await super().close()
         await self.db.close()
-
-
-def freeze_start_up() -> None:
-    """Leave what start-up built (modules, content, the member cache) out of every later garbage collection.
-
-    It lives as long as the process, yet a full collection walked all of it again: a pause of about 50 ms with
-    nothing but the bot's imports, landing inside whatever held the database at that moment (a check-in page held
-    it 161 ms at p99; 26 ms at most once frozen, docs/benchmarks.md, section 3). Once per process: a second bot
-    in the same process (tests) would freeze the first one's garbage.
-    """
-    if gc.get_freeze_count() == 0:
-        gc.collect()
-        gc.freeze()
 
 
 def create_bot(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> NexusBot:

@@ -4,7 +4,6 @@ configured channel, and a stop between two writes (repaired at the next start-up
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import discord
@@ -73,16 +72,6 @@ async def test_ready_firing_again_starts_nothing_twice(world: World) -> None:
     # Nothing was sent again: no proposal copies, no reminder posts, no recovery run.
     assert len([entry for entry in world.env.http_requests if entry.method == "POST"]) == sent_before
     assert world.env.bot.is_ready()
-
-
-async def test_what_start_up_built_is_left_out_of_later_collections(simcord_env: Any, settings: Settings) -> None:
-    await build_world(simcord_env)
-    gc.unfreeze()  # this process may have frozen already, for an earlier test's bot
-    assert gc.get_freeze_count() == 0
-    await restart(simcord_env, settings)
-    assert simcord_env.bot.is_ready()
-    # Everything alive once the bot was ready (its modules, content and caches) is out of the collector's walk.
-    assert gc.get_freeze_count() > 10_000
 
 
 # ------------------------------------------------------------------------------------ storage refusing writes

@@ -9,7 +9,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from bot.checkins import (
     AnswerCounts,
@@ -62,8 +62,11 @@ OFFERS_SQL = (
     "SELECT team_id, user_id, state, nonce, offered_at, ask_again_at, tries FROM checkin_offers"
     " WHERE team_id IN (SELECT value FROM json_each(:ids))"
 )
-# A pass reads this many teams per read transaction, so it never holds the database for long at a time.
-PAGE = 200
+# A pass reads this many teams per read transaction, so it never holds the database for long at a time. At 200,
+# a page's objects lived long enough to be promoted to the oldest generation, full collections followed every
+# dozen pages and one landed inside a page's reads every few passes (p99 161 ms held at 10,000 teams); at 50 the
+# page is gone before a collection sees it (p99 7 ms, docs/benchmarks.md, section 3).
+PAGE = 50
 
 
 def _offer(row: sqlite3.Row) -> Offer:
@@ -78,19 +81,39 @@ def _offer(row: sqlite3.Row) -> Offer:
     )
 
 
-async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
-    """These teams (if their check-ins run) with their check-ins, answers and offers, in five reads."""
+class _PageRows(NamedTuple):
+    teams: list[sqlite3.Row]
+    members: list[sqlite3.Row]
+    checkins: list[sqlite3.Row]
+    answers: list[sqlite3.Row]
+    offers: list[sqlite3.Row]
+
+
+async def _read(conn: Session, team_ids: Sequence[int]) -> _PageRows:
+    """These teams' rows (if their check-ins run), with their check-ins, answers and offers, in five reads."""
     params = {"ids": json.dumps(list(team_ids))}
+    return _PageRows(
+        teams=await conn.fetchall(TEAMS_SQL, params),
+        members=await conn.fetchall(MEMBERS_SQL, params),
+        checkins=await conn.fetchall(CHECKINS_SQL, params),
+        answers=await conn.fetchall(ANSWERS_SQL, params),
+        offers=await conn.fetchall(OFFERS_SQL, params),
+    )
+
+
+def _build(rows: _PageRows) -> list[TeamCheckins]:
+    """The teams of a page, built once the database is free again: building is most of a page's time, and a
+    garbage collection landing in it would otherwise hold the database too (docs/benchmarks.md, section 3)."""
     members: dict[int, list[TeamMember]] = defaultdict(list)
-    for row in await conn.fetchall(MEMBERS_SQL, params):
+    for row in rows.members:
         members[row["team_id"]].append(team_member(row))
     answers: dict[int, dict[int, CheckinAnswer]] = defaultdict(dict)
     answered_at: dict[int, dict[int, datetime]] = defaultdict(dict)
-    for row in await conn.fetchall(ANSWERS_SQL, params):
+    for row in rows.answers:
         answers[row["checkin_id"]][row["user_id"]] = cast(CheckinAnswer, row["answer"])
         answered_at[row["checkin_id"]][row["user_id"]] = stored_time(row["answered_at"])
     checkins: dict[int, list[Checkin]] = defaultdict(list)
-    for row in await conn.fetchall(CHECKINS_SQL, params):
+    for row in rows.checkins:
         checkins[row["team_id"]].append(
             Checkin(
                 id=row["id"],
@@ -106,13 +129,18 @@ async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
             )
         )
     offers: dict[int, dict[int, Offer]] = defaultdict(dict)
-    for row in await conn.fetchall(OFFERS_SQL, params):
+    for row in rows.offers:
         offers[row["team_id"]][row["user_id"]] = _offer(row)
     found: list[TeamCheckins] = []
-    for row in await conn.fetchall(TEAMS_SQL, params):
+    for row in rows.teams:
         team = team_of(row, members.get(row["id"], ()))
         found.append(TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {})))
     return found
+
+
+async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:
+    """Read and built in one go, for a write that decides on what it reads inside its transaction."""
+    return _build(await _read(conn, team_ids))
 
 
 async def _running(conn: Session, team_ids: Sequence[int]) -> list[int]:
@@ -144,10 +172,10 @@ class CheckinStore:
         return [team for page in pages for team in page]
 
     async def team(self, team_id: int) -> TeamCheckins | None:
-        async def body(conn: Session) -> list[TeamCheckins]:
-            return await _load(conn, await _running(conn, [team_id]))
+        async def body(conn: Session) -> _PageRows:
+            return await _read(conn, await _running(conn, [team_id]))
 
-        found = await self.db.query(body)
+        found = _build(await self.db.query(body))
         return found[0] if found else None
 
     async def pages(
@@ -167,10 +195,10 @@ class CheckinStore:
             if not ids:
                 return
 
-            async def body(conn: Session, page: list[int] = ids) -> list[TeamCheckins]:
-                return await _load(conn, page)
+            async def body(conn: Session, page: list[int] = ids) -> _PageRows:
+                return await _read(conn, page)
 
-            yield await self.db.query(body)
+            yield _build(await self.db.query(body))
             after = ids[-1]
 
     async def attention(
