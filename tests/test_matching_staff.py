@@ -145,3 +145,42 @@ async def test_proposal_dm_after_staff_run_is_untouched(world: World) -> None:
     result = await world.staff.slash(world.channel, "match run")
     assert "Seated 0 learners as third members; 0 still alone." in result.response.content
     assert proposal_dm(backend).components
+
+
+async def test_run_shows_staff_its_progress_while_it_tells_many_learners_still_alone(world: World) -> None:
+    alone = [world.add_learner(f"solo{number}") for number in range(12)]
+    for member in alone:
+        await announce(world, member, "backend")
+        await member.slash(world.channel, "match find")
+
+    result = await world.staff.slash(world.channel, "match run")
+
+    edits = [
+        entry.json["content"]
+        for entry in world.env.http_requests
+        if entry.method == "PATCH" and entry.path.endswith("/messages/@original") and entry.json
+    ]
+    progress = [text for text in edits if text.startswith("⏳")]
+    # A line before the first DM and one before each later one (12 is under twenty: no step is skipped).
+    assert progress[0] == "⏳ Seated 0 learners as third members. Telling the 12 still alone where they stand: 0/12…"
+    assert progress[-1].endswith("11/12…") and len(progress) == 12
+    # The summary replaces the progress line, in the same private message.
+    assert result.ephemeral and not result.followups
+    assert result.response.content.startswith("Seated 0 learners as third members; 12 still alone.")
+    for member in alone:
+        assert "No partner yet on **Job Board**" in dms(member)[-1].content
+
+
+async def test_run_progress_refused_by_discord_loses_no_dm_and_still_shows_the_summary(world: World) -> None:
+    alone = [world.add_learner(f"solo{number}") for number in range(10)]
+    for member in alone:
+        await announce(world, member, "backend")
+        await member.slash(world.channel, "match find")
+    world.env.inject_error("PATCH", "/webhooks/*/*/messages/@original", status=500, times=100)
+
+    result = await world.staff.slash(world.channel, "match run")
+
+    # Still "thinking" (no edit was taken): the summary comes as the follow-up that replaces it.
+    assert result.response.content.startswith("Seated 0 learners as third members; 10 still alone.")
+    for member in alone:
+        assert "No partner yet on **Job Board**" in dms(member)[-1].content

@@ -17,6 +17,7 @@ from bot.cooldowns import Cooldown
 from bot.errors import InvalidInput, NotFound
 from bot.matching import AUTO_SEAT_EVERY, DRIFT_TEXT, Answer, Drift, alone_to_tell, next_auto_seat, seat_cutoff
 from bot.projects import ProjectNames
+from bot.reminders import progress_every
 from bot.storage.checkins import CheckinStore
 from bot.storage.cohorts import CohortClosing, CohortMove
 from bot.storage.matching import MatchingStore
@@ -46,6 +47,7 @@ from cogs.matching._formatting import (
     format_closed,
     format_find,
     format_run,
+    format_run_progress,
     format_status,
 )
 from cogs.matching._views import Action, bind_proposal_button, bind_thread_button, thread_view
@@ -57,6 +59,8 @@ UNPAIR_CONFIRM_SECONDS = 120
 # One job per run, named by guild and time: a date job re-armed under its own name from inside itself would be
 # removed by the scheduler as it finishes.
 AUTO_SEAT_JOB = "matching-auto-seat:{}:"
+# /match run shows its progress once it has at least this many learners still alone to tell.
+RUN_PROGRESS_FROM = 10
 
 
 class MatchingCog(commands.Cog):
@@ -367,11 +371,32 @@ class MatchingCog(commands.Cog):
             len(result.plan.alone),
         )
         await self.delivery.announce_joins(result)
-        for alone in result.plan.alone:
-            await self.delivery.notify(guild.id, alone.user_id, format_alone(alone, result, self.project_names))
-        people = [join.user_id for join in result.plan.joins] + [alone.user_id for alone in result.plan.alone]
+        alone = result.plan.alone
+        # One DM per learner still alone: past a handful, staff see how far it has got instead of "thinking…".
+        progress = len(alone) >= RUN_PROGRESS_FROM
+        every = progress_every(len(alone))
+        for told, learner in enumerate(alone):
+            if progress and told % every == 0:
+                await self.show_run(interaction, format_run_progress(result, told))
+            await self.delivery.notify(guild.id, learner.user_id, format_alone(learner, result, self.project_names))
+        people = [join.user_id for join in result.plan.joins] + [learner.user_id for learner in alone]
         names = {user: self.delivery.name_of(guild.id, user) for user in people}
-        await interaction.followup.send(format_run(result, names, self.project_names), ephemeral=True)
+        await self.show_run(interaction, format_run(result, names, self.project_names), final=True)
+
+    async def show_run(self, interaction: Interaction, text: str, *, final: bool = False) -> None:
+        """/match run's one message: its progress, then its summary."""
+        try:
+            await interaction.edit_original_response(content=text)
+        except discord.HTTPException:
+            log.warning(
+                "could not show /match run's %s guild=%s",
+                "summary" if final else "progress",
+                interaction.guild_id,
+                exc_info=True,
+            )
+            if final:
+                # Every DM was sent already; the summary still reaches staff as a message of its own if it can.
+                await interaction.followup.send(text, ephemeral=True)
 
     # -------------------------------------------------------------------------------------- buttons
 

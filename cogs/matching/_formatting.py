@@ -245,6 +245,14 @@ def format_alone(alone: AloneLearner, run: LeftoverRun, project_names: ProjectNa
     return text
 
 
+def format_run_progress(run: LeftoverRun, told: int) -> str:
+    """The line staff watch while /match run tells each learner still alone where they stand, one DM at a time;
+    the summary (format_run) replaces it at the end."""
+    total = len(run.plan.alone)
+    seated = f"Seated {plural(len(run.plan.joins), 'learner')} as third members."
+    return f"⏳ {seated} Telling the {total} still alone where they stand: {told}/{total}…"
+
+
 def format_run(run: LeftoverRun, names: Mapping[int, str], project_names: ProjectNames) -> str:
     lines = [f"Seated {plural(len(run.plan.joins), 'learner')} as third members; {len(run.plan.alone)} still alone."]
     for join in run.plan.joins:
