@@ -15,6 +15,7 @@ until the answer (or ANSWER_TIMEOUT) and lets it run afterwards; nothing else ab
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import time
@@ -109,6 +110,19 @@ class LatencyProbe:
         self._env = env
         self._settle = env._settle_internal
         env._settle_internal = self._settle_after_answer
+        # Full garbage collections (start, end): each walks the whole heap, SimCord's model of Discord included, and
+        # one landing inside a timed command is told apart in the report (it is not the command's own work).
+        self.collections: list[tuple[int, int]] = []
+        self._collecting = 0
+        gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._collecting = time.perf_counter_ns()
+        else:
+            self.collections.append((self._collecting, time.perf_counter_ns()))
 
     def _on_dispatch(self, record: Any) -> None:
         self._answer.clear()
@@ -133,6 +147,7 @@ class LatencyProbe:
     def reset(self) -> None:
         self._dispatched.clear()
         self._answered.clear()
+        self.collections.clear()
 
     def latency_ms(self, what: str) -> float:
         """The one interaction dispatched since reset(): its latency in milliseconds."""
@@ -144,9 +159,17 @@ class LatencyProbe:
             raise BenchError(f"{what}: the bot never answered the interaction")
         return (answered - started) / 1e6
 
+    def collected_ms(self) -> float:
+        """Of the one interaction since reset(), the time full garbage collections took before it was answered."""
+        ((interaction_id, started),) = self._dispatched.items()
+        answered = self._answered.get(interaction_id, started)
+        overlap = sum(max(0, min(end, answered) - max(begin, started)) for begin, end in self.collections)
+        return overlap / 1e6
+
     def close(self) -> None:
         self._unregister()
         self._env._settle_internal = self._settle
+        gc.callbacks.remove(self._on_collection)
 
 
 @contextmanager
@@ -171,6 +194,7 @@ class Running:
     bot: NexusBot
     probe: LatencyProbe
     samples: dict[str, list[float]] = field(default_factory=dict)
+    collected: dict[str, list[float]] = field(default_factory=dict)  # per sample: full garbage collections, ms
 
     async def measure(
         self, label: str, action: Callable[[], Awaitable[Any]], *, settle_timeout: float = SETTLE_TIMEOUT
@@ -183,6 +207,7 @@ class Running:
         finally:
             self.env.settle_timeout = SETTLE_TIMEOUT
         self.samples.setdefault(label, []).append(self.probe.latency_ms(label))
+        self.collected.setdefault(label, []).append(self.probe.collected_ms())
         return result
 
     async def tick(self) -> None:
