@@ -28,9 +28,8 @@ from bot.checkins import (
     quiet_members,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.matching import TeamMember
 from bot.storage.db import Database, Session, maybe_stored_time, stored_time
-from bot.storage.matching import MatchingStore, iso, team_member, team_of
+from bot.storage.matching import TEAM_COLUMNS, TEAM_MEMBERS_SQL, MatchingStore, iso, teams_of
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +41,7 @@ TEAM_IDS_SQL = (
     " AND NOT EXISTS (SELECT 1 FROM checkin_stops s WHERE s.team_id = t.id) ORDER BY t.id LIMIT :limit"
 )
 # Each read below takes the page's team ids as one JSON parameter, so no statement is assembled from pieces.
-TEAMS_SQL = (
-    "SELECT id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at FROM teams"
-    " WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"
-)
-MEMBERS_SQL = (
-    "SELECT team_id, user_id, track, joined_at FROM team_members"
-    " WHERE team_id IN (SELECT value FROM json_each(:ids)) AND left_at IS NULL ORDER BY joined_at, user_id"
-)
+TEAMS_SQL = f"SELECT {TEAM_COLUMNS} FROM teams WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"  # noqa: S608
 CHECKINS_SQL = (
     "SELECT id, team_id, round, due_at, state, nonce, posted_at, tries FROM checkins"
     " WHERE team_id IN (SELECT value FROM json_each(:ids)) ORDER BY team_id, round"
@@ -94,7 +86,7 @@ async def _read(conn: Session, team_ids: Sequence[int]) -> _PageRows:
     params = {"ids": json.dumps(list(team_ids))}
     return _PageRows(
         teams=await conn.fetchall(TEAMS_SQL, params),
-        members=await conn.fetchall(MEMBERS_SQL, params),
+        members=await conn.fetchall(TEAM_MEMBERS_SQL, params),
         checkins=await conn.fetchall(CHECKINS_SQL, params),
         answers=await conn.fetchall(ANSWERS_SQL, params),
         offers=await conn.fetchall(OFFERS_SQL, params),
@@ -104,9 +96,6 @@ async def _read(conn: Session, team_ids: Sequence[int]) -> _PageRows:
 def _build(rows: _PageRows) -> list[TeamCheckins]:
     """The teams of a page, built once the database is free again: building is most of a page's time, and a
     garbage collection landing in it would otherwise hold the database too (docs/benchmarks.md, section 3)."""
-    members: dict[int, list[TeamMember]] = defaultdict(list)
-    for row in rows.members:
-        members[row["team_id"]].append(team_member(row))
     answers: dict[int, dict[int, CheckinAnswer]] = defaultdict(dict)
     answered_at: dict[int, dict[int, datetime]] = defaultdict(dict)
     for row in rows.answers:
@@ -131,11 +120,10 @@ def _build(rows: _PageRows) -> list[TeamCheckins]:
     offers: dict[int, dict[int, Offer]] = defaultdict(dict)
     for row in rows.offers:
         offers[row["team_id"]][row["user_id"]] = _offer(row)
-    found: list[TeamCheckins] = []
-    for row in rows.teams:
-        team = team_of(row, members.get(row["id"], ()))
-        found.append(TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {})))
-    return found
+    return [
+        TeamCheckins(team, tuple(checkins.get(team.id, ())), offers.get(team.id, {}))
+        for team in teams_of(rows.teams, rows.members)
+    ]
 
 
 async def _load(conn: Session, team_ids: Sequence[int]) -> list[TeamCheckins]:

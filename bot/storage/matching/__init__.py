@@ -4,7 +4,7 @@
 `_delivery` the records of what was sent and must still be sent, `_rows` the SQL and row mappers both share.
 """
 
-from bot.storage.matching._rows import iso, team_member, team_of
+from bot.storage.matching._rows import TEAM_COLUMNS, TEAM_MEMBERS_SQL, iso, teams_of
 from bot.storage.matching._store import MatchingStore
 
-__all__ = ["MatchingStore", "iso", "team_member", "team_of"]
+__all__ = ["TEAM_COLUMNS", "TEAM_MEMBERS_SQL", "MatchingStore", "iso", "teams_of"]

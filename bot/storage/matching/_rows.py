@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -116,6 +117,15 @@ POOL_WAITING_UPSERT_SQL = (
 )
 
 
+# A `teams` row as team_of reads it (every column but cohort_id), and the current members of a list of teams (their
+# ids as one JSON parameter, :ids), oldest first: the two reads teams_of builds teams from.
+TEAM_COLUMNS = "id, guild_id, project_key, thread_id, proposal_id, created_by, created_at, ended_at"
+TEAM_MEMBERS_SQL = (
+    "SELECT team_id, user_id, track, joined_at FROM team_members"
+    " WHERE team_id IN (SELECT value FROM json_each(:ids)) AND left_at IS NULL ORDER BY joined_at, user_id"
+)
+
+
 def iso(moment: datetime) -> str:
     """One fixed-width UTC format, so timestamps compare correctly as text."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -168,6 +178,14 @@ def team_of(row: sqlite3.Row, members: Iterable[TeamMember]) -> Team:
         ended_at=maybe_stored_time(row["ended_at"]),
         members=tuple(members),
     )
+
+
+def teams_of(team_rows: Sequence[sqlite3.Row], member_rows: Iterable[sqlite3.Row]) -> list[Team]:
+    """Teams from their rows (TEAM_COLUMNS) and their members' rows (TEAM_MEMBERS_SQL), in `team_rows`' order."""
+    members: dict[int, list[TeamMember]] = defaultdict(list)
+    for row in member_rows:
+        members[row["team_id"]].append(team_member(row))
+    return [team_of(row, members[row["id"]]) for row in team_rows]
 
 
 def pool_entry_of(row: sqlite3.Row) -> PoolEntry:
