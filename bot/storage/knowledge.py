@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -42,7 +43,8 @@ _SEARCH_SQL = (
 # (docs/benchmarks.md, section 2); on what an entry is about, a page is nearly always found before that.
 _ABOUT_COLUMNS = "{title aliases tags summary}"
 # entry_id is not indexed: a named entry is read by its rowid (its place in the last rebuild), one B-tree step.
-_NAMED_SQL = "SELECT rowid, entry_id, summary, body FROM knowledge_fts WHERE rowid IN ({})"
+# The rowids travel as one JSON parameter, so no statement is assembled from pieces.
+_NAMED_SQL = "SELECT rowid, entry_id, summary, body FROM knowledge_fts WHERE rowid IN (SELECT value FROM json_each(?))"
 
 
 def match_expression(
@@ -229,7 +231,7 @@ async def _search(conn: Session, question: SearchQuery, named: list[int], limit:
 
     if named:
         wanted = named[:limit]
-        rows = await conn.fetchall(_NAMED_SQL.format(", ".join("?" * len(wanted))), wanted)
+        rows = await conn.fetchall(_NAMED_SQL, (json.dumps(wanted),))
         by_rowid = {row["rowid"]: row for row in rows}
         for rowid in wanted:
             if rowid in by_rowid:
