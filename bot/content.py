@@ -24,6 +24,7 @@ from bot.knowledge import (
     compact,
     public_size,
 )
+from bot.yaml_marks import kept
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,6 @@ class _Problems:
         return [f"{source}:{line}:{column}: {message}" for source, line, column, message in sorted(self.found)]
 
 
-# Every start of the bot in a process reads the same files (the test suite starts a bot per test, and restarts):
-# each folder's knowledge base is kept with the exact bytes it was built from, and reused only while every file
-# still holds those bytes. An edited, added or removed file (then /nexus reload) is read anew; reading the bytes
-# costs a millisecond, parsing and validating them tens. A folder that has problems is never kept.
-_LOADED: dict[tuple[Path, Path], tuple[tuple[tuple[Path, bytes | OSError], ...], KnowledgeBase]] = {}
-LOADED_FOLDERS = 8
-
-
 def load_topics(topics_dir: Path, *, display_root: Path | None = None) -> KnowledgeBase:
     """Read and validate every topic file; raise ContentError listing every problem at once."""
     root = display_root if display_root is not None else topics_dir.parent.parent
@@ -140,14 +133,10 @@ def load_topics(topics_dir: Path, *, display_root: Path | None = None) -> Knowle
     paths = sorted(path for path in topics_dir.rglob("*") if path.suffix in TOPIC_SUFFIXES and path.is_file())
     if not paths:
         raise ContentError([f"{_display(topics_dir, root)}: no topic files (*.yaml) found"])
+    # Validated from the bytes read here, and reused while every file holds them (an edited, added or removed file,
+    # then /nexus reload, is read anew); a folder with problems raises, so it is never kept.
     files = tuple((path, _read(path)) for path in paths)
-    folder = (topics_dir, root)
-    kept = _LOADED.pop(folder, None)
-    knowledge = kept[1] if kept is not None and kept[0] == files else _validate(files, root)
-    _LOADED[folder] = (files, knowledge)  # last in the dict: the most recently used
-    while len(_LOADED) > LOADED_FOLDERS:
-        del _LOADED[next(iter(_LOADED))]
-    return knowledge
+    return kept(("topics", topics_dir, root), files, lambda: _validate(files, root))
 
 
 def _read(path: Path) -> bytes | OSError:

@@ -14,8 +14,9 @@ from bot.errors import ContentError
 
 T = TypeVar("T")
 
-# What each loader last made of each file, with the bytes it read (see kept_while_unchanged).
-_KEPT: dict[tuple[str, Path], tuple[bytes, Any]] = {}
+# What was last built from some content, with the bytes it was built from (see kept); the most recently used last.
+_KEPT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+KEPT_LIMIT = 16
 
 
 def child_node(node: Any, part: Any) -> Any:
@@ -74,31 +75,43 @@ def validation_problems(path: Path, root: Any, error: ValidationError) -> list[s
     return problems
 
 
-def kept_while_unchanged(load: Callable[[Path], T]) -> Callable[[Path], T]:
-    """`load`, reusing what it made of a file for as long as the file holds the same bytes.
+def kept(key: tuple[Any, ...], fingerprint: object, build: Callable[[], T]) -> T:
+    """What `build` made under `key` from the same `fingerprint` (the bytes it reads), else `build()` now.
 
-    Every start of the bot in a process reads the same content files (the test suite starts a bot per test); an
-    edited file is read anew. `load` must return something nobody changes. A file that changed while it was being
-    loaded, or that `load` refused (ContentError), is not kept.
+    Every start of the bot in a process reads the same content (the test suite starts a bot per test): reading the
+    bytes costs a millisecond, parsing and validating them tens. `build` must return something nobody changes, and
+    raise on problems: what raised is never kept. The last KEPT_LIMIT are kept.
+    """
+    found = _KEPT.pop(key, None)
+    value = found[1] if found is not None and found[0] == fingerprint else build()
+    _KEPT[key] = (fingerprint, value)
+    while len(_KEPT) > KEPT_LIMIT:
+        del _KEPT[next(iter(_KEPT))]
+    return cast(T, value)
+
+
+def kept_while_unchanged(load: Callable[[Path], T]) -> Callable[[Path], T]:
+    """`load`, reusing what it made of a file for as long as the file holds the same bytes (see kept).
+
+    `load` reads the file itself: one that changed while it was being loaded is not kept.
     """
 
     @functools.wraps(load)
     def cached(path: Path) -> T:
         key = (load.__qualname__, path)
-        try:
-            before = path.read_bytes()
-        except OSError:
+        before = _bytes(path)
+        if before is None:
             return load(path)  # which says what is wrong with the file
-        kept = _KEPT.get(key)
-        if kept is not None and kept[0] == before:
-            return cast(T, kept[1])
-        loaded = load(path)
-        try:
-            unchanged = path.read_bytes() == before
-        except OSError:
-            unchanged = False
-        if unchanged:
-            _KEPT[key] = (before, loaded)
+        loaded = kept(key, before, lambda: load(path))
+        if _bytes(path) != before:
+            _KEPT.pop(key, None)
         return loaded
 
     return cached
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
