@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -522,7 +523,7 @@ class KnowledgeBase:
             self._offer_typos(typed, limit, offer)
             self._offer_words(words, offer, typos=True)
         if len(best) < limit:
-            self._offer_partial(words, offer)
+            self._offer_partial(words, limit, offer)
         ranked = sorted(best.values())[:limit]
         return [
             Match(
@@ -589,15 +590,26 @@ class KnowledgeBase:
             )
         }
 
-    def _matches_by_entry(self, word: str, near: Mapping[str, float]) -> dict[int, dict[int, float]]:
-        """Names holding a word that starts with `word` (100) or is one of its near misses (that score), by entry."""
+    def _matches_by_entry(
+        self, word: str, near: Mapping[str, float], among: Container[int] | None = None
+    ) -> dict[int, dict[int, float]]:
+        """Names holding a word that starts with `word` (100) or is one of its near misses (that score), by entry;
+        with `among`, only the names of those entries (the ones earlier words left in the running)."""
+        keys = self._keys
         by_entry: dict[int, dict[int, float]] = {}
-        for key_index in self._keys_with_word_prefix(word):
-            by_entry.setdefault(self._keys[key_index].entry, {})[key_index] = 100.0
+        low = bisect_left(self._vocabulary, word)
+        high = bisect_left(self._vocabulary, word + _PREFIX_END, lo=low)
+        for position in range(low, high):
+            for key_index in self._word_keys[self._vocabulary[position]]:
+                entry = keys[key_index].entry
+                if among is None or entry in among:
+                    by_entry.setdefault(entry, {})[key_index] = 100.0
         for known, score in near.items():
             for key_index in self._word_keys[known]:
-                found = by_entry.setdefault(self._keys[key_index].entry, {})
-                found[key_index] = max(found.get(key_index, 0.0), score)
+                entry = keys[key_index].entry
+                if among is None or entry in among:
+                    found = by_entry.setdefault(entry, {})
+                    found[key_index] = max(found.get(key_index, 0.0), score)
         return by_entry
 
     def _matches_among(
@@ -631,7 +643,7 @@ class KnowledgeBase:
         for word in sorted(words, key=self._names_starting_with):
             near = self._typo_words(word) if typos else {}
             if matching is None or self._names_starting_with(word) < len(matching) * KEYS_PER_ENTRY_GUESS:
-                found = self._matches_by_entry(word, near)
+                found = self._matches_by_entry(word, near, matching)
             else:
                 found = self._matches_among(matching, word, near)
             if matching is None:
@@ -671,7 +683,7 @@ class KnowledgeBase:
                 found.update(shorter)
         return found
 
-    def _offer_partial(self, words: Sequence[str], offer: _Offer) -> None:
+    def _offer_partial(self, words: Sequence[str], limit: int, offer: _Offer) -> None:
         """Names holding most of the meaningful typed words, not all: a longer name someone remembers ("System
         Design Principles", "Maintaining API versioning") or a longer form of a short name ("asynchronous")."""
         meaningful = [word for word in dict.fromkeys(words) if word not in _NAME_STOPWORDS and len(word) >= 2]
@@ -696,11 +708,16 @@ class KnowledgeBase:
             if current is None or candidate < current:
                 best[name_key.entry] = candidate
         typed = sum(len(word) for word in meaningful)
+        scored = []
         for entry, (_, length, key_index) in best.items():
             share = per_entry[entry] / len(meaningful)
             # More of the question matched first; then the name with the least left over.
             tightness = min(1.0, typed / length)
-            offer(key_index, Tier.PARTIAL, 100.0 * share - 10.0 * (1.0 - tightness))
+            scored.append((-(100.0 * share - 10.0 * (1.0 - tightness)), keys[key_index].kind, key_index))
+        # Hundreds of entries can hold one of two typed words; only the best `limit` can make the list, since
+        # that many entries would rank above any other.
+        for negative_score, _, key_index in heapq.nsmallest(limit, scored):
+            offer(key_index, Tier.PARTIAL, -negative_score)
 
     # ---------------------------------------------------------------- full-text questions
 
