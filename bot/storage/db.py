@@ -24,8 +24,9 @@ BUSY_TIMEOUT_MS = 5000
 # A checkpoint copies the write-ahead log into the database file. Left to SQLite, it runs inside whichever COMMIT
 # takes the log past 1,000 pages, and that write pays 8-14 ms (at 5,000 learners, docs/benchmarks.md). Run it
 # instead as its own turn on the connection, right after every this many writes: the write that triggers it has
-# already returned, and the log stays small.
-CHECKPOINT_AFTER_WRITES = 100
+# already returned. Its cost is the pages it syncs, so small and often beats large and rare: after 100 writes it
+# held the connection p90 10.7 ms (the command that came next waited for it), after 20 about a fifth of that.
+CHECKPOINT_AFTER_WRITES = 20
 
 Params = Sequence[Any] | Mapping[str, Any]
 T = TypeVar("T")
