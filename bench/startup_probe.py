@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 READY = "ready"
+SETTLED = "settled"
 TIMEOUT_S = 120.0
 
 
@@ -32,12 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
         assert child.stdout is not None
-        line = child.stdout.readline().strip()
+        ready = child.stdout.readline().strip()
         ready_s = time.perf_counter() - started
+        settled = child.stdout.readline().strip()
+        settled_s = time.perf_counter() - started
         child.stdout.read()
         code = child.wait(timeout=TIMEOUT_S)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux reports KiB
-    print(json.dumps({"ok": line == READY and code == 0, "ready_s": ready_s, "rss_mb": peak_kib / 1024}))
+    ok = (ready, settled, code) == (READY, SETTLED, 0)
+    print(json.dumps({"ok": ok, "ready_s": ready_s, "settled_s": settled_s, "rss_mb": peak_kib / 1024}))
     return 0
 
 

@@ -14,13 +14,14 @@ MAX_CHOICES = 25
 
 
 @lru_cache(maxsize=1)
-def _all_names() -> tuple[str, ...]:
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA zone name (read from the tz database on disk once, ~10 ms: start-up calls it, not a learner)."""
     return tuple(sorted(name for name in available_timezones() if "/" in name or name == "UTC"))
 
 
 @lru_cache(maxsize=1)
 def _by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in _all_names()}
+    return {name.casefold(): name for name in timezone_names()}
 
 
 def normalise_timezone(text: str) -> str:
@@ -63,7 +64,7 @@ def to_tzinfo(label: str) -> tzinfo:
 def suggest_timezones(query: str, limit: int = MAX_CHOICES) -> list[str]:
     """Names for autocomplete: prefix matches on the name or its city part first, then substrings."""
     folded = query.strip().casefold().replace(" ", "_")
-    names = _all_names()
+    names = timezone_names()
     if not folded:
         popular = (
             "UTC",

@@ -37,7 +37,7 @@ from bot.storage.cohorts import CohortMove
 from bot.storage.privacy import PrivacyStore
 from bot.storage.projects import ProjectsStore
 from bot.text import shown
-from bot.timezones import suggest_timezones
+from bot.timezones import suggest_timezones, timezone_names
 from cogs.common import (
     Interaction,
     NexusBot,
@@ -96,6 +96,8 @@ class ProjectsCog(commands.Cog):
                 extras=staff_command(),
             )
         )
+        # The tz database is read from disk once, here, not inside the first learner's /announce.
+        timezone_names()
         # Started here, not in on_ready (which fires again on every reconnect): once per start-up.
         self.reconciling = asyncio.create_task(self.reconcile_members(), name="members-reconcile")
 
