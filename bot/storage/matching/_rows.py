@@ -45,6 +45,10 @@ POOL_ENTRY_SQL = (
     "SELECT guild_id, user_id, project_key, track, timezone, queued_at, state FROM match_pool"
     " WHERE guild_id = ? AND user_id = ?"
 )
+POOL_ENTRIES_SQL = (
+    "SELECT guild_id, user_id, project_key, track, timezone, queued_at, state FROM match_pool"
+    " WHERE guild_id = ? AND user_id IN (SELECT value FROM json_each(?))"
+)
 # Everything /match find needs to know about the learner, in one read.
 FIND_STATE_SQL = (
     "SELECT a.guild_id, a.user_id, a.project_key, a.project_name, a.track, a.timezone, a.repo_url,"

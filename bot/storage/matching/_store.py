@@ -59,6 +59,7 @@ from bot.storage.matching._rows import (
     LEARNER_COHORT_SQL,
     PENDING_AS_BACKEND_SQL,
     PENDING_AS_FRONTEND_SQL,
+    POOL_ENTRIES_SQL,
     POOL_ENTRY_SQL,
     POOL_LEAVE_SQL,
     POOL_PAIR_UPSERT_SQL,
@@ -659,14 +660,15 @@ class MatchingStore(DeliveryRecords):
 
     async def _retry(self, conn: Session, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
         """Propose again, at once, to learners just put back in the pool (earliest in line first)."""
-        entries = [await self._pool_entry(conn, guild_id, user) for user in dict.fromkeys(user_ids)]
+        rows = await conn.fetchall(POOL_ENTRIES_SQL, (guild_id, json.dumps(list(dict.fromkeys(user_ids)))))
         waiting = sorted(
-            (entry for entry in entries if entry is not None and entry.state == "waiting"),
+            (entry for entry in map(pool_entry_of, rows) if entry.state == "waiting"),
             key=lambda entry: (entry.queued_at, entry.user_id),
         )
         made: list[Proposal] = []
-        for entry in waiting:
-            current = await self._pool_entry(conn, guild_id, entry.user_id)
+        for place, entry in enumerate(waiting):
+            # Read again after the first claim: it may have proposed this learner or tidied them out of the line.
+            current = entry if place == 0 else await self._pool_entry(conn, guild_id, entry.user_id)
             if current is None or current.state != "waiting":
                 continue  # claimed by an earlier retry in this same loop
             proposal, _, _ = await self._claim(conn, current, now)
@@ -708,11 +710,12 @@ class MatchingStore(DeliveryRecords):
             await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
         for user in settlement.leave:
             await self._leave_pool(conn, guild_id, user)
-        for user in settlement.requeue:
+        if settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
             requeued = await conn.fetchall(
-                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ? AND user_id = ? RETURNING project_key",
-                (guild_id, user),
+                "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ?"
+                " AND user_id IN (SELECT value FROM json_each(?)) RETURNING project_key",
+                (guild_id, json.dumps(list(settlement.requeue))),
             )
             conn.board_changed(guild_id, [row["project_key"] for row in requeued])
         team = None
