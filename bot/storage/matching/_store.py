@@ -660,6 +660,8 @@ class MatchingStore(DeliveryRecords):
 
     async def _retry(self, conn: Session, guild_id: int, user_ids: Sequence[int], now: datetime) -> list[Proposal]:
         """Propose again, at once, to learners just put back in the pool (earliest in line first)."""
+        if not user_ids:
+            return []
         rows = await conn.fetchall(POOL_ENTRIES_SQL, (guild_id, json.dumps(list(dict.fromkeys(user_ids)))))
         waiting = sorted(
             (entry for entry in map(pool_entry_of, rows) if entry.state == "waiting"),
@@ -766,17 +768,24 @@ class MatchingStore(DeliveryRecords):
             f" COALESCE((SELECT p.cohort_id FROM proposals p WHERE p.id = ?), {LEARNER_COHORT_SQL}))",
             (guild_id, project_key, proposal_id, created_by, iso(now), proposal_id, guild_id, first),
         )
-        team = Team(team_id, guild_id, project_key, None, proposal_id, created_by, now)
-        for user, track in members:
-            await self._add_member(conn, team, user, track, now)
+        for place, (user, track) in enumerate(members):
+            await self._join(conn, team_id, guild_id, user, track, now)
+            # A new team's other members are the ones added before: no need to read them back.
+            for earlier, _ in members[:place]:
+                await self._block(conn, guild_id, user, earlier, "partnered", now)
         created = await self._team(conn, team_id)
         assert created is not None  # noqa: S101 - inserted above in this transaction
         return created
 
+    async def _join(
+        self, conn: Session, team_id: int, guild_id: int, user_id: int, track: Track, now: datetime
+    ) -> None:
+        joined = await conn.fetchall(TEAM_JOIN_SQL, (team_id, guild_id, user_id, track, iso(now)))
+        conn.board_changed(guild_id, [row["project_key"] for row in joined])
+        await self._leave_pool(conn, guild_id, user_id)
+
     async def _add_member(self, conn: Session, team: Team, user_id: int, track: Track, now: datetime) -> None:
-        joined = await conn.fetchall(TEAM_JOIN_SQL, (team.id, team.guild_id, user_id, track, iso(now)))
-        conn.board_changed(team.guild_id, [row["project_key"] for row in joined])
-        await self._leave_pool(conn, team.guild_id, user_id)
+        await self._join(conn, team.id, team.guild_id, user_id, track, now)
         rows = await conn.fetchall(
             "SELECT user_id FROM team_members WHERE team_id = ? AND left_at IS NULL AND user_id != ?",
             (team.id, user_id),
