@@ -182,7 +182,15 @@ async def test_both_accept_forms_a_team_and_empties_the_pool(store: MatchingStor
     with pytest.raises(NotFound):
         await store.answer(proposed.proposal.id, 99, "accepted", minutes(2))
     second = await store.answer(proposed.proposal.id, 10, "accepted", minutes(3))
-    assert second.team is not None and set(second.team.member_ids) == {1, 10}
+    assert second.team is not None and second.team.member_ids == (1, 10)
+    assert [(m.track, m.joined_at) for m in second.team.members] == [("backend", minutes(3)), ("frontend", minutes(3))]
+    assert (second.team.proposal_id, second.team.created_at, second.team.thread_id) == (
+        proposed.proposal.id,
+        minutes(3),
+        None,
+    )
+    # The team handed back is the team as it reads back from the file.
+    assert await store.team(second.team.id) == second.team
     assert await pool(store) == {}
     with pytest.raises(InvalidInput, match="no longer open"):
         await store.answer(proposed.proposal.id, 10, "declined", minutes(4))

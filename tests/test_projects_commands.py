@@ -15,6 +15,7 @@ import simcord
 from bot import Settings
 from bot.storage.projects import ProjectsStore
 from bot.text import shown
+from bot.timezones import timezone_names
 from tests.conftest import World, build_world, restart
 from tests.storage_helpers import raw_writes
 
@@ -576,3 +577,20 @@ async def test_pending_announcements_survive_a_restart(simcord_env: Any, setting
     await admin.slash(channel, "nexus setup", channel=channel, cohort_start="2026-01-01", timezone="UTC")
     public = [m for m in channel.history() if not m.flags.ephemeral]
     assert headlines(public) == [("Online Poll System", "Frontend")]
+
+
+async def test_start_up_reads_the_timezone_list_so_the_first_announce_does_not(
+    simcord_env: Any, settings: Settings
+) -> None:
+    timezone_names.cache_clear()
+    await restart(simcord_env, settings)
+    # Read from the tz database on disk (~10 ms) by start-up, not by the first learner who names a timezone.
+    assert timezone_names.cache_info().currsize == 1
+    guild = simcord_env.create_guild("Fresh")
+    channel = guild.create_text_channel("prodevprojectnexus")
+    ada = guild.add_member(simcord_env.create_user("ada"))
+    reply = await ada.slash(channel, "announce", project="polls", track="frontend", timezone="africa/lagos")
+    assert reply.ephemeral
+    assert timezone_names.cache_info().misses == 1
+    row = await ProjectsStore(simcord_env.bot.db).current(guild.id, ada.id)
+    assert row is not None and row.timezone == "Africa/Lagos"

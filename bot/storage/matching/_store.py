@@ -34,6 +34,7 @@ from bot.matching import (
     Settlement,
     Team,
     TeamChange,
+    TeamMember,
     Track,
     check_manual_pair,
     other_track,
@@ -773,9 +774,11 @@ class MatchingStore(DeliveryRecords):
             # A new team's other members are the ones added before: no need to read them back.
             for earlier, _ in members[:place]:
                 await self._block(conn, guild_id, user, earlier, "partnered", now)
-        created = await self._team(conn, team_id)
-        assert created is not None  # noqa: S101 - inserted above in this transaction
-        return created
+        # Everything the team's rows hold was written just above: build it as reading it back would (the stored
+        # timestamp, members in TEAM_MEMBERS_SQL's order) instead of two more trips to the database thread.
+        stamp = stored_time(iso(now))
+        joined = sorted((TeamMember(user, track, stamp) for user, track in members), key=lambda m: m.user_id)
+        return Team(team_id, guild_id, project_key, None, proposal_id, created_by, stamp, members=tuple(joined))
 
     async def _join(
         self, conn: Session, team_id: int, guild_id: int, user_id: int, track: Track, now: datetime
