@@ -102,8 +102,16 @@ def kept_while_unchanged(load: Callable[[Path], T]) -> Callable[[Path], T]:
         before = _bytes(path)
         if before is None:
             return load(path)  # which says what is wrong with the file
-        loaded = kept(key, before, lambda: load(path))
-        if _bytes(path) != before:
+        built = False
+
+        def build() -> T:
+            nonlocal built
+            built = True
+            return load(path)
+
+        loaded = kept(key, before, build)
+        # Only a fresh load can have read a file that changed meanwhile; a kept one needs no second read.
+        if built and _bytes(path) != before:
             _KEPT.pop(key, None)
         return loaded
 
