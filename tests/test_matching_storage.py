@@ -347,6 +347,18 @@ async def test_board_counts_waiting_per_project_and_track(store: MatchingStore) 
     ]
 
 
+async def test_a_custom_project_is_named_after_its_latest_announcement_current_first(store: MatchingStore) -> None:
+    key = "custom:chat-app"
+    await announce(store, 1, "backend", project=key, name="Chat App")
+    await announce(store, 2, "frontend", project=key, name="chat app")
+    assert await store.project_label(GUILD, key) == "chat app frontend"
+    await announce(store, 2, "frontend")  # moves to Job Board: the older current announcement names it
+    assert await store.project_label(GUILD, key) == "Chat App backend"
+    await withdraw_announcement(store, 1)  # nobody is on it: the latest announcement ever made names it
+    assert await store.project_label(GUILD, key) == "chat app frontend"
+    assert await store.project_label(GUILD, "custom:never-announced") == "never-announced"
+
+
 async def test_deliveries_and_fallback_threads_are_remembered(store: MatchingStore) -> None:
     await announce(store, 1, "backend")
     await announce(store, 10, "frontend")

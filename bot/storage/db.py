@@ -85,12 +85,13 @@ class BoardCache:
     async def read(
         self,
         guild_id: int,
-        count: Callable[[str | None], Awaitable[list[ProjectTotals]]],
+        count: Callable[[list[str] | None], Awaitable[list[ProjectTotals]]],
         key: str | None = None,
         *,
         cohort_id: int | None = None,
     ) -> list[ProjectTotals]:
-        """Every project's counts (or one project's), by key; `count(None)` counts the board, `count(key)` a project."""
+        """Every project's counts (or one project's), by key; `count(None)` counts the board, `count(keys)` those
+        projects."""
         board = (guild_id, cohort_id)
         totals = self._totals.get(board)
         if totals is None:
@@ -98,14 +99,16 @@ class BoardCache:
             self._totals[board] = totals
             self._stale.pop(board, None)
         stale = self._stale.get(board, set())
-        for project in sorted(stale if key is None else stale & {key}):
-            found = await count(project)
-            if found:
-                totals[project] = found[0]
-            else:  # nobody present is on it any more
-                totals.pop(project, None)
-            # Only once recounted: if counting raised, the project stays stale.
-            stale.discard(project)
+        due = sorted(stale if key is None else stale & {key})
+        if due:
+            found = {total.key: total for total in await count(due)}
+            for project in due:
+                if project in found:
+                    totals[project] = found[project]
+                else:  # nobody present is on it any more
+                    totals.pop(project, None)
+            # Only once recounted: if counting raised, the projects stay stale.
+            stale.difference_update(due)
         if key is not None:
             return [totals[key]] if key in totals else []
         return [totals[project] for project in sorted(totals)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
@@ -46,8 +47,10 @@ MEMBER_QUERY = (
 # and 0101 make every probe index-only): every current announcement per track, less those of learners who left,
 # then the paired and the waiting learners here on that project. A team that ends marks every member as left
 # (`_leave_team`), so an active membership alone says "in a team that has not ended".
-# A stale project is recounted after a write: its counts are driven from that project's own rows (the `ONE`
-# variants), so a small project costs a fraction of a millisecond however large the cohort.
+# Stale projects are recounted after a write, all of them at once: their counts are driven from those projects' own
+# rows (the `ONE` variants), so a small project costs a fraction of a millisecond however large the cohort, and the
+# four counts go in one statement (BOARD_COUNTS_SQL): a trip to the database thread costs about as much as counting
+# a small project.
 _BOARD_TRACKS_SQL = (
     "SELECT a.project_key, a.track, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
     " WHERE a.guild_id = :guild AND a.ended_at IS NULL {project} {cohort} GROUP BY a.project_key, a.track"
@@ -60,7 +63,7 @@ _BOARD_GONE_SQL = (
     " GROUP BY a.project_key, a.track"
 )
 _BOARD_PAIRED_SQL = (
-    "SELECT a.project_key, COUNT(*) AS n FROM team_members m INDEXED BY team_members_active"
+    "SELECT a.project_key, NULL AS track, COUNT(*) AS n FROM team_members m INDEXED BY team_members_active"
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
     " CROSS JOIN learners l INDEXED BY learners_present"
     " WHERE m.guild_id = :guild AND m.left_at IS NULL"
@@ -69,16 +72,16 @@ _BOARD_PAIRED_SQL = (
     " GROUP BY a.project_key"
 )
 _BOARD_PAIRED_ONE_SQL = (
-    "SELECT a.project_key, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
+    "SELECT a.project_key, NULL AS track, COUNT(*) AS n FROM announcements a INDEXED BY announcements_on_project"
     " CROSS JOIN team_members m INDEXED BY team_members_active"
     " CROSS JOIN learners l INDEXED BY learners_present"
-    " WHERE a.guild_id = :guild AND a.project_key = :project AND a.ended_at IS NULL {cohort}"
+    " WHERE a.guild_id = :guild {project} AND a.ended_at IS NULL {cohort}"
     "  AND m.guild_id = a.guild_id AND m.user_id = a.user_id AND m.left_at IS NULL"
     "  AND l.guild_id = a.guild_id AND l.user_id = a.user_id AND l.left_at IS NULL"
     " GROUP BY a.project_key"
 )
 _BOARD_WAITING_SQL = (
-    "SELECT a.project_key, COUNT(*) AS n FROM match_pool p"
+    "SELECT a.project_key, NULL AS track, COUNT(*) AS n FROM match_pool p"
     " CROSS JOIN announcements a INDEXED BY announcements_current_choice"
     " CROSS JOIN learners l INDEXED BY learners_present"
     " WHERE p.guild_id = :guild AND p.state = 'waiting'"
@@ -93,27 +96,37 @@ BOARD_LATEST_SQL = (
     "  AND (:cohort IS NULL OR x.cohort_id = :cohort)"
     "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
 )
-_ONE_PROJECT = "AND a.project_key = :project"
+_ONE_PROJECT = "AND a.project_key IN (SELECT value FROM json_each(:projects))"
 # A board is a cohort's (or, on a server with no cohort yet, the whole guild's): nothing is counted across cohorts.
 _ONE_COHORT = "AND a.cohort_id = :cohort"
 
 
-def _variants(whole: str, one: str) -> dict[tuple[bool, bool], str]:
-    """Each count keyed by (one project?, one cohort?): `whole` counts every project, `one` a single project."""
-    return {
-        (one_project, one_cohort): (one if one_project else whole).format(
-            project=_ONE_PROJECT if one_project else "", cohort=_ONE_COHORT if one_cohort else ""
+_BOARD_COUNTS = {
+    "tracks": (_BOARD_TRACKS_SQL, _BOARD_TRACKS_SQL),
+    "gone": (_BOARD_GONE_SQL, _BOARD_GONE_SQL),
+    "paired": (_BOARD_PAIRED_SQL, _BOARD_PAIRED_ONE_SQL),
+    "waiting": (_BOARD_WAITING_SQL, _BOARD_WAITING_SQL),
+}
+
+
+def _board_counts_sql(some_projects: bool, one_cohort: bool) -> str:
+    """The four counts as one statement, each row named by its count: of every project, or (`some_projects`) of
+    those in `:projects` (a JSON list); of the whole guild, or (`one_cohort`) of `:cohort`."""
+    return " UNION ALL ".join(
+        f"SELECT '{name}' AS count, * FROM ("  # noqa: S608 - constants
+        + (one if some_projects else whole).format(
+            project=_ONE_PROJECT if some_projects else "", cohort=_ONE_COHORT if one_cohort else ""
         )
-        for one_project in (False, True)
-        for one_cohort in (False, True)
-    }
+        + ")"
+        for name, (whole, one) in _BOARD_COUNTS.items()
+    )
 
 
-BOARD_SQL = {
-    "tracks": _variants(_BOARD_TRACKS_SQL, _BOARD_TRACKS_SQL),
-    "gone": _variants(_BOARD_GONE_SQL, _BOARD_GONE_SQL),
-    "paired": _variants(_BOARD_PAIRED_SQL, _BOARD_PAIRED_ONE_SQL),
-    "waiting": _variants(_BOARD_WAITING_SQL, _BOARD_WAITING_SQL),
+# Keyed by (some projects?, one cohort?).
+BOARD_COUNTS_SQL = {
+    (some_projects, one_cohort): _board_counts_sql(some_projects, one_cohort)
+    for some_projects in (False, True)
+    for one_cohort in (False, True)
 }
 # `a.cohort_id IS COALESCE(?, a.cohort_id)`: one cohort's learners, or (None) the whole guild's.
 _ON_TRACK_SQL = (
@@ -144,18 +157,19 @@ ROSTER_LOOKING_SQL = (
 
 
 async def board_totals(
-    conn: Session, guild_id: int, key: str | None = None, *, cohort_id: int | None = None
+    conn: Session, guild_id: int, keys: Sequence[str] | None = None, *, cohort_id: int | None = None
 ) -> list[ProjectTotals]:
-    """Each project's board counts (of one project, if given; of one cohort, if given); projects nobody present is
-    on are absent.
+    """Each project's board counts (of these projects, if given; of one cohort, if given); projects nobody present
+    is on are absent.
 
     Counted from the database every time: readers go through `current_board`, which keeps the counts.
     """
     params: dict[str, object] = {"guild": guild_id, "cohort": cohort_id}
-    if key is not None:
-        params["project"] = key
-    variant = (key is not None, cohort_id is not None)
-    rows = {name: await conn.fetchall(sql[variant], params) for name, sql in BOARD_SQL.items()}
+    if keys is not None:
+        params["projects"] = json.dumps(list(keys))
+    rows: dict[str, list[sqlite3.Row]] = {name: [] for name in _BOARD_COUNTS}
+    for row in await conn.fetchall(BOARD_COUNTS_SQL[keys is not None, cohort_id is not None], params):
+        rows[row["count"]].append(row)
     tracks: dict[str, dict[str, int]] = {}
     for row in rows["tracks"]:
         tracks.setdefault(row["project_key"], {"frontend": 0, "backend": 0})[row["track"]] += row["n"]
@@ -189,7 +203,7 @@ async def current_board(
     """The board's counts as `board_totals` gives them, kept by the database's BoardCache between writes."""
     return await conn.board.read(
         guild_id,
-        lambda project: board_totals(conn, guild_id, project, cohort_id=cohort_id),
+        lambda projects: board_totals(conn, guild_id, projects, cohort_id=cohort_id),
         key,
         cohort_id=cohort_id,
     )

@@ -28,14 +28,13 @@ PROPOSAL_BY_ID_SQL = (
     "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
     " expires_at, closed_at FROM proposals WHERE id = ?"
 )
-# One statement per partial unique index: an OR across the two columns could use neither.
-PENDING_AS_FRONTEND_SQL = (
+# One branch per partial unique index (an OR across the two columns could use neither), in one trip.
+PENDING_SQL = (
     "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND frontend_id = ? AND state = 'pending'"
-)
-PENDING_AS_BACKEND_SQL = (
-    "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
-    " expires_at, closed_at FROM proposals WHERE guild_id = ? AND backend_id = ? AND state = 'pending'"
+    " expires_at, closed_at FROM proposals WHERE guild_id = :guild AND frontend_id = :user AND state = 'pending'"
+    " UNION ALL"
+    " SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"
+    " expires_at, closed_at FROM proposals WHERE guild_id = :guild AND backend_id = :user AND state = 'pending'"
 )
 ALL_PENDING_SQL = (
     "SELECT id, guild_id, project_key, frontend_id, backend_id, frontend_answer, backend_answer, state, created_at,"

@@ -58,8 +58,7 @@ from bot.storage.matching._rows import (
     CHOICES_SQL,
     FIND_STATE_SQL,
     LEARNER_COHORT_SQL,
-    PENDING_AS_BACKEND_SQL,
-    PENDING_AS_FRONTEND_SQL,
+    PENDING_SQL,
     POOL_ENTRIES_SQL,
     POOL_ENTRY_SQL,
     POOL_LEAVE_SQL,
@@ -173,10 +172,14 @@ class MatchingStore(DeliveryRecords):
         """A track-neutral project name; custom projects need the name someone typed, current or not."""
         row = None
         if project_key.startswith("custom:"):
+            # The latest current announcement's name, else the latest ended one's: each an index probe.
             row = await self.db.fetchone(
-                "SELECT project_name FROM announcements WHERE guild_id = ? AND project_key = ?"
-                " ORDER BY ended_at IS NULL DESC, id DESC LIMIT 1",
-                (guild_id, project_key),
+                "SELECT COALESCE("
+                " (SELECT project_name FROM announcements INDEXED BY announcements_by_key_id"
+                "  WHERE guild_id = :guild AND project_key = :project AND ended_at IS NULL ORDER BY id DESC LIMIT 1),"
+                " (SELECT project_name FROM announcements INDEXED BY announcements_by_key"
+                "  WHERE guild_id = :guild AND project_key = :project ORDER BY id DESC LIMIT 1)) AS project_name",
+                {"guild": guild_id, "project": project_key},
             )
         return project_label(project_key, None if row is None else row["project_name"])
 
@@ -479,11 +482,9 @@ class MatchingStore(DeliveryRecords):
         return proposal_of(row)
 
     async def _pending_proposal(self, conn: Session, guild_id: int, user_id: int) -> Proposal | None:
-        for sql in (PENDING_AS_FRONTEND_SQL, PENDING_AS_BACKEND_SQL):
-            row = await conn.fetchone(sql, (guild_id, user_id))
-            if row is not None:
-                return proposal_of(row)
-        return None
+        # A learner is on one track, so at most one row: the unique indexes allow one pending proposal per side.
+        row = await conn.fetchone(PENDING_SQL, {"guild": guild_id, "user": user_id})
+        return None if row is None else proposal_of(row)
 
     async def _team(self, conn: Session, team_id: int) -> Team | None:
         rows = await conn.fetchall(f"SELECT {TEAM_COLUMNS} FROM teams WHERE id = ?", (team_id,))  # noqa: S608
@@ -664,14 +665,18 @@ class MatchingStore(DeliveryRecords):
         if not user_ids:
             return []
         rows = await conn.fetchall(POOL_ENTRIES_SQL, (guild_id, json.dumps(list(dict.fromkeys(user_ids)))))
+        return await self._retry_entries(conn, [pool_entry_of(row) for row in rows], now)
+
+    async def _retry_entries(self, conn: Session, entries: Sequence[PoolEntry], now: datetime) -> list[Proposal]:
+        """`_retry` for pool entries the caller has just read or written (no need to read them again)."""
         waiting = sorted(
-            (entry for entry in map(pool_entry_of, rows) if entry.state == "waiting"),
+            (entry for entry in entries if entry.state == "waiting"),
             key=lambda entry: (entry.queued_at, entry.user_id),
         )
         made: list[Proposal] = []
         for place, entry in enumerate(waiting):
             # Read again after the first claim: it may have proposed this learner or tidied them out of the line.
-            current = entry if place == 0 else await self._pool_entry(conn, guild_id, entry.user_id)
+            current = entry if place == 0 else await self._pool_entry(conn, entry.guild_id, entry.user_id)
             if current is None or current.state != "waiting":
                 continue  # claimed by an earlier retry in this same loop
             proposal, _, _ = await self._claim(conn, current, now)
@@ -713,14 +718,17 @@ class MatchingStore(DeliveryRecords):
             await self._block(conn, guild_id, proposal.frontend_id, proposal.backend_id, settlement.block, now)
         for user in settlement.leave:
             await self._leave_pool(conn, guild_id, user)
+        requeued: list[PoolEntry] = []
         if settlement.requeue:
             # Same row, same queued_at: a requeued learner keeps their original place at the front of the line.
-            requeued = await conn.fetchall(
+            rows = await conn.fetchall(
                 "UPDATE match_pool SET state = 'waiting' WHERE guild_id = ?"
-                " AND user_id IN (SELECT value FROM json_each(?)) RETURNING project_key",
+                " AND user_id IN (SELECT value FROM json_each(?))"
+                " RETURNING guild_id, user_id, project_key, track, timezone, queued_at, state",
                 (guild_id, json.dumps(list(settlement.requeue))),
             )
-            conn.board_changed(guild_id, [row["project_key"] for row in requeued])
+            requeued = [pool_entry_of(row) for row in rows]
+            conn.board_changed(guild_id, [entry.project_key for entry in requeued])
         team = None
         if settlement.partnered:
             team = await self._create_team(
@@ -732,7 +740,7 @@ class MatchingStore(DeliveryRecords):
                 proposal_id=proposal.id,
                 created_by=None,
             )
-        new = await self._retry(conn, guild_id, settlement.requeue, now) if retry else []
+        new = await self._retry_entries(conn, requeued, now) if retry else []
         return ProposalUpdate(proposal=updated, settlement=settlement, team=team, new_proposals=tuple(new))
 
     async def _block(
