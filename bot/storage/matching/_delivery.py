@@ -108,10 +108,13 @@ class DeliveryRecords:
 
     async def open_copies(self, proposal_id: int | None = None) -> list[OpenCopy]:
         """Copies of closed proposals that still show buttons (of one proposal, or of all of them)."""
+        # Two statements, not `(:proposal IS NULL OR ...)`: with the OR, SQLite read every open copy (2.6 ms at
+        # 5,000 learners) instead of one proposal's.
+        one = "" if proposal_id is None else " AND d.proposal_id = :proposal"
         rows = await self.db.fetchall(
-            "SELECT d.proposal_id, d.user_id, d.channel_id, d.message_id, d.close_tries, p.closed_at"
+            "SELECT d.proposal_id, d.user_id, d.channel_id, d.message_id, d.close_tries, p.closed_at"  # noqa: S608
             " FROM proposal_deliveries d JOIN proposals p ON p.id = d.proposal_id"
-            " WHERE d.closed_at IS NULL AND p.state <> 'pending' AND (:proposal IS NULL OR d.proposal_id = :proposal)"
+            f" WHERE d.closed_at IS NULL AND p.state <> 'pending'{one}"
             " ORDER BY d.proposal_id, d.user_id",
             {"proposal": proposal_id},
         )

@@ -827,8 +827,10 @@ class MatchingStore(DeliveryRecords):
         withdrawn: list[ProposalUpdate] = []
         pending = await self._pending_proposal(conn, guild_id, user_id)
         if pending is not None:
+            # The withdrawal takes the learner out of the pool before anyone is proposed again.
             withdrawn.append(await self._settle(conn, pending, settle_withdrawal(pending, user_id), now))
-        await self._leave_pool(conn, guild_id, user_id)
+        else:
+            await self._leave_pool(conn, guild_id, user_id)
         team = await self._active_team(conn, guild_id, user_id) if include_team else None
         change = await self._leave_team(conn, team, user_id, now, block=None) if team is not None else None
         return Departure(
