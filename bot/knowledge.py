@@ -387,6 +387,8 @@ class KnowledgeBase:
         "_entries",
         "_entry_keys",
         "_exact",
+        "_key_entries",
+        "_key_lengths",
         "_keys",
         "_prefix_keys",
         "_prefix_order",
@@ -419,6 +421,9 @@ class KnowledgeBase:
                     explains = kind is KeyKind.ALIAS and joined not in title_key
                     keys.append(_Key(position, text, words, joined, kind, explains))
         self._keys = tuple(keys)
+        # Read per key in the inner loops of a keystroke, where an attribute look-up per key adds up.
+        self._key_entries = tuple(name_key.entry for name_key in keys)
+        self._key_lengths = tuple(len(name_key.compact) for name_key in keys)
         entry_keys: list[list[int]] = [[] for _ in ordered]
         for index, name_key in enumerate(keys):
             entry_keys[name_key.entry].append(index)
@@ -455,13 +460,15 @@ class KnowledgeBase:
         self._single_entry_words = frozenset(
             word for word, indexes in word_keys.items() if len({keys[index].entry for index in indexes}) == 1
         )
-        by_length: dict[int, tuple[list[str], list[int]]] = {}
+        # Each distinct name once, with the keys that spell it: a fifth of the names repeat another entry's.
+        by_length: dict[int, dict[str, list[int]]] = {}
         for index, name_key in enumerate(keys):
-            bucket_names, bucket_indexes = by_length.setdefault(len(name_key.compact), ([], []))
-            bucket_names.append(name_key.compact)
-            bucket_indexes.append(index)
-        self._by_length: Mapping[int, tuple[tuple[str, ...], tuple[int, ...]]] = MappingProxyType(
-            {length: (tuple(found), tuple(at)) for length, (found, at) in by_length.items()}
+            by_length.setdefault(len(name_key.compact), {}).setdefault(name_key.compact, []).append(index)
+        self._by_length: Mapping[int, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]] = MappingProxyType(
+            {
+                length: (tuple(names), tuple(tuple(at) for at in names.values()))
+                for length, names in by_length.items()
+            }
         )
 
     # ---------------------------------------------------------------- reading
@@ -563,7 +570,8 @@ class KnowledgeBase:
             for _, score, position in process.extract(
                 typed, names, scorer=fuzz.ratio, processor=None, score_cutoff=FUZZY_CUTOFF, limit=limit * 2
             ):
-                offer(indexes[position], Tier.FUZZY, float(score))
+                for key_index in indexes[position]:
+                    offer(key_index, Tier.FUZZY, float(score))
 
     def _names_starting_with(self, word: str) -> int:
         """How many names hold a word starting with `word` (an upper bound: a name may hold two such words)."""
@@ -595,18 +603,18 @@ class KnowledgeBase:
     ) -> dict[int, dict[int, float]]:
         """Names holding a word that starts with `word` (100) or is one of its near misses (that score), by entry;
         with `among`, only the names of those entries (the ones earlier words left in the running)."""
-        keys = self._keys
+        entry_of = self._key_entries
         by_entry: dict[int, dict[int, float]] = {}
         low = bisect_left(self._vocabulary, word)
         high = bisect_left(self._vocabulary, word + _PREFIX_END, lo=low)
         for position in range(low, high):
             for key_index in self._word_keys[self._vocabulary[position]]:
-                entry = keys[key_index].entry
+                entry = entry_of[key_index]
                 if among is None or entry in among:
                     by_entry.setdefault(entry, {})[key_index] = 100.0
         for known, score in near.items():
             for key_index in self._word_keys[known]:
-                entry = keys[key_index].entry
+                entry = entry_of[key_index]
                 if among is None or entry in among:
                     found = by_entry.setdefault(entry, {})
                     found[key_index] = max(found.get(key_index, 0.0), score)
@@ -689,31 +697,31 @@ class KnowledgeBase:
         meaningful = [word for word in dict.fromkeys(words) if word not in _NAME_STOPWORDS and len(word) >= 2]
         if not meaningful:
             return
-        keys = self._keys
+        entry_of, length_of = self._key_entries, self._key_lengths
         # One word: the words tier already offered every name it starts; only longer forms are new here.
         prefixes = len(meaningful) > 1
         matched = [self._word_matches(word, prefixes=prefixes) for word in meaningful]
         per_key = Counter(chain.from_iterable(matched))
         # Typed words held by each entry's names: a word counts once per entry, whichever name holds it.
-        per_entry = Counter(chain.from_iterable({keys[key_index].entry for key_index in found} for found in matched))
+        per_entry = Counter(chain.from_iterable({entry_of[key_index] for key_index in found} for found in matched))
         needed = max(1, math.ceil(len(meaningful) / 2))
         # Per entry, its name holding the most typed words, then the shortest.
         best: dict[int, tuple[int, int, int]] = {}
         for key_index, count in per_key.items():
-            name_key = keys[key_index]
-            if per_entry[name_key.entry] < needed:
+            entry = entry_of[key_index]
+            if per_entry[entry] < needed:
                 continue
-            candidate = (-count, len(name_key.compact), key_index)
-            current = best.get(name_key.entry)
+            candidate = (-count, length_of[key_index], key_index)
+            current = best.get(entry)
             if current is None or candidate < current:
-                best[name_key.entry] = candidate
+                best[entry] = candidate
         typed = sum(len(word) for word in meaningful)
         scored = []
         for entry, (_, length, key_index) in best.items():
             share = per_entry[entry] / len(meaningful)
             # More of the question matched first; then the name with the least left over.
             tightness = min(1.0, typed / length)
-            scored.append((-(100.0 * share - 10.0 * (1.0 - tightness)), keys[key_index].kind, key_index))
+            scored.append((-(100.0 * share - 10.0 * (1.0 - tightness)), self._keys[key_index].kind, key_index))
         # Hundreds of entries can hold one of two typed words; only the best `limit` can make the list, since
         # that many entries would rank above any other.
         for negative_score, _, key_index in heapq.nsmallest(limit, scored):
