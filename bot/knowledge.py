@@ -465,10 +465,7 @@ class KnowledgeBase:
         for index, name_key in enumerate(keys):
             by_length.setdefault(len(name_key.compact), {}).setdefault(name_key.compact, []).append(index)
         self._by_length: Mapping[int, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]] = MappingProxyType(
-            {
-                length: (tuple(names), tuple(tuple(at) for at in names.values()))
-                for length, names in by_length.items()
-            }
+            {length: (tuple(names), tuple(tuple(at) for at in names.values())) for length, names in by_length.items()}
         )
 
     # ---------------------------------------------------------------- reading
