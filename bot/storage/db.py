@@ -55,8 +55,8 @@ class BoardCache:
 
     /projects, /project and /nexus stats would otherwise count every announced learner of the guild on every read
     (docs/benchmarks.md). The rule stays in SQL, written once (bot.storage.projects): a guild is filled by its
-    whole-guild form on first read, and afterwards only the projects a write marked stale are recounted, each by
-    its one-project form, as RoboDanny's starboard recounts only the stale stars. Every write that can change a
+    whole-guild form on first read, and afterwards only the projects a write marked stale are recounted, together,
+    by its some-projects form, as RoboDanny's starboard recounts only the stale stars. Every write that can change a
     count names the projects it may have changed: marking too much only costs a recount, too little would show
     wrong counts. A file opened anew (migrations included) starts with nothing kept.
 
