@@ -96,7 +96,7 @@ BOARD_LATEST_SQL = (
     "  AND (:cohort IS NULL OR x.cohort_id = :cohort)"
     "  ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
 )
-_ONE_PROJECT = "AND a.project_key IN (SELECT value FROM json_each(:projects))"
+_SOME_PROJECTS = "AND a.project_key IN (SELECT value FROM json_each(:projects))"
 # A board is a cohort's (or, on a server with no cohort yet, the whole guild's): nothing is counted across cohorts.
 _ONE_COHORT = "AND a.cohort_id = :cohort"
 
@@ -115,7 +115,7 @@ def _board_counts_sql(some_projects: bool, one_cohort: bool) -> str:
     return " UNION ALL ".join(
         f"SELECT '{name}' AS count, * FROM ("  # noqa: S608 - constants
         + (one if some_projects else whole).format(
-            project=_ONE_PROJECT if some_projects else "", cohort=_ONE_COHORT if one_cohort else ""
+            project=_SOME_PROJECTS if some_projects else "", cohort=_ONE_COHORT if one_cohort else ""
         )
         + ")"
         for name, (whole, one) in _BOARD_COUNTS.items()
