@@ -177,8 +177,9 @@ class MatchingStore(DeliveryRecords):
                 "SELECT COALESCE("
                 " (SELECT project_name FROM announcements INDEXED BY announcements_by_key_id"
                 "  WHERE guild_id = :guild AND project_key = :project AND ended_at IS NULL ORDER BY id DESC LIMIT 1),"
-                " (SELECT project_name FROM announcements INDEXED BY announcements_by_key"
-                "  WHERE guild_id = :guild AND project_key = :project ORDER BY id DESC LIMIT 1)) AS project_name",
+                " (SELECT project_name FROM announcements INDEXED BY announcements_ended_by_key"
+                "  WHERE guild_id = :guild AND project_key = :project AND ended_at IS NOT NULL"
+                "  ORDER BY id DESC LIMIT 1)) AS project_name",
                 {"guild": guild_id, "project": project_key},
             )
         return project_label(project_key, None if row is None else row["project_name"])
